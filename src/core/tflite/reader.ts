@@ -118,7 +118,7 @@ export function readTflite(bytes: Uint8Array): TfliteModel {
   });
   const subgraphs = model.tables(2);
   if (subgraphs.length !== 1) throw new Error(`expected one subgraph, found ${subgraphs.length}`);
-  const g = subgraphs[0]!;
+  const g = subgraphs[0];
   const tensors = g.tables(0).map((t) => {
     const data = buffers[t.uint32(2)] ?? null;
     return {

@@ -1,0 +1,85 @@
+/**
+ * Model output → mask, as MediaPipe's TensorsToSegmentation step does it: pick the person channel,
+ * apply the activation the model needs, then upsample to the frame with bilinear half-pixel
+ * sampling (what GL_LINEAR does on MediaPipe's GPU path).
+ */
+import { createMask, type Mask } from './frame.js';
+import type { ModelSpec } from './modelSpec.js';
+
+/** Reads the person probability out of a raw output tensor at the model's own resolution. */
+export function tensorToMask(output: Float32Array, spec: ModelSpec): Mask {
+  const { outputWidth: w, outputHeight: h, outputChannels: c, personChannel, outputLayout, activation } = spec;
+  if (output.length !== w * h * c) {
+    throw new RangeError(`model output has ${output.length} values; the spec expects ${w}×${h}×${c}`);
+  }
+  const mask = createMask(w, h);
+  const m = mask.data;
+  const plane = w * h;
+  for (let i = 0; i < plane; i++) {
+    const at = (ch: number) => (outputLayout === 'nhwc' ? output[i * c + ch] : output[ch * plane + i]);
+    let p: number;
+    if (activation === 'softmax') {
+      let max = -Infinity;
+      for (let ch = 0; ch < c; ch++) max = Math.max(max, at(ch));
+      let sum = 0;
+      for (let ch = 0; ch < c; ch++) sum += Math.exp(at(ch) - max);
+      p = Math.exp(at(personChannel) - max) / sum;
+    } else if (activation === 'sigmoid') {
+      p = 1 / (1 + Math.exp(-at(personChannel)));
+    } else {
+      p = at(personChannel);
+    }
+    m[i] = p < 0 ? 0 : p > 1 ? 1 : p;
+  }
+  return mask;
+}
+
+/** Precomputed source index pairs and weights for one axis of a half-pixel bilinear resample. */
+export interface AxisTaps {
+  i0: Int32Array;
+  i1: Int32Array;
+  w1: Float32Array;
+}
+
+/** src = (dst + 0.5) · srcSize / dstSize − 0.5, clamped to the edge like GL_CLAMP_TO_EDGE. */
+export function axisTaps(srcSize: number, dstSize: number): AxisTaps {
+  const i0 = new Int32Array(dstSize);
+  const i1 = new Int32Array(dstSize);
+  const w1 = new Float32Array(dstSize);
+  const scale = srcSize / dstSize;
+  for (let d = 0; d < dstSize; d++) {
+    let s = (d + 0.5) * scale - 0.5;
+    if (s < 0) s = 0;
+    if (s > srcSize - 1) s = srcSize - 1;
+    const f = Math.floor(s);
+    i0[d] = f;
+    i1[d] = Math.min(f + 1, srcSize - 1);
+    w1[d] = s - f;
+  }
+  return { i0, i1, w1 };
+}
+
+/** Bilinear half-pixel upsample (or downsample) of a mask to width × height. */
+export function upsampleMask(low: Mask, width: number, height: number): Mask {
+  const out = createMask(width, height);
+  const src = low.data;
+  const dst = out.data;
+  const xs = axisTaps(low.width, width);
+  const ys = axisTaps(low.height, height);
+  const lw = low.width;
+  for (let y = 0; y < height; y++) {
+    const r0 = ys.i0[y] * lw;
+    const r1 = ys.i1[y] * lw;
+    const wy = ys.w1[y];
+    let o = y * width;
+    for (let x = 0; x < width; x++, o++) {
+      const x0 = xs.i0[x];
+      const x1 = xs.i1[x];
+      const wx = xs.w1[x];
+      const top = src[r0 + x0] + (src[r0 + x1] - src[r0 + x0]) * wx;
+      const bot = src[r1 + x0] + (src[r1 + x1] - src[r1 + x0]) * wx;
+      dst[o] = top + (bot - top) * wy;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,44 @@
+/**
+ * Frame → model input tensor, as MediaPipe's ImageToTensor step does it on its GPU path: the whole
+ * frame is stretched (no letterbox) to the model size with bilinear half-pixel sampling and edge
+ * clamping, then RGB is mapped linearly onto the model's input range.
+ */
+import type { Frame } from './frame.js';
+import type { ModelSpec } from './modelSpec.js';
+import { axisTaps } from './postprocess.js';
+
+export function frameToTensor(frame: Frame, spec: ModelSpec, out?: Float32Array): Float32Array {
+  const { inputWidth: w, inputHeight: h, inputLayout } = spec;
+  const [lo, hi] = spec.inputRange;
+  const scale = (hi - lo) / 255;
+  const tensor = out ?? new Float32Array(w * h * 3);
+  const { data, channels: ch, width: fw } = frame;
+  const xs = axisTaps(frame.width, w);
+  const ys = axisTaps(frame.height, h);
+  const plane = w * h;
+  for (let y = 0; y < h; y++) {
+    const r0 = ys.i0[y] * fw;
+    const r1 = ys.i1[y] * fw;
+    const wy = ys.w1[y];
+    for (let x = 0; x < w; x++) {
+      const a = (r0 + xs.i0[x]) * ch;
+      const b = (r0 + xs.i1[x]) * ch;
+      const c = (r1 + xs.i0[x]) * ch;
+      const d = (r1 + xs.i1[x]) * ch;
+      const wx = xs.w1[x];
+      const o = y * w + x;
+      for (let k = 0; k < 3; k++) {
+        const top = data[a + k] + (data[b + k] - data[a + k]) * wx;
+        const bot = data[c + k] + (data[d + k] - data[c + k]) * wx;
+        const v = (top + (bot - top) * wy) * scale + lo;
+        if (inputLayout === 'nhwc') tensor[o * 3 + k] = v;
+        else tensor[k * plane + o] = v;
+      }
+    }
+  }
+  return tensor;
+}
+
+export function inputDims(spec: ModelSpec): number[] {
+  return spec.inputLayout === 'nhwc' ? [1, spec.inputHeight, spec.inputWidth, 3] : [1, 3, spec.inputHeight, spec.inputWidth];
+}

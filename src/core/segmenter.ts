@@ -1,0 +1,54 @@
+/**
+ * Frame → person probability at the model's resolution: preprocess, inference, postprocess as
+ * separate, timed steps. Upsampling and refinement to the frame's size happen downstream, where
+ * the frame itself can guide them.
+ */
+import { now } from './clock.js';
+import type { Frame, Mask } from './frame.js';
+import { validateSpec, type ModelSpec } from './modelSpec.js';
+import { tensorToMask } from './postprocess.js';
+import { frameToTensor, inputDims } from './preprocess.js';
+import type { InferenceBackend, InferenceSession } from './runtime.js';
+
+export interface SegmentTimings {
+  preprocess: number;
+  inference: number;
+  postprocess: number;
+}
+
+export class Segmenter {
+  private readonly input: Float32Array;
+  private readonly dims: number[];
+
+  private constructor(
+    private readonly session: InferenceSession,
+    readonly spec: ModelSpec,
+  ) {
+    this.input = new Float32Array(spec.inputWidth * spec.inputHeight * 3);
+    this.dims = inputDims(spec);
+  }
+
+  static async create(backend: InferenceBackend, onnxModel: Uint8Array, spec: ModelSpec): Promise<Segmenter> {
+    return new Segmenter(await backend.createSession(onnxModel), validateSpec(spec));
+  }
+
+  /** The person probability at the model's own size (e.g. 256×256), 0..1. */
+  async segment(frame: Frame, timings?: SegmentTimings): Promise<Mask> {
+    const t0 = now();
+    frameToTensor(frame, this.spec, this.input);
+    const t1 = now();
+    const output = await this.session.run(this.input, this.dims);
+    const t2 = now();
+    const mask = tensorToMask(output, this.spec);
+    if (timings) {
+      timings.preprocess += t1 - t0;
+      timings.inference += t2 - t1;
+      timings.postprocess += now() - t2;
+    }
+    return mask;
+  }
+
+  close(): Promise<void> {
+    return this.session.release();
+  }
+}
