@@ -1,0 +1,281 @@
+/**
+ * Compositing: the person (mask = 1) over a new background — the blurred original, an image or a
+ * colour — with optional light wrapping, plus the mask as an 8-bit grey image.
+ */
+import { blurBackground, boxBlur3 } from './blur.js';
+import type { RGBA } from './color.js';
+import type { Frame, Mask } from './frame.js';
+import { fitBackground, resampleTaps, resizeMask, scratchF32, type Fit, type ResampleTaps } from './resize.js';
+
+/** What goes behind the person. */
+export type Background =
+  | { kind: 'blur'; strength: number }
+  | { kind: 'image'; image: Frame; fit?: Fit }
+  | { kind: 'color'; color: RGBA };
+
+export interface CompositeOptions {
+  /**
+   * Light wrapping for `image` and `color` backgrounds (never for `blur`): how strongly the new
+   * background's light bleeds onto the person's edge, 0..1. Default 0.3; 0 disables it.
+   */
+  lightWrap?: number;
+  /**
+   * Where to write the result (same size and channels as the frame; may be the frame itself, to
+   * composite in place). Reusing one output frame per video saves allocating a frame each time.
+   */
+  out?: Frame;
+}
+
+/** Default light-wrap strength (see CompositeOptions). */
+const DEFAULT_LIGHT_WRAP = 0.3;
+
+// Fitted background images, by identity of the image Frame (treat image frames as immutable:
+// pass a new Frame object when the picture changes). A few sizes/fits are kept per image.
+const fitCache = new WeakMap<Frame, { width: number; height: number; fit: Fit; fitted: Frame }[]>();
+const FIT_CACHE_ENTRIES = 4;
+
+function fittedImage(image: Frame, width: number, height: number, fit: Fit): Frame {
+  let entries = fitCache.get(image);
+  if (!entries) {
+    entries = [];
+    fitCache.set(image, entries);
+  }
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    if (e.width === width && e.height === height && e.fit === fit) {
+      if (i > 0) {
+        entries.splice(i, 1);
+        entries.unshift(e);
+      }
+      return e.fitted;
+    }
+  }
+  const fitted = fitBackground(image, width, height, fit);
+  entries.unshift({ width, height, fit, fitted });
+  if (entries.length > FIT_CACHE_ENTRIES) entries.pop();
+  return fitted;
+}
+
+/** Horizontal bilinear tables for sampling a low-res image across `dstW` output columns. */
+function columnTaps(srcW: number, dstW: number): { i0: Int32Array; i1: Int32Array; f: Float32Array } {
+  const t = resampleTaps(srcW, 0, srcW, dstW, 'bilinear');
+  const i0 = new Int32Array(dstW), i1 = new Int32Array(dstW), f = new Float32Array(dstW);
+  for (let x = 0; x < dstW; x++) {
+    i0[x] = t.start[x];
+    const two = t.count[x] === 2;
+    i1[x] = two ? t.start[x] + 1 : t.start[x];
+    f[x] = two ? t.weights[x * 2 + 1] : 0;
+  }
+  return { i0, i1, f };
+}
+
+/**
+ * Interpolates every row of a low-res C-channel image horizontally to `dstW` columns, so a
+ * full-res bilinear sample is one lerp between two of these rows.
+ */
+function widenRows(key: string, src: ArrayLike<number>, srcW: number, srcH: number, C: number, dstW: number): Float32Array {
+  const { i0, i1, f } = columnTaps(srcW, dstW);
+  const out = scratchF32(key, srcH * dstW * C);
+  for (let y = 0; y < srcH; y++) {
+    const so = y * srcW * C;
+    let o = y * dstW * C;
+    for (let x = 0; x < dstW; x++) {
+      const a = so + i0[x] * C, b = so + i1[x] * C, t = f[x];
+      for (let c = 0; c < C; c++) {
+        const va = src[a + c];
+        out[o++] = va + (src[b + c] - va) * t;
+      }
+    }
+  }
+  return out;
+}
+
+/** Blurred copy of the mask at low resolution (edge-clamped), widened to the frame's width. */
+function blurredMaskRows(mask: Mask, sigmaFull: number): { rows: Float32Array; lh: number } {
+  const W = mask.width, H = mask.height;
+  const factor = Math.max(1, Math.min(sigmaFull / 2, Math.min(W, H) / 32));
+  const lw = Math.max(1, Math.round(W / factor));
+  const lh = Math.max(1, Math.round(H / factor));
+  // Point (bilinear) samples are enough here: the blur that follows is wider than the sample
+  // spacing, and it saves reading the whole full-resolution mask.
+  const small = resizeMask(mask, lw, lh, 'bilinear');
+  const blurred = boxBlur3(small.data, lw, lh, 1, sigmaFull / Math.sqrt((W / lw) * (H / lh)), 'clamp');
+  return { rows: widenRows('composite.wrap', blurred, lw, lh, 1, W), lh };
+}
+
+/** One row of the blur composite; bg bilinear from two widened low-res rows (r0, r1, weight fy). */
+function blurRow(
+  i0: number, W: number, C: number, src: Uint8Array | Uint8ClampedArray, md: Float32Array,
+  data: Uint8Array | Uint8ClampedArray, rows: Float32Array, r0: number, r1: number, fy: number,
+): void {
+  for (let x = 0, i = i0, q = 0; x < W; x++, i++, q += 3) {
+    let m = md[i];
+    if (m >= 1) continue;
+    if (!(m > 0)) m = 0;
+    const p = i * C;
+    const a0 = rows[r0 + q], a1 = rows[r0 + q + 1], a2 = rows[r0 + q + 2];
+    const br = a0 + (rows[r1 + q] - a0) * fy;
+    const bg = a1 + (rows[r1 + q + 1] - a1) * fy;
+    const bb = a2 + (rows[r1 + q + 2] - a2) * fy;
+    data[p] = (br + (src[p] - br) * m + 0.5) | 0;
+    data[p + 1] = (bg + (src[p + 1] - bg) * m + 0.5) | 0;
+    data[p + 2] = (bb + (src[p + 2] - bb) * m + 0.5) | 0;
+  }
+}
+
+/**
+ * One row of the image/colour composite. The background is read at stride `bs` (0 = one constant
+ * colour); with `bgAlpha` its alpha blends it over the original. Light wrap (wrap.length > 0)
+ * samples the widened blurred-mask rows r0/r1 with weight fy.
+ */
+function overRow(
+  i0: number, W: number, C: number, src: Uint8Array | Uint8ClampedArray, md: Float32Array,
+  data: Uint8Array | Uint8ClampedArray, bgData: Uint8Array | Uint8ClampedArray, bs: number, bgAlpha: boolean,
+  wrap: Float32Array, lightWrap: number, r0: number, r1: number, fy: number,
+): void {
+  const wrapOn = wrap.length > 0;
+  for (let x = 0, i = i0; x < W; x++, i++) {
+    let m = md[i];
+    m = m > 0 ? (m < 1 ? m : 1) : 0;
+    let k = 0;
+    if (wrapOn && m > 0) {
+      const b0 = wrap[r0 + x];
+      const b = b0 + (wrap[r1 + x] - b0) * fy;
+      k = b < 1 ? lightWrap * m * (1 - b) : 0;
+      if (k > 1) k = 1;
+    }
+    if (m === 1 && k === 0) continue;
+    const p = i * C;
+    const q = i * bs;
+    if (m === 0 && !bgAlpha) {
+      data[p] = bgData[q];
+      data[p + 1] = bgData[q + 1];
+      data[p + 2] = bgData[q + 2];
+      continue;
+    }
+    const fr = src[p], fg = src[p + 1], fb = src[p + 2];
+    let br = bgData[q], bg = bgData[q + 1], bb = bgData[q + 2];
+    if (bgAlpha) {
+      const a = bgData[q + 3] * (1 / 255);
+      br = fr + (br - fr) * a;
+      bg = fg + (bg - fg) * a;
+      bb = fb + (bb - fb) * a;
+    }
+    let or = br + (fr - br) * m;
+    let og = bg + (fg - bg) * m;
+    let ob = bb + (fb - bb) * m;
+    if (k > 0) {
+      or += (br - or) * k;
+      og += (bg - og) * k;
+      ob += (bb - ob) * k;
+    }
+    data[p] = (or + 0.5) | 0;
+    data[p + 1] = (og + 0.5) | 0;
+    data[p + 2] = (ob + 0.5) | 0;
+  }
+}
+
+/**
+ * Puts the person in front of a new background: out = fg·m + bg·(1 − m) per channel, rounded.
+ * The output has the frame's channel count; with 4 channels the frame's alpha is copied. Returns a
+ * new frame, or `opts.out` (carrying the frame's timestamp) when given.
+ *
+ * - `blur`: the background blurred by {@link blurBackground} (weighted, no halo), sampled
+ *   bilinearly (half-pixel centres) from its low resolution on the fly. strength 0 returns a copy.
+ * - `image`: fitted with `fitBackground` (default `cover`), cached per image Frame object, size and
+ *   fit. An RGBA image's alpha blends it over the original background.
+ * - `color`: an `RGBA`; alpha < 255 blends the colour over the original background, so
+ *   [0, 0, 0, 128] darkens it.
+ *
+ * Light wrapping (`image`/`color` only, `opts.lightWrap`, default 0.3): with b = the mask blurred
+ * at low resolution (sigma ≈ 1% of the frame's longest side), out = comp·(1 − k) + bg·k with
+ * k = lightWrap·m·(1 − b), so the background's light bleeds onto the person's edge.
+ *
+ * @throws RangeError if the mask is not at the frame's size, or lightWrap is outside 0..1.
+ */
+export function composite(frame: Frame, mask: Mask, background: Background, opts: CompositeOptions = {}): Frame {
+  const W = frame.width, H = frame.height, C = frame.channels;
+  if (mask.width !== W || mask.height !== H) {
+    throw new RangeError(`mask is ${mask.width}×${mask.height} but the frame is ${W}×${H}; resize the mask to the frame's size first`);
+  }
+  const lightWrap = opts.lightWrap ?? DEFAULT_LIGHT_WRAP;
+  if (!(lightWrap >= 0 && lightWrap <= 1)) throw new RangeError(`lightWrap must be between 0 and 1, got ${lightWrap}`);
+  const src = frame.data;
+  const md = mask.data;
+  let result: Frame;
+  if (opts.out) {
+    const o = opts.out;
+    if (o.width !== W || o.height !== H || o.channels !== C || o.data.length !== W * H * C) {
+      throw new RangeError(`out is ${o.width}×${o.height}×${o.channels} but the frame is ${W}×${H}×${C}`);
+    }
+    result = o.timestamp === frame.timestamp ? o : { ...o, timestamp: frame.timestamp };
+  } else {
+    result = { width: W, height: H, channels: C, data: new Uint8Array(W * H * C), timestamp: frame.timestamp };
+  }
+  const data = result.data;
+  if (data !== src) data.set(src);
+
+  if (background.kind === 'blur') {
+    if (background.strength === 0) return result;
+    const low = blurBackground(frame, mask, background.strength);
+    const lw = low.width, lh = low.height;
+    const rows = widenRows('composite.bg', low.data, lw, lh, 3, W);
+    const yt = resampleTaps(lh, 0, lh, H, 'bilinear');
+    const rowLen = W * 3;
+    for (let y = 0; y < H; y++) {
+      const r0 = yt.start[y] * rowLen;
+      const two = yt.count[y] === 2;
+      blurRow(y * W, W, C, src, md, data, rows, r0, two ? r0 + rowLen : r0, two ? yt.weights[y * 2 + 1] : 0);
+    }
+    return result;
+  }
+
+  let bgData: Uint8Array | Uint8ClampedArray;
+  let bs: number; // background stride: 0 for a constant colour
+  let bgAlpha: boolean;
+  if (background.kind === 'image') {
+    const fitted = fittedImage(background.image, W, H, background.fit ?? 'cover');
+    bgData = fitted.data;
+    bs = fitted.channels;
+    bgAlpha = bs === 4;
+  } else if (background.kind === 'color') {
+    const c = background.color;
+    bgData = Uint8Array.from(c);
+    bs = 0;
+    bgAlpha = c[3] < 255;
+  } else {
+    throw new RangeError(`background kind must be 'blur', 'image' or 'color', got ${JSON.stringify((background as { kind?: unknown }).kind)}`);
+  }
+
+  let wrapRows: Float32Array | undefined;
+  let wrapYt: ResampleTaps | undefined;
+  if (lightWrap > 0) {
+    const { rows, lh } = blurredMaskRows(mask, 0.01 * Math.max(W, H));
+    wrapRows = rows;
+    wrapYt = resampleTaps(lh, 0, lh, H, 'bilinear');
+  }
+
+  const noRows = new Float32Array(0);
+  for (let y = 0; y < H; y++) {
+    let r0 = 0, r1 = 0, fy = 0;
+    if (wrapYt) {
+      r0 = wrapYt.start[y] * W;
+      const two = wrapYt.count[y] === 2;
+      r1 = two ? r0 + W : r0;
+      fy = two ? wrapYt.weights[y * 2 + 1] : 0;
+    }
+    overRow(y * W, W, C, src, md, data, bgData, bs, bgAlpha, wrapRows ?? noRows, lightWrap, r0, r1, fy);
+  }
+  return result;
+}
+
+/** The mask as 8-bit grey: round(p·255), clamped to 0..255. */
+export function maskToGray(mask: Mask): Uint8Array {
+  const src = mask.data;
+  const out = new Uint8Array(src.length);
+  for (let i = 0; i < src.length; i++) {
+    const v = src[i] * 255 + 0.5;
+    out[i] = v > 255 ? 255 : v > 0 ? v : 0;
+  }
+  return out;
+}

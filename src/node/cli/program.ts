@@ -1,0 +1,177 @@
+/**
+ * `backdrop <inputs...>`: the command line, parsed with commander. Everything here is about
+ * turning flags into a plan; the work itself is done by Backdrop (photo.ts) in runBatch.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { parseColor } from '../../core/color.js';
+import { DEFAULT_LIGHT_WRAP, DEFAULT_SOFTNESS, DEFAULT_THRESHOLD } from '../../core/effect.js';
+import { validateSpec, type ModelSpec } from '../../core/modelSpec.js';
+import { DEFAULT_MAX_PIXELS, formatFromPath, type ImageFormat } from '../imageIO.js';
+import type { BackdropOptions, PhotoEffect } from '../photo.js';
+import { runBatch, type CliIO } from './batch.js';
+
+const FORMATS: ImageFormat[] = ['jpeg', 'png', 'webp', 'avif', 'tiff'];
+
+export interface CliOptions {
+  blur?: number | true;
+  background?: string;
+  fit: 'cover' | 'contain' | 'stretch';
+  color?: string;
+  transparent?: boolean;
+  mask?: boolean;
+  model: string;
+  modelSpec?: string;
+  threshold: number;
+  softness: number;
+  refine: 'bilateral' | 'none';
+  invert?: boolean;
+  lightWrap: number;
+  output?: string;
+  format?: ImageFormat;
+  quality?: number;
+  force?: boolean;
+  recursive?: boolean;
+  maxPixels: number;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+function numberIn(name: string, lo: number, hi: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < lo || n > hi) throw new InvalidArgumentError(`${name} must be a number from ${lo} to ${hi}.`);
+    return n;
+  };
+}
+
+function colour(value: string): string {
+  try {
+    parseColor(value);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+  return value;
+}
+
+export function buildProgram(io: CliIO): Command {
+  const program = new Command('backdrop');
+  program
+    .description(
+      'Blur, replace, recolour or remove the background behind people in photos.\n' +
+        'Runs the MediaPipe selfie segmentation model on your own machine; nothing is uploaded.',
+    )
+    .argument('<inputs...>', 'image files or folders of images (JPEG, PNG, WebP, AVIF, TIFF, GIF, HEIF)')
+    .helpOption('-h, --help', 'show this help')
+    .addOption(new Option('--blur [strength]', `blur the background (the default effect); strength 0-100, default 50`).argParser(numberIn('--blur', 0, 100)))
+    .addOption(new Option('--background <image|folder>', 'replace the background with an image; a folder\'s images are used in turn'))
+    .addOption(new Option('--fit <mode>', 'how a background image fills the frame').choices(['cover', 'contain', 'stretch']).default('cover'))
+    .addOption(new Option('--color <css>', 'replace the background with a colour: "green", "#00b140", "rgb(0 0 0 / 50%)"').argParser(colour))
+    .addOption(new Option('--transparent', 'cut the person out: PNG or WebP with a transparent background'))
+    .addOption(new Option('--mask', 'write the person mask itself: 8-bit greyscale PNG, white = person'))
+    .addOption(new Option('--model <name|file.onnx>', 'general (square, any photo) or landscape (faster, 16:9), or your own .onnx with --model-spec').default('general'))
+    .addOption(new Option('--model-spec <json|file>', 'for your own .onnx: JSON such as {"inputWidth":256,"inputHeight":256,"inputLayout":"nhwc","inputRange":[0,1],"outputWidth":256,"outputHeight":256,"outputChannels":1,"outputLayout":"nhwc","personChannel":0,"activation":"none"}'))
+    .addOption(new Option('--threshold <0-1>', 'where the edge sits: lower keeps more of the person').argParser(numberIn('--threshold', 0, 1)).default(DEFAULT_THRESHOLD))
+    .addOption(new Option('--softness <0-1>', 'width of the soft edge; 0 = hard cut').argParser(numberIn('--softness', 0, 1)).default(DEFAULT_SOFTNESS))
+    .addOption(new Option('--refine <mode>', 'bilateral: edges follow the photo; none: raw model output, no threshold').choices(['bilateral', 'none']).default('bilateral'))
+    .addOption(new Option('--invert', 'swap person and background (blur the person instead)'))
+    .addOption(new Option('--light-wrap <0-1>', 'let a new background\'s light spill onto the edge').argParser(numberIn('--light-wrap', 0, 1)).default(DEFAULT_LIGHT_WRAP))
+    .addOption(new Option('-o, --output <file|folder>', 'output file (one input) or folder; default: <name>_out.<ext> beside each input'))
+    .addOption(new Option('--format <format>', 'output format; default: the input\'s (PNG for --transparent and --mask)').choices(FORMATS))
+    .addOption(new Option('--quality <1-100>', 'JPEG/WebP/AVIF quality (default 90)').argParser(numberIn('--quality', 1, 100)))
+    .addOption(new Option('-f, --force', 'overwrite existing output files (never an input)'))
+    .addOption(new Option('-r, --recursive', 'look for images in sub-folders too'))
+    .addOption(new Option('--max-pixels <n>', 'refuse images larger than this many pixels').argParser(numberIn('--max-pixels', 1, 2 ** 40)).default(DEFAULT_MAX_PIXELS))
+    .addOption(new Option('-q, --quiet', 'print errors only'))
+    .addOption(new Option('--json', 'print a machine-readable summary on stdout'))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  backdrop photo.jpg                          blur the background -> photo_out.jpg
+  backdrop photo.jpg --blur 80 -o blurred.jpg stronger blur, named output
+  backdrop photos/ --background beach.jpg     every image in photos/, new background
+  backdrop photos/ -r --background bgs/ -o out/  backgrounds from bgs/ in turn, results in out/
+  backdrop me.jpg --color "#00b140"           green screen
+  backdrop me.jpg --transparent               me_out.png with a transparent background
+  backdrop me.jpg --mask --refine none        the model's raw mask as a greyscale PNG
+
+Outputs are written to a temporary file and renamed when complete; an input is never
+overwritten, and an existing output only with --force. Exit status: 0 all done, 1 some
+file failed, 2 bad usage.`,
+    )
+    .showHelpAfterError('(run backdrop --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
+    .action(async (inputs: string[], options: CliOptions) => {
+      io.exitCode = await runBatch(inputs, options, toBackdropOptions(options), await outputTarget(options, inputs), io);
+    });
+  return program;
+}
+
+/** Effect flags are exclusive; none given means blur. */
+export function effectFrom(options: CliOptions): PhotoEffect {
+  const chosen = (['blur', 'background', 'color', 'transparent', 'mask'] as const).filter((k) => options[k] !== undefined && options[k] !== false);
+  if (chosen.length > 1) throw new UsageError(`choose one effect, not ${chosen.map((c) => `--${c}`).join(' and ')}`);
+  if (options.background !== undefined) return { type: 'image', path: options.background, fit: options.fit };
+  if (options.color !== undefined) return { type: 'color', color: parseColor(options.color) };
+  if (options.transparent) return { type: 'transparent' };
+  if (options.mask) return { type: 'mask' };
+  return { type: 'blur', strength: typeof options.blur === 'number' ? options.blur : 50 };
+}
+
+function toBackdropOptions(options: CliOptions): BackdropOptions {
+  const effect = effectFrom(options);
+  if ((effect.type === 'transparent' || effect.type === 'mask') && options.format === 'jpeg') {
+    throw new UsageError(`--${effect.type} needs a format that keeps ${effect.type === 'mask' ? 'a grey channel exactly' : 'transparency'}: png, webp or tiff`);
+  }
+  return {
+    effect,
+    model: modelFrom(options),
+    threshold: options.threshold,
+    softness: options.softness,
+    refine: options.refine,
+    invert: options.invert,
+    lightWrap: options.lightWrap,
+    maxPixels: options.maxPixels,
+  };
+}
+
+function modelFrom(options: CliOptions): BackdropOptions['model'] {
+  const { model, modelSpec } = options;
+  if (model === 'general' || model === 'landscape') {
+    if (modelSpec) throw new UsageError('--model-spec goes with your own --model file.onnx');
+    return model;
+  }
+  if (!model.toLowerCase().endsWith('.onnx')) throw new UsageError(`--model must be general, landscape or a .onnx file, got "${model}"`);
+  if (!modelSpec) throw new UsageError(`--model ${model} needs --model-spec to say its input size, layout and output (see --help)`);
+  let spec: ModelSpec;
+  try {
+    spec = JSON.parse(modelSpec.trim().startsWith('{') ? modelSpec : readFileSync(modelSpec, 'utf8')) as ModelSpec;
+  } catch (e) {
+    throw new UsageError(`--model-spec: ${(e as Error).message}`);
+  }
+  try {
+    return { onnx: model, spec: validateSpec({ ...spec, name: spec.name ?? model }) };
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+async function outputTarget(options: CliOptions, inputs: string[]): Promise<{ dir: string } | { file: string } | undefined> {
+  const out = options.output;
+  if (out === undefined) return undefined;
+  const info = await stat(out).catch(() => undefined);
+  if (info?.isDirectory() || /[\\/]$/.test(out)) return { dir: out };
+  // A name with an image extension is a file; anything else with several inputs is a folder to create.
+  if (formatFromPath(out)) {
+    const fmt = formatFromPath(out);
+    if (options.format && fmt !== options.format) throw new UsageError(`-o ${out} is ${fmt}, but --format says ${options.format}`);
+    return { file: out };
+  }
+  if (inputs.length > 1 || (await Promise.all(inputs.map((i) => stat(i).catch(() => undefined)))).some((s) => s?.isDirectory())) return { dir: out };
+  throw new UsageError(`-o ${out}: give an image file name (.jpg, .png, .webp, .avif, .tif) or an existing folder`);
+}
+
+export class UsageError extends Error {}

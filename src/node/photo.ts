@@ -1,0 +1,161 @@
+/**
+ * Photos on Node: create once, process many. Files, Buffers and raw frames in and out; the model
+ * is converted and loaded once per Backdrop.
+ */
+import { readFile } from 'node:fs/promises';
+import { now } from '../core/clock.js';
+import { BackgroundEffect, type Effect, type EffectOptions, type StageTimings } from '../core/effect.js';
+import type { Frame, Mask } from '../core/frame.js';
+import { BUILTIN_MODELS, type BuiltinModel, type ModelSpec } from '../core/modelSpec.js';
+import type { Fit } from '../core/resize.js';
+import type { InferenceBackend } from '../core/runtime.js';
+import { Segmenter } from '../core/segmenter.js';
+import { maskToGray } from '../core/composite.js';
+import { loadBackgroundImages } from './imageFolder.js';
+import { decodeImage, DEFAULT_MAX_PIXELS, encodeGray, encodeImage, type ImageFormat } from './imageIO.js';
+import { loadBuiltinModel } from './models.js';
+import { onnxNodeBackend } from './onnxBackend.js';
+import { writeFileAtomic } from './safeWrite.js';
+
+/** A user's own ONNX model and what it expects. */
+export interface CustomModel {
+  onnx: string | Uint8Array;
+  spec: ModelSpec;
+}
+
+/** An image background may be given as a file or folder path; it is loaded once. */
+export type PhotoEffect = Effect | { type: 'image'; path: string; fit?: Fit };
+
+export interface BackdropOptions extends Omit<EffectOptions, 'effect'> {
+  /** Default: blur 50. */
+  effect?: PhotoEffect;
+  /** 'general' (default), 'landscape', or your own ONNX model. */
+  model?: BuiltinModel | CustomModel;
+  /** Default: onnxruntime-node on the CPU. */
+  backend?: InferenceBackend;
+  /** Largest image accepted, in pixels (default 100 MP). */
+  maxPixels?: number;
+  /** Called with a one-line warning, e.g. a skipped file in a background folder. */
+  onWarning?: (message: string) => void;
+}
+
+export interface EncodeOptions {
+  format?: ImageFormat;
+  quality?: number;
+}
+
+export interface FileResult {
+  input: string;
+  output: string;
+  width: number;
+  height: number;
+  /** Milliseconds per stage for this file. */
+  timings: StageTimings & { decode: number; encode: number; total: number };
+}
+
+export class Backdrop {
+  private constructor(
+    /** The frame processor; usable directly in a video Engine. */
+    readonly effect: BackgroundEffect,
+    private readonly segmenter: Segmenter,
+    private readonly maxPixels: number,
+  ) {}
+
+  static async create(options: BackdropOptions = {}): Promise<Backdrop> {
+    const backend = options.backend ?? onnxNodeBackend();
+    const { onnx, spec } = await resolveModel(options.model ?? 'general');
+    const segmenter = await Segmenter.create(backend, onnx, spec);
+    const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+    const effect = await resolveEffect(options.effect ?? { type: 'blur', strength: 50 }, maxPixels, options.onWarning);
+    return new Backdrop(new BackgroundEffect(segmenter, { ...options, effect }), segmenter, maxPixels);
+  }
+
+  get model(): ModelSpec {
+    return this.segmenter.spec;
+  }
+
+  /** The effect applied to a raw frame (RGB or RGBA). */
+  processFrame(frame: Frame): Promise<Frame> {
+    return this.effect.process(frame);
+  }
+
+  /** The refined person mask for a raw frame. */
+  mask(frame: Frame): Promise<Mask> {
+    return this.effect.mask(frame);
+  }
+
+  /** Encoded image in → encoded image out (PNG for transparent and mask output unless told otherwise). */
+  async processBuffer(input: Buffer | Uint8Array, options: EncodeOptions = {}): Promise<Buffer> {
+    return (await this.run(Buffer.from(input.buffer, input.byteOffset, input.byteLength), options, 'buffer')).bytes;
+  }
+
+  /** Reads `input`, writes `output` atomically (never over an input, never over an existing file without `force`). */
+  async processFile(input: string, output: string, options: EncodeOptions & { force?: boolean } = {}): Promise<FileResult> {
+    const start = now();
+    const { bytes, width, height, timings } = await this.run(input, options, input);
+    const t0 = now();
+    await writeFileAtomic(output, bytes, { force: options.force, inputs: [input] });
+    timings.encode += now() - t0;
+    return { input, output, width, height, timings: { ...timings, total: now() - start } };
+  }
+
+  /** Advances a background folder to its n-th image (used in turn across a batch). */
+  setBackgroundIndex(index: number): void {
+    this.effect.setBackgroundIndex(index);
+  }
+
+  close(): Promise<void> {
+    return this.segmenter.close();
+  }
+
+  private async run(input: string | Buffer, options: EncodeOptions, name: string) {
+    const kind = this.effect.effect.type;
+    const t0 = now();
+    const decoded = await decodeImage(input, { maxPixels: this.maxPixels, keepAlpha: kind !== 'mask', name });
+    const t1 = now();
+    this.effect.resetTimings();
+    const format = options.format ?? (kind === 'transparent' || kind === 'mask' ? 'png' : defaultFormat(decoded.format));
+    let bytes: Buffer;
+    let encodeMs: number;
+    if (kind === 'mask') {
+      const mask = await this.effect.mask(decoded.frame);
+      const t2 = now();
+      bytes = await encodeGray(maskToGray(mask), mask.width, mask.height, format === 'avif' ? 'png' : format);
+      encodeMs = now() - t2;
+    } else {
+      const frame = await this.effect.process(decoded.frame);
+      const t2 = now();
+      bytes = await encodeImage(frame, format, { quality: options.quality });
+      encodeMs = now() - t2;
+    }
+    const timings = { ...this.effect.timings, decode: t1 - t0, encode: encodeMs, total: 0 };
+    return { bytes, width: decoded.width, height: decoded.height, timings };
+  }
+}
+
+/** Keep the input's format where we can write it; PNG otherwise (e.g. GIF or SVG input). */
+function defaultFormat(inputFormat: string): ImageFormat {
+  const known: Record<string, ImageFormat> = { jpeg: 'jpeg', jpg: 'jpeg', png: 'png', webp: 'webp', avif: 'avif', heif: 'avif', tiff: 'tiff' };
+  return known[inputFormat] ?? 'png';
+}
+
+export function createBackdrop(options?: BackdropOptions): Promise<Backdrop> {
+  return Backdrop.create(options);
+}
+
+async function resolveModel(model: BuiltinModel | CustomModel): Promise<{ onnx: Uint8Array; spec: ModelSpec }> {
+  if (typeof model === 'string') {
+    if (!BUILTIN_MODELS.includes(model)) throw new RangeError(`unknown model "${model}": use ${BUILTIN_MODELS.join(', ')} or a .onnx file`);
+    return loadBuiltinModel(model);
+  }
+  const onnx = typeof model.onnx === 'string' ? await readFile(model.onnx) : model.onnx;
+  return { onnx, spec: model.spec };
+}
+
+async function resolveEffect(effect: PhotoEffect, maxPixels: number, onWarning?: (m: string) => void): Promise<Effect> {
+  if (effect.type === 'image' && 'path' in effect) {
+    const images = await loadBackgroundImages(effect.path, { maxPixels, onWarning: onWarning ?? (() => {}) });
+    return { type: 'image', images, fit: effect.fit };
+  }
+  return effect;
+}

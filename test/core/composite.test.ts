@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import { composite, maskToGray, type Background } from '../../src/core/composite.js';
+import { createFrame, createMask, type Frame, type Mask } from '../../src/core/frame.js';
+import { fitBackground } from '../../src/core/resize.js';
+
+/** Number of positions where two arrays differ (plus the length difference); cheap on big arrays. */
+function diffs(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let n = Math.abs(a.length - b.length);
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) n++;
+  return n;
+}
+
+function noise(w: number, h: number, channels: 3 | 4, seed = 7): Frame {
+  const f = createFrame(w, h, channels);
+  let s = seed;
+  for (let i = 0; i < f.data.length; i++) f.data[i] = (s = (s * 16807) % 2147483647) & 255;
+  return f;
+}
+const px = (f: Frame, i: number): number[] => Array.from(f.data.subarray(i * f.channels, (i + 1) * f.channels));
+
+/** Left third background, middle third 0.5, right third person. */
+function thirds(w: number, h: number): Mask {
+  const m = createMask(w, h);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) m.data[y * w + x] = x < w / 3 ? 0 : x < (2 * w) / 3 ? 0.5 : 1;
+  return m;
+}
+
+describe('composite', () => {
+  it('colour: person kept, background exactly the colour, 0.5 midway', () => {
+    const f = noise(30, 10, 3);
+    const out = composite(f, thirds(30, 10), { kind: 'color', color: [0, 128, 0, 255] }, { lightWrap: 0 });
+    for (let y = 0; y < 10; y++) {
+      for (let x = 0; x < 30; x++) {
+        const i = y * 30 + x;
+        const [r, g, b] = px(f, i);
+        if (x < 10) expect(px(out, i)).toEqual([0, 128, 0]);
+        else if (x < 20) expect(px(out, i)).toEqual([Math.round(r / 2), Math.round((g + 128) / 2), Math.round(b / 2)]);
+        else expect(px(out, i)).toEqual([r, g, b]);
+      }
+    }
+    expect(out.channels).toBe(3);
+  });
+
+  it('keeps the alpha of 4-channel input', () => {
+    const f = noise(30, 4, 4);
+    const out = composite(f, thirds(30, 4), { kind: 'color', color: [255, 0, 0, 255] }, { lightWrap: 0 });
+    expect(out.channels).toBe(4);
+    for (let i = 0; i < 120; i++) expect(out.data[i * 4 + 3]).toBe(f.data[i * 4 + 3]);
+    expect(px(out, 0).slice(0, 3)).toEqual([255, 0, 0]);
+  });
+
+  it('a translucent colour blends over the original background', () => {
+    const f = noise(30, 4, 3);
+    const out = composite(f, thirds(30, 4), { kind: 'color', color: [0, 0, 0, 128] }, { lightWrap: 0 });
+    const k = 1 - 128 / 255;
+    expect(px(out, 0)).toEqual(px(f, 0).map((v) => Math.round(v * k)));
+    expect(px(out, 25)).toEqual(px(f, 25));
+  });
+
+  it('image: fitted (cover) and cached; m = 0 shows the image', () => {
+    const f = noise(40, 20, 3, 3);
+    const img = noise(60, 60, 3, 11);
+    const m = createMask(40, 20);
+    const out = composite(f, m, { kind: 'image', image: img }, { lightWrap: 0 });
+    const fitted = fitBackground(img, 40, 20, 'cover');
+    expect(diffs(out.data, fitted.data)).toBe(0);
+    const stretched = composite(f, m, { kind: 'image', image: img, fit: 'stretch' }, { lightWrap: 0 });
+    expect(diffs(stretched.data, fitBackground(img, 40, 20, 'stretch').data)).toBe(0);
+    // Cached result is reused and still right.
+    expect(diffs(composite(f, m, { kind: 'image', image: img }, { lightWrap: 0 }).data, fitted.data)).toBe(0);
+  });
+
+  it('an RGBA image blends over the original background by its alpha', () => {
+    const f = noise(4, 1, 3, 5);
+    const img = createFrame(4, 1, 4);
+    img.data.set([255, 0, 0, 255, 255, 0, 0, 0, 255, 0, 0, 128, 255, 0, 0, 255]);
+    const out = composite(f, createMask(4, 1), { kind: 'image', image: img, fit: 'stretch' }, { lightWrap: 0 });
+    expect(px(out, 0)).toEqual([255, 0, 0]);
+    expect(px(out, 1)).toEqual(px(f, 1));
+    const a = 128 / 255;
+    expect(px(out, 2)).toEqual(px(f, 2).map((v, c) => Math.round(v + ((c === 0 ? 255 : 0) - v) * a)));
+  });
+
+  it('light wrap brightens the person edge with the background, not the interior', () => {
+    const W = 200, H = 100;
+    const f = createFrame(W, H, 3); // black person and background
+    const m = createMask(W, H);
+    for (let y = 0; y < H; y++) for (let x = 100; x < W; x++) m.data[y * W + x] = 1;
+    const bg: Background = { kind: 'color', color: [255, 255, 255, 255] };
+    const plain = composite(f, m, bg, { lightWrap: 0 });
+    const wrapped = composite(f, m, bg);
+    const edge = 50 * W + 100, interior = 50 * W + 190, outside = 50 * W + 10;
+    expect(plain.data[edge * 3]).toBe(0);
+    expect(wrapped.data[edge * 3]).toBeGreaterThan(20); // ≈ 0.3·0.5·255
+    expect(wrapped.data[edge * 3]).toBeLessThan(60);
+    expect(wrapped.data[interior * 3]).toBe(0);
+    expect(wrapped.data[outside * 3]).toBe(255);
+    expect(() => composite(f, m, bg, { lightWrap: 2 })).toThrow(RangeError);
+  });
+
+  it('blur: person kept, background blurred, strength 0 is a copy', () => {
+    const W = 128, H = 128;
+    const f = createFrame(W, H, 3);
+    const m = createMask(W, H);
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const v = (x >> 3) % 2 ? 200 : 0; // 8-px stripes
+        f.data.fill(v, (y * W + x) * 3, (y * W + x) * 3 + 3);
+        if (x >= 96) m.data[y * W + x] = 1;
+      }
+    }
+    const out = composite(f, m, { kind: 'blur', strength: 100 }); // sigma ≈ 5 px
+    for (let x = 96; x < W; x++) expect(out.data[(64 * W + x) * 3]).toBe(f.data[(64 * W + x) * 3]);
+    // Stripes blurred to roughly their mean in the background.
+    for (let x = 20; x < 60; x++) expect(Math.abs(out.data[(64 * W + x) * 3] - 100)).toBeLessThan(30);
+    expect(diffs(composite(f, m, { kind: 'blur', strength: 0 }).data, f.data)).toBe(0);
+  });
+
+  it('writes into opts.out, or in place into the frame (also a Uint8ClampedArray)', () => {
+    const f = noise(30, 10, 4);
+    const m = thirds(30, 10);
+    const bg: Background = { kind: 'color', color: [0, 128, 0, 255] };
+    const fresh = composite(f, m, bg);
+    const out = createFrame(30, 10, 4);
+    expect(composite(f, m, bg, { out }).data).toBe(out.data);
+    expect(diffs(out.data, fresh.data)).toBe(0);
+    const clamped: Frame = { width: 30, height: 10, channels: 4, data: Uint8ClampedArray.from(f.data) };
+    composite(clamped, m, bg, { out: clamped });
+    expect(diffs(clamped.data, fresh.data)).toBe(0);
+    const blurred = composite(f, m, { kind: 'blur', strength: 50 });
+    const inPlace: Frame = { ...f, data: Uint8Array.from(f.data) };
+    composite(inPlace, m, { kind: 'blur', strength: 50 }, { out: inPlace });
+    expect(diffs(inPlace.data, blurred.data)).toBe(0);
+    expect(() => composite(f, m, bg, { out: createFrame(30, 10, 3) })).toThrow(RangeError);
+  });
+
+  it('rejects a mask of the wrong size, naming both sizes', () => {
+    const f = createFrame(8, 6, 3);
+    expect(() => composite(f, createMask(4, 3), { kind: 'color', color: [0, 0, 0, 255] })).toThrow(RangeError);
+    expect(() => composite(f, createMask(4, 3), { kind: 'blur', strength: 10 })).toThrow(/4×3.*8×6/);
+  });
+});
+
+describe('maskToGray', () => {
+  it('rounds and clamps', () => {
+    const m: Mask = { width: 5, height: 1, data: Float32Array.from([-0.5, 0, 0.5, 1, 1.5]) };
+    expect(Array.from(maskToGray(m))).toEqual([0, 0, 128, 255, 255]);
+  });
+});
