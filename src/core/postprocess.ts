@@ -15,19 +15,21 @@ export function tensorToMask(output: Float32Array, spec: ModelSpec): Mask {
   const mask = createMask(w, h);
   const m = mask.data;
   const plane = w * h;
+  // Index of channel ch of pixel i is i·pixelStride + ch·channelStride in either layout.
+  const pixelStride = outputLayout === 'nhwc' ? c : 1;
+  const channelStride = outputLayout === 'nhwc' ? 1 : plane;
+  const person = personChannel * channelStride;
   for (let i = 0; i < plane; i++) {
-    const at = (ch: number) => (outputLayout === 'nhwc' ? output[i * c + ch] : output[ch * plane + i]);
-    let p: number;
-    if (activation === 'softmax') {
+    const base = i * pixelStride;
+    let p = output[base + person];
+    if (activation === 'sigmoid') {
+      p = 1 / (1 + Math.exp(-p));
+    } else if (activation === 'softmax') {
       let max = -Infinity;
-      for (let ch = 0; ch < c; ch++) max = Math.max(max, at(ch));
+      for (let ch = 0; ch < c; ch++) max = Math.max(max, output[base + ch * channelStride]);
       let sum = 0;
-      for (let ch = 0; ch < c; ch++) sum += Math.exp(at(ch) - max);
-      p = Math.exp(at(personChannel) - max) / sum;
-    } else if (activation === 'sigmoid') {
-      p = 1 / (1 + Math.exp(-at(personChannel)));
-    } else {
-      p = at(personChannel);
+      for (let ch = 0; ch < c; ch++) sum += Math.exp(output[base + ch * channelStride] - max);
+      p = Math.exp(p - max) / sum;
     }
     m[i] = p < 0 ? 0 : p > 1 ? 1 : p;
   }

@@ -9,6 +9,13 @@ export interface OnnxBackendOptions {
   threads?: number;
 }
 
+let created = 0;
+
+/** How many inference sessions this process has created (a batch should load its model once). */
+export function sessionsCreated(): number {
+  return created;
+}
+
 export function onnxNodeBackend(options: OnnxBackendOptions = {}): InferenceBackend {
   const providers = options.executionProviders ?? ['cpu'];
   return {
@@ -20,6 +27,7 @@ export function onnxNodeBackend(options: OnnxBackendOptions = {}): InferenceBack
         interOpNumThreads: 1,
         graphOptimizationLevel: 'all',
       });
+      created++;
       const inputName = session.inputNames[0];
       const outputName = session.outputNames[0];
       return {

@@ -70,14 +70,14 @@ export function clipWithAudio(dir: string, seconds = 3, name = 'with-audio.mp4')
   });
 }
 
-/** `seconds` of the 29.97 fps clip (stream-copied, exact 30000/1001 timing) with a tone. */
+/** `seconds` of the 29.97 fps clip (re-encoded: clean 30000/1001 timing) with a tone. */
 export function ntscClip(dir: string, seconds = 3): Promise<string> {
-  return once(`ntscClip:${String(dir)}:${String(seconds)}`, async () => {
+  return once(`ntscClip:${dir}:${seconds}`, async () => {
     const out = join(dir, 'ntsc.mp4');
     await ffmpeg([
       '-t', String(seconds), '-i', testdata(THOUGHTFUL),
       '-f', 'lavfi', '-t', String(seconds), '-i', 'sine=frequency=330:sample_rate=44100',
-      '-map', '0:v', '-map', '1:a', '-c:v', 'copy', '-c:a', 'aac', out,
+      '-map', '0:v', '-map', '1:a', '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '26', '-c:a', 'aac', out,
     ]);
     return out;
   });

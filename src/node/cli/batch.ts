@@ -3,7 +3,8 @@
  * each file (a bad one is reported and skipped), shows progress and prints a summary.
  */
 import { SingleBar } from 'cli-progress';
-import { stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { now } from '../../core/clock.js';
 import { listImages } from '../imageFolder.js';
 import { formatFromPath, type ImageFormat } from '../imageIO.js';
@@ -41,7 +42,15 @@ export async function runBatch(
     if (!cli.quiet && !cli.json) io.stderr(line + '\n');
   };
   const reports: FileReport[] = [];
-  const inputs = await collectInputs(args, cli.recursive ?? false, (input, error) => reports.push({ input, ok: false, error }), say);
+  const inputs = await collectInputs(
+    args,
+    cli.recursive ?? false,
+    (input, error) => {
+      reports.push({ input, ok: false, error });
+      io.stderr(`error: ${error}\n`);
+    },
+    say,
+  );
 
   const formatOf = (input: string): ImageFormat => {
     if (cli.format) return cli.format;
@@ -74,6 +83,7 @@ export async function runBatch(
   for (const [i, plan] of plans.entries()) {
     backdrop!.setBackgroundIndex(i);
     try {
+      if (target && 'dir' in target) await mkdir(dirname(plan.output), { recursive: true }).catch(() => undefined);
       const r = await backdrop!.processFile(plan.input, plan.output, { format: formatOf(plan.input), quality: cli.quality, force: cli.force });
       reports.push({ input: plan.input, output: plan.output, ok: true, width: r.width, height: r.height, ms: round(r.timings.total) });
       if (!bar) say(`${plan.input} -> ${plan.output} (${r.width}×${r.height}, ${Math.round(r.timings.total)} ms)`);

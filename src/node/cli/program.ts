@@ -71,7 +71,7 @@ export function buildProgram(io: CliIO): Command {
     .addOption(new Option('--transparent', 'cut the person out: PNG or WebP with a transparent background'))
     .addOption(new Option('--mask', 'write the person mask itself: 8-bit greyscale PNG, white = person'))
     .addOption(new Option('--model <name|file.onnx>', 'general (square, any photo) or landscape (faster, 16:9), or your own .onnx with --model-spec').default('general'))
-    .addOption(new Option('--model-spec <json|file>', 'for your own .onnx: JSON such as {"inputWidth":256,"inputHeight":256,"inputLayout":"nhwc","inputRange":[0,1],"outputWidth":256,"outputHeight":256,"outputChannels":1,"outputLayout":"nhwc","personChannel":0,"activation":"none"}'))
+    .addOption(new Option('--model-spec <json|file>', 'what your own .onnx expects: inline JSON or a .json file (input size, layout, range, output channel, activation; see the README)'))
     .addOption(new Option('--threshold <0-1>', 'where the edge sits: lower keeps more of the person').argParser(numberIn('--threshold', 0, 1)).default(DEFAULT_THRESHOLD))
     .addOption(new Option('--softness <0-1>', 'width of the soft edge; 0 = hard cut').argParser(numberIn('--softness', 0, 1)).default(DEFAULT_SOFTNESS))
     .addOption(new Option('--refine <mode>', 'bilateral: edges follow the photo; none: raw model output, no threshold').choices(['bilateral', 'none']).default('bilateral'))

@@ -1,0 +1,29 @@
+/** backdrop's platform-neutral core: usable from Node, browsers and workers alike. */
+export type { Frame, Mask } from './frame.js';
+export { createFrame, createMask } from './frame.js';
+export type { ModelSpec, BuiltinModel } from './modelSpec.js';
+export { builtinSpec, validateSpec, BUILTIN_MODELS } from './modelSpec.js';
+export type { InferenceBackend, InferenceSession } from './runtime.js';
+export { tfliteToOnnx, type OnnxModel } from './tflite/toOnnx.js';
+export { Segmenter, type SegmentTimings } from './segmenter.js';
+export { frameToTensor } from './preprocess.js';
+export { tensorToMask, upsampleMask } from './postprocess.js';
+export { smoothstepMask, hardThreshold, invertMask, jointBilateralUpsample } from './refine.js';
+export { composite, maskToGray, type Background } from './composite.js';
+export { cutout } from './matte.js';
+export { blurBackground } from './blur.js';
+export { fitBackground, resizeFrame, type Fit } from './resize.js';
+export { parseColor, type RGBA } from './color.js';
+export type { FrameProcessor } from './processor.js';
+export {
+  BackgroundEffect,
+  refineMask,
+  DEFAULT_LIGHT_WRAP,
+  DEFAULT_SOFTNESS,
+  DEFAULT_THRESHOLD,
+  type Effect,
+  type EffectOptions,
+  type MaskOptions,
+  type Refine,
+  type StageTimings,
+} from './effect.js';
