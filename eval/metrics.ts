@@ -36,8 +36,12 @@ export function edgeBand(truth: Truth, width: number, height: number, radius = 1
       const i = y * width + x;
       const v = truth[i];
       if (Number.isNaN(v)) continue;
-      const differs = (j: number) => !Number.isNaN(truth[j]) && truth[j] !== v;
-      if ((x > 0 && differs(i - 1)) || (x < width - 1 && differs(i + 1)) || (y > 0 && differs(i - width)) || (y < height - 1 && differs(i + width))) edge[i] = 1;
+      // A neighbour of the other class (NaN compares unequal but is not a class: skip it).
+      const l = x > 0 ? truth[i - 1] : v;
+      const r = x < width - 1 ? truth[i + 1] : v;
+      const u = y > 0 ? truth[i - width] : v;
+      const d = y < height - 1 ? truth[i + width] : v;
+      if ((l !== v && l === l) || (r !== v && r === r) || (u !== v && u === u) || (d !== v && d === d)) edge[i] = 1;
     }
   }
   // Square dilation by a separable running maximum.
