@@ -111,10 +111,12 @@ export class Backdrop {
   private async run(input: string | Buffer, options: EncodeOptions, name: string) {
     const kind = this.effect.effect.type;
     const t0 = now();
-    const decoded = await decodeImage(input, { maxPixels: this.maxPixels, keepAlpha: kind !== 'mask', name });
+    // Keep the photo's own alpha only where the output can store it (JPEG cannot).
+    const keepAlpha = kind !== 'mask' && options.format !== 'jpeg';
+    const decoded = await decodeImage(input, { maxPixels: this.maxPixels, keepAlpha, name });
     const t1 = now();
     this.effect.resetTimings();
-    const format = options.format ?? (kind === 'transparent' || kind === 'mask' ? 'png' : defaultFormat(decoded.format));
+    const format = options.format ?? (kind === 'transparent' || kind === 'mask' ? 'png' : defaultFormat(decoded.format, decoded.hasAlpha));
     let bytes: Buffer;
     let encodeMs: number;
     if (kind === 'mask') {
@@ -133,10 +135,11 @@ export class Backdrop {
   }
 }
 
-/** Keep the input's format where we can write it; PNG otherwise (e.g. GIF or SVG input). */
-function defaultFormat(inputFormat: string): ImageFormat {
+/** Keep the input's format where we can write it; PNG otherwise (e.g. GIF or SVG input, or a JPEG-named file with alpha). */
+function defaultFormat(inputFormat: string, hasAlpha: boolean): ImageFormat {
   const known: Record<string, ImageFormat> = { jpeg: 'jpeg', jpg: 'jpeg', png: 'png', webp: 'webp', avif: 'avif', heif: 'avif', tiff: 'tiff' };
-  return known[inputFormat] ?? 'png';
+  const format = known[inputFormat] ?? 'png';
+  return format === 'jpeg' && hasAlpha ? 'png' : format;
 }
 
 export function createBackdrop(options?: BackdropOptions): Promise<Backdrop> {

@@ -136,6 +136,16 @@ describe('effects', () => {
     expect(r2).toBeLessThan(5);
   });
 
+  it('writes a photo with alpha to JPEG by dropping the alpha, and keeps it in PNG', async () => {
+    const rgba = join(dir, 'rgba.png');
+    await sharp(photo).ensureAlpha(0.5).png().toFile(rgba);
+    expect((await cli(rgba, '-o', join(dir, 'rgba.jpg'))).code).toBe(0);
+    expect((await sharp(join(dir, 'rgba.jpg')).metadata()).channels).toBe(3);
+    expect((await cli(rgba, '-o', join(dir, 'rgba-out.png'))).code).toBe(0);
+    const alpha = async (p: string) => sharp(p).extractChannel(3).raw().toBuffer();
+    expect((await alpha(join(dir, 'rgba-out.png'))).equals(await alpha(rgba))).toBe(true);
+  });
+
   it('runs your own ONNX model given a spec, with the same result as the built-in one', async () => {
     const model = join(dir, 'mine.onnx');
     await writeFile(model, await builtinOnnx('general'));
