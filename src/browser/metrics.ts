@@ -1,0 +1,106 @@
+/**
+ * Rolling per-stage timings and frame rate over the last N frames, without allocating per frame.
+ */
+
+export interface ProcessorMetrics {
+  /** Output frames per second over the window. */
+  fps: number;
+  /** New masks per second (lower than fps when frames reuse the last mask while the model runs). */
+  maskFps: number;
+  /** Mean milliseconds over the window. */
+  ms: {
+    /** One run of the model: preprocessing, inference, postprocessing (per run, not per frame). */
+    inference: number;
+    /** Drawing the frame at the model's size and reading it back (per run of the model). */
+    modelInput: number;
+    /** Per frame: upload + refinement + blur + composite. */
+    composite: number;
+    /** Per frame: everything from receiving the frame to handing it on (includes waiting for the model when it runs on the page's thread). */
+    total: number;
+  };
+  /** Frames processed since start; frames dropped because the previous one was still busy; inferences run. */
+  frames: number;
+  dropped: number;
+  inferences: number;
+  /** Which compositor and backend are in use. */
+  compositor: string;
+  backend: string;
+  /** Why a fallback is in use (no WebGL2, no WebGPU…), if one is. */
+  fallbacks: string[];
+}
+
+export const METRIC_STAGES = ['composite', 'total'] as const;
+export type MetricStage = (typeof METRIC_STAGES)[number];
+
+/** A ring of the last N samples with their times. */
+export class Ring {
+  private readonly values: Float64Array;
+  private readonly stamps: Float64Array;
+  private index = 0;
+  private count = 0;
+
+  constructor(private readonly size: number) {
+    this.values = new Float64Array(size);
+    this.stamps = new Float64Array(size);
+  }
+
+  push(value: number, timestamp: number): void {
+    this.values[this.index] = value;
+    this.stamps[this.index] = timestamp;
+    this.index = (this.index + 1) % this.size;
+    if (this.count < this.size) this.count++;
+  }
+
+  mean(): number {
+    if (this.count === 0) return 0;
+    let sum = 0;
+    for (let i = 0; i < this.count; i++) sum += this.values[i];
+    return sum / this.count;
+  }
+
+  /** Samples per second between the oldest and the newest sample. */
+  rate(): number {
+    if (this.count < 2) return 0;
+    const newest = this.stamps[(this.index - 1 + this.size) % this.size];
+    const oldest = this.stamps[(this.index - this.count + this.size) % this.size];
+    return newest > oldest ? ((this.count - 1) * 1000) / (newest - oldest) : 0;
+  }
+
+  reset(): void {
+    this.index = 0;
+    this.count = 0;
+  }
+}
+
+export class RollingMetrics {
+  private readonly frames: Record<MetricStage, Ring>;
+  readonly inference: Ring;
+  readonly modelInput: Ring;
+
+  constructor(size = 60) {
+    this.frames = { composite: new Ring(size), total: new Ring(size) };
+    this.inference = new Ring(Math.max(2, size >> 1));
+    this.modelInput = new Ring(Math.max(2, size >> 1));
+  }
+
+  /** Records one output frame. */
+  frame(composite: number, total: number, timestamp: number): void {
+    this.frames.composite.push(composite, timestamp);
+    this.frames.total.push(total, timestamp);
+  }
+
+  fps(): number {
+    return this.frames.total.rate();
+  }
+
+  mean(stage: MetricStage): number {
+    return this.frames[stage].mean();
+  }
+
+  reset(): void {
+    this.frames.composite.reset();
+    this.frames.total.reset();
+    this.inference.reset();
+    this.modelInput.reset();
+  }
+}
