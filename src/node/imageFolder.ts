@@ -46,7 +46,7 @@ interface Listing {
   others: string[];
 }
 
-async function walk(root: string, dir: string, recursive: boolean, out: Listing): Promise<void> {
+async function walk(root: string, dir: string, recursive: boolean, out: Listing, accept: (name: string) => boolean): Promise<void> {
   const entries = await readdir(dir, { withFileTypes: true });
   for (const entry of entries) {
     if (isHiddenOrTemp(entry.name)) continue;
@@ -59,17 +59,17 @@ async function walk(root: string, dir: string, recursive: boolean, out: Listing)
       isFile = st?.isFile() ?? false;
     }
     if (isDir) {
-      if (recursive) await walk(root, full, recursive, out);
+      if (recursive) await walk(root, full, recursive, out, accept);
     } else if (isFile) {
-      (isImagePath(entry.name) ? out.images : out.others).push(relative(root, full));
+      (accept(entry.name) ? out.images : out.others).push(relative(root, full));
     }
   }
 }
 
-async function listAll(dir: string, recursive: boolean): Promise<Listing> {
+async function listAll(dir: string, recursive: boolean, accept: (name: string) => boolean = isImagePath): Promise<Listing> {
   await statFolder(dir);
   const out: Listing = { images: [], others: [] };
-  await walk(dir, dir, recursive, out);
+  await walk(dir, dir, recursive, out, accept);
   out.images.sort(naturalCompare);
   out.others.sort(naturalCompare);
   return { images: out.images.map((p) => join(dir, p)), others: out.others.map((p) => join(dir, p)) };
@@ -82,6 +82,11 @@ async function listAll(dir: string, recursive: boolean): Promise<Listing> {
  */
 export async function listImages(dir: string, opts: { recursive?: boolean } = {}): Promise<string[]> {
   return (await listAll(dir, opts.recursive === true)).images;
+}
+
+/** Files in `dir` that `accept` takes by name, in the same order and with the same skipping as listImages. */
+export async function listFiles(dir: string, opts: { recursive?: boolean; accept: (name: string) => boolean }): Promise<string[]> {
+  return (await listAll(dir, opts.recursive === true, opts.accept)).images;
 }
 
 export interface LoadBackgroundOptions {

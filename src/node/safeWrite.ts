@@ -6,7 +6,7 @@
  * (see removeTempFilesOnExit) leaves nothing behind either.
  */
 import { randomBytes } from 'node:crypto';
-import { unlinkSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { link, lstat, open, realpath, rename, stat, unlink, chmod } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
@@ -222,7 +222,8 @@ export function removeTempFilesSync(): number {
   let removed = 0;
   for (const tmp of inFlight) {
     try {
-      unlinkSync(tmp);
+      // A temporary output may be a folder (a PNG sequence being written).
+      rmSync(tmp, { recursive: true });
       removed++;
     } catch {
       // already renamed or removed

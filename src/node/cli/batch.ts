@@ -1,16 +1,17 @@
 /**
- * Runs a batch of photos: finds the files, plans the outputs, loads the model once, processes
- * each file (a bad one is reported and skipped), shows progress and prints a summary.
+ * Runs a batch: finds the files, plans the outputs, loads the model once, then processes photos
+ * and videos in turn (a bad file is reported and skipped), shows progress and prints a summary.
  */
 import { SingleBar } from 'cli-progress';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { now } from '../../core/clock.js';
-import { listImages } from '../imageFolder.js';
-import { formatFromPath, type ImageFormat } from '../imageIO.js';
+import { listFiles } from '../imageFolder.js';
+import { formatFromPath, isImagePath, type ImageFormat } from '../imageIO.js';
 import { Backdrop, type BackdropOptions } from '../photo.js';
 import type { CliOptions } from './program.js';
-import { planOutputs, type InputFile, type PlannedOutput } from './outputs.js';
+import { extensionFor, isPhotoInput, isVideoPath, planOutputs, type InputFile, type PlannedOutput } from './outputs.js';
+import { processVideoFile, videoExtension } from './video.js';
 
 export interface CliIO {
   stdout(text: string): void;
@@ -18,121 +19,138 @@ export interface CliIO {
   /** Draw a progress bar (stderr is a terminal). */
   interactive: boolean;
   exitCode: number;
+  /** Aborted by Ctrl-C: stop after cleaning up. */
+  signal?: AbortSignal;
 }
 
-interface FileReport {
+export interface FileReport {
   input: string;
   output?: string;
   ok: boolean;
   error?: string;
   width?: number;
   height?: number;
+  frames?: number;
   ms?: number;
 }
 
-export async function runBatch(
-  args: string[],
-  cli: CliOptions,
-  options: BackdropOptions,
-  target: { dir: string } | { file: string } | undefined,
-  io: CliIO,
-): Promise<number> {
+export type Target = { dir: string } | { file: string } | undefined;
+
+export async function runBatch(args: string[], cli: CliOptions, options: BackdropOptions, target: Target, io: CliIO): Promise<number> {
   const started = now();
   const say = (line: string) => {
     if (!cli.quiet && !cli.json) io.stderr(line + '\n');
   };
   const reports: FileReport[] = [];
-  const inputs = await collectInputs(
-    args,
-    cli.recursive ?? false,
-    (input, error) => {
-      reports.push({ input, ok: false, error });
-      io.stderr(`error: ${error}\n`);
-    },
-    say,
-  );
+  const fail = (input: string, error: string) => {
+    reports.push({ input, ok: false, error });
+    io.stderr(`error: ${error}\n`);
+  };
+  const inputs = await collectInputs(args, cli.recursive ?? false, fail, say);
+  const kind = options.effect?.type;
 
   const formatOf = (input: string): ImageFormat => {
     if (cli.format) return cli.format;
     if (target && 'file' in target) return formatFromPath(target.file) ?? 'png';
-    const kind = options.effect?.type;
     if (kind === 'transparent' || kind === 'mask') return 'png';
     return formatFromPath(input) ?? 'png';
   };
-  const plans: PlannedOutput[] = inputs.length ? planOutputs(inputs, formatOf, target) : [];
-  const kind = options.effect?.type;
-  if ((kind === 'transparent' || kind === 'mask') && plans.some((p) => formatOf(p.input) === 'jpeg')) {
+  const extensionOf = (input: string) => (isPhotoInput(input) ? extensionFor(formatOf(input)) : videoExtension(cli, target));
+  const plans: PlannedOutput[] = inputs.length ? planOutputs(inputs, extensionOf, target) : [];
+  const photos = plans.filter((p) => isPhotoInput(p.input));
+  const videos = plans.filter((p) => !isPhotoInput(p.input));
+  if ((kind === 'transparent' || kind === 'mask') && photos.some((p) => formatOf(p.input) === 'jpeg')) {
     throw new Error(`--${kind} needs png, webp or tiff output; JPEG has no ${kind === 'mask' ? 'exact grey channel' : 'transparency'}`);
   }
 
-  let backdrop: Backdrop | undefined;
-  if (plans.length) {
-    backdrop = await Backdrop.create({ ...options, onWarning: (m) => io.stderr(`warning: ${m}\n`) });
-  }
-  const bar =
-    io.interactive && !cli.quiet && !cli.json && plans.length > 1
-      ? new SingleBar({
-          format: ' {bar} {value}/{total} photos | {rate}/s | ETA {eta_formatted} | {file}',
-          barsize: 30,
-          hideCursor: true,
-          stream: { write: (s: string) => io.stderr(s), isTTY: true, columns: 100, cursorTo: () => true, clearLine: () => true, moveCursor: () => true, on: () => {} } as unknown as NodeJS.WriteStream,
-        })
-      : undefined;
-  bar?.start(plans.length, 0, { file: '', rate: '0.0' });
-
-  for (const [i, plan] of plans.entries()) {
-    backdrop!.setBackgroundIndex(i);
-    try {
+  const backdrop = plans.length ? await Backdrop.create({ ...options, onWarning: (m) => io.stderr(`warning: ${m}\n`) }) : undefined;
+  try {
+    if (backdrop && photos.length) await runPhotos(photos, backdrop, cli, formatOf, target, io, reports, say);
+    for (const plan of videos) {
+      if (io.signal?.aborted) break;
       if (target && 'dir' in target) await mkdir(dirname(plan.output), { recursive: true }).catch(() => undefined);
-      const r = await backdrop!.processFile(plan.input, plan.output, { format: formatOf(plan.input), quality: cli.quality, force: cli.force });
-      reports.push({ input: plan.input, output: plan.output, ok: true, width: r.width, height: r.height, ms: round(r.timings.total) });
-      if (!bar) say(`${plan.input} -> ${plan.output} (${r.width}×${r.height}, ${Math.round(r.timings.total)} ms)`);
-    } catch (e) {
-      const error = (e as Error).message;
-      reports.push({ input: plan.input, ok: false, error });
-      if (bar) bar.stop();
-      io.stderr(`error: ${error}\n`);
-      if (bar) bar.start(plans.length, i + 1);
+      try {
+        const r = await processVideoFile(plan, backdrop!, cli, io);
+        reports.push({ input: plan.input, output: plan.output, ok: true, width: r.width, height: r.height, frames: r.frames, ms: round(r.seconds * 1000) });
+        say(`${plan.input} -> ${plan.output} (${r.width}×${r.height}, ${r.frames} frames at ${r.fps.toFixed(1)} fps)`);
+      } catch (e) {
+        if (io.signal?.aborted) break;
+        fail(plan.input, (e as Error).message);
+      }
     }
-    const elapsed = (now() - started) / 1000;
-    bar?.update(i + 1, { file: plan.input.slice(-40), rate: ((i + 1) / elapsed).toFixed(1) });
+  } finally {
+    await backdrop?.close();
   }
-  bar?.stop();
-  await backdrop?.close();
+  if (io.signal?.aborted) {
+    io.stderr('Interrupted: unfinished outputs were removed.\n');
+    return 130;
+  }
 
   const failed = reports.filter((r) => !r.ok);
   const written = reports.length - failed.length;
   const seconds = (now() - started) / 1000;
   if (cli.json) {
-    io.stdout(
-      JSON.stringify(
-        { ok: failed.length === 0, written, failed: failed.length, seconds: round(seconds), model: backdrop?.model.name ?? options.model, files: reports },
-        null,
-        2,
-      ) + '\n',
-    );
+    const summary = { ok: failed.length === 0, written, failed: failed.length, seconds: round(seconds), model: backdrop?.model.name ?? options.model, files: reports };
+    io.stdout(JSON.stringify(summary, null, 2) + '\n');
   } else if (!cli.quiet) {
-    if (reports.length === 0) io.stderr('No images found.\n');
+    if (reports.length === 0) io.stderr('No images or videos found.\n');
     else if (reports.length > 1 || failed.length) {
-      io.stderr(`${written} written, ${failed.length} failed in ${seconds.toFixed(1)} s${written > 1 ? ` (${(written / seconds).toFixed(1)} photos/s, model loaded once)` : ''}\n`);
+      const rate = photos.length > 1 && written > 1 ? ` (${(written / seconds).toFixed(1)} files/s, model loaded once)` : '';
+      io.stderr(`${written} written, ${failed.length} failed in ${seconds.toFixed(1)} s${rate}\n`);
     }
   }
   return failed.length || reports.length === 0 ? 1 : 0;
 }
 
-/** Files as given, folders expanded to their images; a missing path becomes a failed entry. */
-async function collectInputs(
-  args: string[],
-  recursive: boolean,
-  fail: (input: string, error: string) => void,
+async function runPhotos(
+  plans: PlannedOutput[],
+  backdrop: Backdrop,
+  cli: CliOptions,
+  formatOf: (input: string) => ImageFormat,
+  target: Target,
+  io: CliIO,
+  reports: FileReport[],
   say: (line: string) => void,
-): Promise<InputFile[]> {
+): Promise<void> {
+  const started = now();
+  const bar = io.interactive && !cli.quiet && !cli.json && plans.length > 1 ? progressBar(io, ' {bar} {value}/{total} photos | {rate}/s | ETA {eta_formatted} | {file}') : undefined;
+  bar?.start(plans.length, 0, { file: '', rate: '0.0' });
+  for (const [i, plan] of plans.entries()) {
+    if (io.signal?.aborted) break;
+    backdrop.setBackgroundIndex(i);
+    try {
+      if (target && 'dir' in target) await mkdir(dirname(plan.output), { recursive: true }).catch(() => undefined);
+      const r = await backdrop.processFile(plan.input, plan.output, { format: formatOf(plan.input), quality: cli.quality, force: cli.force });
+      reports.push({ input: plan.input, output: plan.output, ok: true, width: r.width, height: r.height, ms: round(r.timings.total) });
+      if (!bar) say(`${plan.input} -> ${plan.output} (${r.width}×${r.height}, ${Math.round(r.timings.total)} ms)`);
+    } catch (e) {
+      const error = (e as Error).message;
+      reports.push({ input: plan.input, ok: false, error });
+      bar?.stop();
+      io.stderr(`error: ${error}\n`);
+      bar?.start(plans.length, i + 1);
+    }
+    bar?.update(i + 1, { file: plan.input.slice(-40), rate: ((i + 1) / ((now() - started) / 1000)).toFixed(1) });
+  }
+  bar?.stop();
+}
+
+/** A cli-progress bar drawn on the CLI's stderr (which tests capture). */
+export function progressBar(io: CliIO, format: string): SingleBar {
+  const stream = { write: (s: string) => io.stderr(s), isTTY: true, columns: 100, cursorTo: () => true, clearLine: () => true, moveCursor: () => true, on: () => {} };
+  return new SingleBar({ format, barsize: 30, hideCursor: true, stream: stream as unknown as NodeJS.WriteStream });
+}
+
+const isMedia = (name: string) => isImagePath(name) || isVideoPath(name);
+
+/** Files as given, folders expanded to their images and videos; a missing path becomes a failed entry. */
+async function collectInputs(args: string[], recursive: boolean, fail: (input: string, error: string) => void, say: (line: string) => void): Promise<InputFile[]> {
   const files: InputFile[] = [];
   for (const arg of args) {
     const info = await stat(arg).catch(() => undefined);
     if (info?.isDirectory()) {
-      const found = await listImages(arg, { recursive });
-      if (found.length === 0) say(`${arg}: no images found${recursive ? '' : ' (use --recursive for sub-folders)'}`);
+      const found = await listFiles(arg, { recursive, accept: isMedia });
+      if (found.length === 0) say(`${arg}: no images or videos found${recursive ? '' : ' (use --recursive for sub-folders)'}`);
       files.push(...found.map((path) => ({ path, root: arg })));
     } else if (!info) {
       fail(arg, `${arg}: no such file or folder`);
@@ -143,4 +161,4 @@ async function collectInputs(
   return files;
 }
 
-const round = (x: number) => Math.round(x * 10) / 10;
+export const round = (x: number) => Math.round(x * 10) / 10;

@@ -22,17 +22,31 @@ export function extensionFor(format: ImageFormat): string {
   return EXTENSIONS[format];
 }
 
+/** Video files a folder is searched for (an explicitly named file of any other kind is tried as video too). */
+const VIDEO_EXTENSIONS = new Set(['.mp4', '.m4v', '.mov', '.mkv', '.webm', '.avi', '.y4m', '.mpg', '.mpeg', '.ts', '.mts', '.flv', '.wmv', '.ogv', '.3gp']);
+/** Still images sharp reads: these go to the photo path, everything else to ffmpeg. */
+const STILL_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.avif', '.tif', '.tiff', '.gif', '.heic', '.heif', '.svg']);
+
+export function isVideoPath(path: string): boolean {
+  return VIDEO_EXTENSIONS.has(extname(path).toLowerCase());
+}
+
+/** How an input is processed: as a photo (sharp) or as a video (ffmpeg). */
+export function isPhotoInput(path: string): boolean {
+  return STILL_EXTENSIONS.has(extname(path).toLowerCase());
+}
+
 /**
- * @param format the output format per input (already decided from flags and input type)
- * @param outputDir an output folder, or undefined to write beside each input
+ * @param extensionOf the output file extension per input (with the dot; decided from flags and input type)
+ * @param target an output folder or file, or undefined to write beside each input
  */
-export function planOutputs(inputs: InputFile[], formatOf: (input: string) => ImageFormat, target?: { dir: string } | { file: string }): PlannedOutput[] {
+export function planOutputs(inputs: InputFile[], extensionOf: (input: string) => string, target?: { dir: string } | { file: string }): PlannedOutput[] {
   if (target && 'file' in target) {
     if (inputs.length !== 1) throw new Error(`-o ${target.file} names one file, but there are ${inputs.length} inputs; give a folder instead`);
     return [{ input: inputs[0].path, output: target.file }];
   }
   const plans = inputs.map(({ path, root }) => {
-    const ext = extensionFor(formatOf(path));
+    const ext = extensionOf(path);
     const stem = basename(path, extname(path));
     if (!target) return { input: path, output: join(dirname(path), `${stem}_out${ext}`) };
     const sub = root ? dirname(relative(root, path)) : '.';

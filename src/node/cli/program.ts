@@ -11,6 +11,9 @@ import { validateSpec, type ModelSpec } from '../../core/modelSpec.js';
 import { DEFAULT_MAX_PIXELS, formatFromPath, type ImageFormat } from '../imageIO.js';
 import type { BackdropOptions, PhotoEffect } from '../photo.js';
 import { runBatch, type CliIO } from './batch.js';
+import type { VideoCodec } from '../video/sink.js';
+import { CODECS, parseVideoPoint } from './video.js';
+import { isVideoPath } from './outputs.js';
 
 const FORMATS: ImageFormat[] = ['jpeg', 'png', 'webp', 'avif', 'tiff'];
 
@@ -36,6 +39,14 @@ export interface CliOptions {
   maxPixels: number;
   quiet?: boolean;
   json?: boolean;
+  // Video
+  codec?: VideoCodec;
+  crf?: number;
+  preset?: string;
+  from?: string;
+  to?: string;
+  trim?: boolean;
+  audio?: boolean;
 }
 
 function numberIn(name: string, lo: number, hi: number) {
@@ -44,6 +55,15 @@ function numberIn(name: string, lo: number, hi: number) {
     if (value.trim() === '' || !Number.isFinite(n) || n < lo || n > hi) throw new InvalidArgumentError(`${name} must be a number from ${lo} to ${hi}.`);
     return n;
   };
+}
+
+function point(value: string): string {
+  try {
+    parseVideoPoint(value);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+  return value;
 }
 
 function colour(value: string): string {
@@ -59,10 +79,10 @@ export function buildProgram(io: CliIO): Command {
   const program = new Command('backdrop');
   program
     .description(
-      'Blur, replace, recolour or remove the background behind people in photos.\n' +
+      'Blur, replace, recolour or remove the background behind people in photos and videos.\n' +
         'Runs the MediaPipe selfie segmentation model on your own machine; nothing is uploaded.',
     )
-    .argument('<inputs...>', 'image files or folders of images (JPEG, PNG, WebP, AVIF, TIFF, GIF, HEIF)')
+    .argument('<inputs...>', 'image or video files, or folders of them (JPEG, PNG, WebP, AVIF, TIFF, GIF, HEIF; MP4, MOV, MKV, WebM, AVI, Y4M…)')
     .helpOption('-h, --help', 'show this help')
     .addOption(new Option('--blur [strength]', `blur the background (the default effect); strength 0-100, default 50`).argParser(numberIn('--blur', 0, 100)))
     .addOption(new Option('--background <image|folder>', 'replace the background with an image; a folder\'s images are used in turn'))
@@ -83,6 +103,13 @@ export function buildProgram(io: CliIO): Command {
     .addOption(new Option('-f, --force', 'overwrite existing output files (never an input)'))
     .addOption(new Option('-r, --recursive', 'look for images in sub-folders too'))
     .addOption(new Option('--max-pixels <n>', 'refuse images larger than this many pixels').argParser(numberIn('--max-pixels', 1, 2 ** 40)).default(DEFAULT_MAX_PIXELS))
+    .addOption(new Option('--codec <codec>', 'video: h264 (MP4, default), h265, vp9 (WebM) or prores (MOV); --transparent defaults to vp9').choices(CODECS))
+    .addOption(new Option('--crf <n>', 'video quality, lower is better (default 20 for H.264, 32 for VP9)').argParser(numberIn('--crf', 0, 63)))
+    .addOption(new Option('--preset <name>', 'video encoder speed: ultrafast … veryslow (default veryfast)'))
+    .addOption(new Option('--from <frame|time>', 'video: apply the effect from this frame (120), second (4.5s) or time (1:02.5) on').argParser(point))
+    .addOption(new Option('--to <frame|time>', 'video: … until this point; frames outside the range pass through untouched').argParser(point))
+    .addOption(new Option('--trim', 'video: drop the frames outside --from/--to instead of passing them through'))
+    .addOption(new Option('--no-audio', 'video: leave the sound out (by default every audio stream is kept)'))
     .addOption(new Option('-q, --quiet', 'print errors only'))
     .addOption(new Option('--json', 'print a machine-readable summary on stdout'))
     .addHelpText(
@@ -96,6 +123,9 @@ Examples:
   backdrop me.jpg --color "#00b140"           green screen
   backdrop me.jpg --transparent               me_out.png with a transparent background
   backdrop me.jpg --mask --refine none        the model's raw mask as a greyscale PNG
+  backdrop talk.mp4                           blurred background, sound kept -> talk_out.mp4
+  backdrop talk.mp4 --transparent             talk_out.webm with an alpha channel (VP9)
+  backdrop talk.mp4 --from 2s --to 10s --trim only seconds 2-10, effect applied
 
 Outputs are written to a temporary file and renamed when complete; an input is never
 overwritten, and an existing output only with --force. Exit status: 0 all done, 1 some
@@ -164,14 +194,15 @@ async function outputTarget(options: CliOptions, inputs: string[]): Promise<{ di
   if (out === undefined) return undefined;
   const info = await stat(out).catch(() => undefined);
   if (info?.isDirectory() || /[\\/]$/.test(out)) return { dir: out };
-  // A name with an image extension is a file; anything else with several inputs is a folder to create.
+  // A name with an image or video extension is a file; anything else with several inputs is a folder to create.
+  if (isVideoPath(out)) return { file: out };
   if (formatFromPath(out)) {
     const fmt = formatFromPath(out);
     if (options.format && fmt !== options.format) throw new UsageError(`-o ${out} is ${fmt}, but --format says ${options.format}`);
     return { file: out };
   }
   if (inputs.length > 1 || (await Promise.all(inputs.map((i) => stat(i).catch(() => undefined)))).some((s) => s?.isDirectory())) return { dir: out };
-  throw new UsageError(`-o ${out}: give an image file name (.jpg, .png, .webp, .avif, .tif) or an existing folder`);
+  throw new UsageError(`-o ${out}: give an image or video file name (.jpg, .png, .webp, .avif, .tif, .mp4, .webm, .mov…) or an existing folder`);
 }
 
 export class UsageError extends Error {}

@@ -1,0 +1,136 @@
+/**
+ * One running ffmpeg child process: spawns it, keeps the tail of its log (stderr) for error
+ * messages, reports how it exited, and stops it cleanly. Used by the video source and sink.
+ */
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { FfmpegNotFoundError } from './ffmpegPath.js';
+
+export interface FfmpegExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface FfmpegProcessOptions {
+  /** Keep this many of the last log lines (default 40). */
+  tailLines?: number;
+  /** Called with every complete log line. */
+  onLine?: (line: string) => void;
+}
+
+/** Log lines that say nothing useful in an error message. */
+const NOISE = /^(frame=|size=|video:|\s*$|Press \[q\]|Stream mapping:|\s+Stream #)/;
+
+export class FfmpegProcess {
+  readonly child: ChildProcessByStdio<Writable | null, Readable | null, Readable>;
+  readonly args: string[];
+  /** Resolves when the process has exited and its pipes are closed. Never rejects. */
+  readonly exited: Promise<FfmpegExit>;
+  private readonly tail: string[] = [];
+  private readonly tailLines: number;
+  private partial = '';
+  private spawnError: Error | null = null;
+  private exitInfo: FfmpegExit | null = null;
+  private stopping = false;
+
+  constructor(ffmpegPath: string, args: string[], stdio: { stdin: boolean; stdout: boolean }, opts: FfmpegProcessOptions = {}) {
+    this.args = args;
+    this.tailLines = opts.tailLines ?? 40;
+    this.child = spawn(ffmpegPath, args, {
+      stdio: [stdio.stdin ? 'pipe' : 'ignore', stdio.stdout ? 'pipe' : 'ignore', 'pipe'],
+      windowsHide: true,
+    }) as ChildProcessByStdio<Writable | null, Readable | null, Readable>;
+    this.child.stderr.setEncoding('utf8');
+    this.child.stderr.on('data', (text: string) => {
+      const lines = (this.partial + text).split(/\r\n|\n|\r/);
+      this.partial = lines.pop() ?? '';
+      for (const line of lines) this.addLine(line, opts.onLine);
+    });
+    this.exited = new Promise<FfmpegExit>((resolve) => {
+      this.child.on('error', (err: NodeJS.ErrnoException) => {
+        this.spawnError =
+          err.code === 'ENOENT' || err.code === 'EACCES'
+            ? new FfmpegNotFoundError(`ffmpeg at ${ffmpegPath} could not be started (${err.code})`, ffmpegPath)
+            : err;
+        // 'close' may not follow a failed spawn.
+        if (this.child.pid === undefined) {
+          this.exitInfo = { code: null, signal: null };
+          resolve(this.exitInfo);
+        }
+      });
+      this.child.on('close', (code, signal) => {
+        if (this.partial !== '') this.addLine(this.partial, opts.onLine);
+        this.partial = '';
+        this.exitInfo = { code, signal };
+        resolve(this.exitInfo);
+      });
+    });
+  }
+
+  private addLine(line: string, onLine?: (line: string) => void): void {
+    onLine?.(line);
+    if (NOISE.test(line)) return;
+    this.tail.push(line.trimEnd());
+    if (this.tail.length > this.tailLines) this.tail.shift();
+  }
+
+  /** The error from spawning (ffmpeg missing or not executable), if any. */
+  get startError(): Error | null {
+    return this.spawnError;
+  }
+
+  /** Exit status once it has exited, else null. */
+  get exit(): FfmpegExit | null {
+    return this.exitInfo;
+  }
+
+  /** True once stop() was called (a non-zero exit after that is expected). */
+  get stopped(): boolean {
+    return this.stopping;
+  }
+
+  /** The last log lines (without progress noise). */
+  lastLines(n = 8): string[] {
+    return this.tail.slice(-n);
+  }
+
+  /** The last log lines that look like errors, else the last lines; joined for an error message. */
+  reason(n = 4): string {
+    const useful = this.tail.filter((l) => !/^Conversion failed!$|^Exiting normally/.test(l.trim()));
+    const errorish = useful.filter((l) => /error|invalid|fail|corrupt|partial|not |no such|unable|could|cannot|unknown|denied|unsupported/i.test(l));
+    const pick = (errorish.length > 0 ? errorish : useful).slice(-n);
+    return pick.join(' | ') || 'no message from ffmpeg';
+  }
+
+  /**
+   * Stop the process: close its pipes, ask it to quit (SIGTERM lets ffmpeg finish writing its
+   * file), and kill it if it is still there after `graceMs`. Resolves when it has exited.
+   */
+  async stop(graceMs = 3000): Promise<FfmpegExit> {
+    this.stopping = true;
+    if (this.exitInfo) return this.exitInfo;
+    this.child.stdout?.destroy();
+    this.child.stdin?.destroy();
+    try {
+      this.child.kill('SIGTERM');
+    } catch {
+      // already gone
+    }
+    const timer = setTimeout(() => {
+      try {
+        this.child.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, graceMs);
+    const exit = await this.exited;
+    clearTimeout(timer);
+    return exit;
+  }
+}
+
+/** `'ffmpeg exited with code 1'` / `'ffmpeg was killed by SIGKILL'`. */
+export function describeExit(exit: FfmpegExit): string {
+  if (exit.signal) return `ffmpeg was killed by ${exit.signal}`;
+  return `ffmpeg exited with code ${exit.code}`;
+}
