@@ -237,9 +237,9 @@ let installed = false;
 
 /**
  * Install (once) handlers that delete in-flight temporary files when the process is interrupted or
- * exits. On SIGINT/SIGTERM/SIGHUP: delete them; then, if no other handler for that signal exists,
- * re-raise the signal with the default action so the exit status is the usual one (130 for Ctrl-C);
- * if the application has its own handler (e.g. to stop a camera loop gracefully) it is left to it.
+ * exits. On SIGINT/SIGTERM/SIGHUP with no other handler for that signal: delete them and re-raise
+ * the signal with the default action so the exit status is the usual one (130 for Ctrl-C). If the
+ * application has its own handler (e.g. to finish a live recording) it is left in charge.
  * On `exit` (process.exit() anywhere) the files are deleted too.
  */
 export function removeTempFilesOnExit(): void {
@@ -249,8 +249,10 @@ export function removeTempFilesOnExit(): void {
   const exitCodes: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
   for (const signal of signals) {
     const handler = (): void => {
-      removeTempFilesSync();
+      // An application handler (e.g. finishing a live recording) decides what to keep; whatever is
+      // still in flight when the process exits is removed by the 'exit' handler below.
       if (process.listenerCount(signal) > 1) return;
+      removeTempFilesSync();
       process.removeListener(signal, handler);
       try {
         process.kill(process.pid, signal);

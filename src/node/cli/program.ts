@@ -14,6 +14,7 @@ import { runBatch, type CliIO } from './batch.js';
 import type { VideoCodec } from '../video/sink.js';
 import { CODECS, parseVideoPoint } from './video.js';
 import { isVideoPath } from './outputs.js';
+import { isLiveInput, listCamerasCommand, runLiveCommand } from '../live/liveCli.js';
 
 const FORMATS: ImageFormat[] = ['jpeg', 'png', 'webp', 'avif', 'tiff'];
 
@@ -47,6 +48,11 @@ export interface CliOptions {
   to?: string;
   trim?: boolean;
   audio?: boolean;
+  // Live
+  listCameras?: boolean;
+  preview?: number | true;
+  virtualCamera?: string;
+  stallTimeout?: number;
 }
 
 function numberIn(name: string, lo: number, hi: number) {
@@ -82,7 +88,7 @@ export function buildProgram(io: CliIO): Command {
       'Blur, replace, recolour or remove the background behind people in photos and videos.\n' +
         'Runs the MediaPipe selfie segmentation model on your own machine; nothing is uploaded.',
     )
-    .argument('<inputs...>', 'image or video files, or folders of them (JPEG, PNG, WebP, AVIF, TIFF, GIF, HEIF; MP4, MOV, MKV, WebM, AVI, Y4M…)')
+    .argument('[inputs...]', 'image or video files, or folders of them (JPEG, PNG, WebP, AVIF, TIFF, GIF, HEIF; MP4, MOV, MKV, WebM, AVI, Y4M…)')
     .helpOption('-h, --help', 'show this help')
     .addOption(new Option('--blur [strength]', `blur the background (the default effect); strength 0-100, default 50`).argParser(numberIn('--blur', 0, 100)))
     .addOption(new Option('--background <image|folder>', 'replace the background with an image; a folder\'s images are used in turn'))
@@ -110,6 +116,10 @@ export function buildProgram(io: CliIO): Command {
     .addOption(new Option('--to <frame|time>', 'video: … until this point; frames outside the range pass through untouched').argParser(point))
     .addOption(new Option('--trim', 'video: drop the frames outside --from/--to instead of passing them through'))
     .addOption(new Option('--no-audio', 'video: leave the sound out (by default every audio stream is kept)'))
+    .addOption(new Option('--list-cameras', 'list cameras (for camera:N) and exit'))
+    .addOption(new Option('--preview [port]', 'live: show the result at http://127.0.0.1:PORT (default when no other output); write --preview=8080').argParser(numberIn('--preview', 0, 65535)))
+    .addOption(new Option('--virtual-camera <device>', 'live: feed a v4l2loopback device that Zoom/Meet/Teams can use, e.g. /dev/video10 (Linux)'))
+    .addOption(new Option('--stall-timeout <seconds>', 'live: give up when the camera sends nothing this long (default 10)').argParser(numberIn('--stall-timeout', 0.1, 3600)))
     .addOption(new Option('-q, --quiet', 'print errors only'))
     .addOption(new Option('--json', 'print a machine-readable summary on stdout'))
     .addHelpText(
@@ -126,6 +136,9 @@ Examples:
   backdrop talk.mp4                           blurred background, sound kept -> talk_out.mp4
   backdrop talk.mp4 --transparent             talk_out.webm with an alpha channel (VP9)
   backdrop talk.mp4 --from 2s --to 10s --trim only seconds 2-10, effect applied
+  backdrop camera --background bgs/           live webcam, preview at http://127.0.0.1:…;
+                                              keys a/d cycle backgrounds, f FPS, q quit
+  backdrop camera:1 --virtual-camera /dev/video10   feed a v4l2loopback virtual camera
 
 Outputs are written to a temporary file and renamed when complete; an input is never
 overwritten, and an existing output only with --force. Exit status: 0 all done, 1 some
@@ -135,6 +148,21 @@ file failed, 2 bad usage.`,
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
     .action(async (inputs: string[], options: CliOptions) => {
+      if (options.listCameras) {
+        io.exitCode = await listCamerasCommand(io, { json: options.json });
+        return;
+      }
+      if (inputs.length === 0) throw new UsageError('give image or video files or folders, or a camera: camera, camera:1, /dev/video0, rtsp://…, lavfi:testsrc2');
+      if (inputs.length === 1 && isLiveInput(inputs[0])) {
+        const live = { output: options.output, preview: options.preview, virtualCamera: options.virtualCamera, stallTimeout: options.stallTimeout };
+        const encode = { force: options.force, crf: options.crf, preset: options.preset, quiet: options.quiet, json: options.json };
+        io.exitCode = await runLiveCommand(inputs[0], { ...live, ...encode }, toBackdropOptions(options), io);
+        return;
+      }
+      if (inputs.some(isLiveInput)) throw new UsageError('a camera or stream must be the only input');
+      if (options.preview !== undefined || options.virtualCamera || options.stallTimeout !== undefined) {
+        throw new UsageError('--preview, --virtual-camera and --stall-timeout are for camera or stream inputs');
+      }
       io.exitCode = await runBatch(inputs, options, toBackdropOptions(options), await outputTarget(options, inputs), io);
     });
   return program;
