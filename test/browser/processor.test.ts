@@ -54,14 +54,17 @@ describe.skipIf(!chromiumPath)('createBackgroundProcessor on a fake camera', () 
     expect(blur.minFrameIntervalUs).toBeGreaterThan(0);
     // ≥ 80 %: on a loaded 2-core machine one of ten sampled frames can straddle a track switch.
     expect(blur.timestampsFromInput).toBeGreaterThanOrEqual(0.8);
-    expect(blur.outputSettingsAfter.frameRate).toBeLessThanOrEqual(FPS * 1.1);
+    // Chromium's own frameRate setting for a generated track is measured on the wall clock and
+    // jumps above the camera's when a loaded machine delivers frames in bursts, so the rate is
+    // judged on the frames' timestamps: never closer than the camera's frame interval.
+    expect(blur.medianFrameIntervalUs).toBeGreaterThanOrEqual(0.9 * (1e6 / FPS));
 
     // No effect: the cheapest path. On an idle machine it runs at the camera's 30 fps.
     const none = await callHarness(browser.page, 'runProcessor', 3, { effect: { type: 'none' } }, 1, undefined, 10);
     console.log(`insertable streams, no effect: ${none.frames} frames (${none.inputFramesSeen} camera frames), median interval ${(none.medianFrameIntervalUs / 1000).toFixed(1)} ms, output settings ${JSON.stringify(none.outputSettingsAfter)}`);
     expect(none.sizes).toEqual(['640x360']);
     expect(none.timestampsFromInput).toBeGreaterThanOrEqual(0.8);
-    expect(none.outputSettingsAfter.frameRate).toBeLessThanOrEqual(FPS * 1.1);
+    expect(none.medianFrameIntervalUs).toBeGreaterThanOrEqual(0.9 * (1e6 / FPS));
   });
 
   it('options and the model change while it runs', async () => {
