@@ -3,6 +3,7 @@
  *  1. Fidelity to the official MediaPipe output (goldens/): what `--mask --refine none` writes.
  *  2. Agreement with human masks (DAVIS, labelme) for the raw model output, the seed's hard
  *     threshold and backdrop's refined mask: IoU and boundary error (MAE within 10 px of the edge).
+ *  3. Flicker over video without and with temporal smoothing (eval/flicker.ts).
  */
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
@@ -15,6 +16,7 @@ import { loadBuiltinModel } from '../src/node/models.js';
 import { onnxNodeBackend } from '../src/node/onnxBackend.js';
 import { compareMasks, goldenRows, readGolden } from '../test/helpers/goldens.js';
 import { testdata } from '../test/helpers/testdata.js';
+import { flickerEval } from './flicker.js';
 import { accumulate, boundaryError, edgeBand, emptyTally, iou, type Tally, type Truth } from './metrics.js';
 import { readPaletteIndices } from './pngIndices.js';
 
@@ -140,5 +142,8 @@ for (const model of MODELS) {
   }
   table(`Human ground truth, ${model} model (IoU@0.5 over all frames of a set; boundary error = mean |mask − truth| within 10 px of the true edge)`, ['set', 'mask', 'IoU', 'boundary error', 'false person %'], rows);
 }
+
+// 3. Flicker over video, raw vs temporal smoothing (eval/flicker.ts).
+await flickerEval(segmenters);
 
 for (const s of segmenters.values()) await s.close();

@@ -12,6 +12,7 @@ import type { FrameProcessor } from './processor.js';
 import { invertMask, jointBilateralUpsample, smoothstepMask } from './refine.js';
 import type { Fit } from './resize.js';
 import type { Segmenter } from './segmenter.js';
+import { TemporalSmoother, validateTemporalOptions, type TemporalOptions } from './temporal.js';
 
 export type Effect =
   | { type: 'blur'; strength: number }
@@ -40,12 +41,21 @@ export interface EffectOptions extends MaskOptions {
   effect: Effect;
   /** How much of a replacement background's light bleeds onto the person's edge, 0..1. Default 0.3. */
   lightWrap?: number;
+  /**
+   * Temporal smoothing of the mask between consecutive frames (see TemporalSmoother), applied to
+   * the model's low-resolution mask before refinement. Off by default (photos); video files and
+   * cameras turn it on with `true` (defaults) or options. The frames passed to `mask`/`process`
+   * must then be consecutive frames of one stream; call `resetTemporal()` after a seek.
+   */
+  temporal?: TemporalOptions | boolean;
 }
 
 export interface StageTimings {
   preprocess: number;
   inference: number;
   postprocess: number;
+  /** Temporal smoothing (0 when it is off). */
+  temporal: number;
   refine: number;
   composite: number;
 }
@@ -55,7 +65,7 @@ export const DEFAULT_SOFTNESS = 0.2;
 export const DEFAULT_LIGHT_WRAP = 0.3;
 
 export function emptyTimings(): StageTimings {
-  return { preprocess: 0, inference: 0, postprocess: 0, refine: 0, composite: 0 };
+  return { preprocess: 0, inference: 0, postprocess: 0, temporal: 0, refine: 0, composite: 0 };
 }
 
 export class BackgroundEffect implements FrameProcessor {
@@ -64,17 +74,31 @@ export class BackgroundEffect implements FrameProcessor {
   frames = 0;
   private options: EffectOptions;
   private imageIndex = 0;
+  private smoother: TemporalSmoother | null = null;
 
   constructor(
     private readonly segmenter: Segmenter,
     options: EffectOptions,
   ) {
     this.options = validateEffectOptions(options);
+    this.smoother = makeSmoother(this.options.temporal);
   }
 
   setOptions(options: Partial<EffectOptions>): void {
+    const before = this.options.temporal;
     this.options = validateEffectOptions({ ...this.options, ...options });
     this.imageIndex = 0;
+    if ('temporal' in options && JSON.stringify(options.temporal) !== JSON.stringify(before)) this.smoother = makeSmoother(this.options.temporal);
+  }
+
+  /** The temporal smoother in use, or null when smoothing is off. */
+  get temporal(): TemporalSmoother | null {
+    return this.smoother;
+  }
+
+  /** Forgets the temporal history (after a seek, or before an unrelated clip); no-op when smoothing is off. */
+  resetTemporal(): void {
+    this.smoother?.reset();
   }
 
   get effect(): Effect {
@@ -102,7 +126,12 @@ export class BackgroundEffect implements FrameProcessor {
 
   /** The refined person mask at the frame's size. */
   async mask(frame: Frame): Promise<Mask> {
-    const low = await this.segmenter.segment(frame, this.timings);
+    let low = await this.segmenter.segment(frame, this.timings);
+    if (this.smoother) {
+      const t = now();
+      low = this.smoother.apply(low, frame);
+      this.timings.temporal += now() - t;
+    }
     const t0 = now();
     const mask = refineMask(low, frame, this.options);
     this.timings.refine += now() - t0;
@@ -153,6 +182,11 @@ export function refineMask(low: Mask, frame: Frame, options: MaskOptions): Mask 
   return options.invert ? invertMask(mask) : mask;
 }
 
+function makeSmoother(temporal: TemporalOptions | boolean | undefined): TemporalSmoother | null {
+  if (temporal === undefined || temporal === false) return null;
+  return new TemporalSmoother(temporal === true ? {} : temporal);
+}
+
 function inUnitRange(name: string, v: number | undefined): void {
   if (v !== undefined && !(v >= 0 && v <= 1)) throw new RangeError(`${name} must be between 0 and 1, got ${v}`);
 }
@@ -169,5 +203,10 @@ export function validateEffectOptions(options: EffectOptions): EffectOptions {
     throw new RangeError(`blur strength must be between 0 and 100, got ${effect.strength}`);
   }
   if (effect.type === 'image' && effect.images.length === 0) throw new RangeError('an image background needs at least one image');
+  const { temporal } = options;
+  if (temporal !== undefined && typeof temporal !== 'boolean') {
+    if (temporal === null || typeof temporal !== 'object') throw new RangeError(`temporal must be true, false or an options object, got ${String(temporal)}`);
+    validateTemporalOptions(temporal);
+  }
   return { lightWrap: DEFAULT_LIGHT_WRAP, ...options };
 }

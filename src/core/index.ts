@@ -27,3 +27,8 @@ export {
   type Refine,
   type StageTimings,
 } from './effect.js';
+export { Engine, runEngine, type EngineOptions, type EngineSummary, type FrameRange, type FrameSink, type FrameSource, type FrameStats } from './engine.js';
+export { FpsMeter, type Corner, type FpsMeterOptions } from './fpsMeter.js';
+export { drawText, measureText, type TextOptions } from './font.js';
+export { FlipProcessor, flipFrame, type FlipOptions } from './flip.js';
+export { TemporalSmoother, DEFAULT_TEMPORAL, type TemporalOptions } from './temporal.js';

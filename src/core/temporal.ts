@@ -1,0 +1,471 @@
+/**
+ * Temporal smoothing of the person mask between consecutive video frames, at the model's own
+ * resolution (e.g. 256×256 or 256×144), before the mask is refined and upsampled.
+ *
+ * Each mask pixel is a tiny Kalman filter whose state follows the picture's motion:
+ * 1. Motion: the frame is reduced to a luma thumbnail at the mask's size; block matching on it
+ *    (8×8 blocks at half that size, ±4 px, searched coarse to fine) gives a motion field, which
+ *    is interpolated per pixel and used to warp the previous smoothed mask (and its variance and
+ *    luma) onto the current frame: a moving arm carries its mask along instead of leaving a trail.
+ * 2. Process noise: where the warped previous luma does not match the current one (difference d),
+ *    something happened that the motion does not explain, so the history is trusted less:
+ *    q = q0 + q1·d² (q1 scaled by `motionSensitivity`).
+ * 3. Measurement noise: the model's confident answers (p near 0 or 1) are trusted, uncertain ones
+ *    (p near 0.5, where flicker lives) are averaged: R = (r0 + r1·(1 − (2p − 1)²))·f(strength) —
+ *    the idea of MediaPipe's uncertainty-weighted smoothing.
+ * 4. Update: K = P⁻/(P⁻ + R), s = s⁻ + K·(p − s⁻), P = (1 − K)·P⁻. A pixel that has been stable
+ *    for a while resists one-frame blips; motion or a change in the picture renews its doubt.
+ *
+ * Measured by `npm run eval` (eval/flicker.ts) on the DAVIS sequences with the general model:
+ * flicker of the final refined mask ≈ 0.41–0.48× raw with IoU up 2 points; plain exponential
+ * averaging lags behind moving limbs, and uncertainty weighting alone loses IoU on fast motion.
+ *
+ * When frames carry timestamps, q0 grows with the time between them (the constants are per 1/30 s),
+ * so a low frame rate is smoothed less per frame. The history is dropped on a scene cut (picture
+ * change left after block matching above `sceneCut`), on a jump in time (back, or over 1 s), whenever
+ * the mask or frame size changes, and on `reset()`. Without a frame, the disagreement between the
+ * new mask and the history stands in for the picture change.
+ * Cost: about 1–2 ms per frame at 256×256 in plain JS, whatever the frame's resolution.
+ */
+import type { Frame, Mask } from './frame.js';
+
+export interface TemporalOptions {
+  /** 0 = off (the raw mask) … 1 = strongest (nearly frozen); default 0.5. Scales how much the model's answers are averaged over time. */
+  strength?: number;
+  /** Warp the previous mask along the picture's motion before blending. Default true. */
+  motionCompensation?: boolean;
+  /** How readily a change in the picture releases the smoothing; default 1 (higher = follows change sooner). */
+  motionSensitivity?: number;
+  /**
+   * Mean luma change (0..1) left between consecutive frames after block matching that counts as
+   * a scene cut and drops the history. Default 0.07
+   * (camera pans and moving people stay below ≈ 0.04; cuts between unrelated shots measured 0.1–0.3).
+   */
+  sceneCut?: number;
+}
+
+export const DEFAULT_TEMPORAL: Required<TemporalOptions> = {
+  strength: 0.5,
+  motionCompensation: true,
+  motionSensitivity: 1,
+  sceneCut: 0.07,
+};
+
+/** @internal Filter constants (mask values 0..1, luma 0..1), chosen on video clips; see eval/flicker.ts. */
+export interface TemporalTuning {
+  /** Process noise per frame: how fast a static pixel's confidence decays. */
+  q0: number;
+  /** Process noise per unit² of unexplained luma change. */
+  q1: number;
+  /** Measurement noise of a confident model output. */
+  r0: number;
+  /** Extra measurement noise of a fully uncertain (p = 0.5) output. */
+  r1: number;
+}
+
+const DEFAULT_TUNING: TemporalTuning = { q0: 0.001, q1: 3, r0: 0.01, r1: 0.1 };
+/** Frame interval the constants are for (30 fps); q0 scales with the real interval when frames carry timestamps. */
+const NOMINAL_INTERVAL_MS = 1000 / 30;
+/** A gap between timestamps longer than this (or a step back in time: a seek) drops the history. */
+const MAX_GAP_MS = 1000;
+const BLOCK = 8; // block size, half-resolution pixels
+const RANGE = 4; // search range, half-resolution pixels
+const ZERO_BIAS = 0.002; // SAD penalty per pixel of displacement: prefer no motion in flat areas
+
+export function validateTemporalOptions(options: TemporalOptions): Required<TemporalOptions> {
+  const o: Required<TemporalOptions> = { ...DEFAULT_TEMPORAL };
+  for (const [k, v] of Object.entries(options)) {
+    if (!(k in DEFAULT_TEMPORAL)) throw new RangeError(`unknown temporal option "${k}" (allowed: ${Object.keys(DEFAULT_TEMPORAL).join(', ')})`);
+    if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
+  }
+  if (!(o.strength >= 0 && o.strength <= 1)) throw new RangeError(`temporal strength must be between 0 and 1, got ${o.strength}`);
+  if (!(o.motionSensitivity >= 0) || !Number.isFinite(o.motionSensitivity)) {
+    throw new RangeError(`temporal motionSensitivity must be a finite number ≥ 0, got ${o.motionSensitivity}`);
+  }
+  if (!(o.sceneCut > 0 && o.sceneCut <= 1)) throw new RangeError(`temporal sceneCut must be in (0, 1], got ${o.sceneCut}`);
+  if (typeof o.motionCompensation !== 'boolean') throw new RangeError(`temporal motionCompensation must be true or false, got ${String(o.motionCompensation)}`);
+  return o;
+}
+
+/** Per-axis sample positions of the luma thumbnail: two taps per output pixel, at 1/4 and 3/4. */
+function thumbTaps(src: number, dst: number): [Int32Array, Int32Array] {
+  const a = new Int32Array(dst), b = new Int32Array(dst);
+  for (let i = 0; i < dst; i++) {
+    a[i] = Math.min(src - 1, Math.floor(((i + 0.25) * src) / dst));
+    b[i] = Math.min(src - 1, Math.floor(((i + 0.75) * src) / dst));
+  }
+  return [a, b];
+}
+
+/** Per pixel: the two nearest block centres and the weight of the second. */
+interface CellTaps {
+  i0: Int32Array;
+  i1: Int32Array;
+  f: Float32Array;
+}
+
+/** Bilinear interpolation table from block centres (blocks of `cell` pixels) to pixel centres. */
+function cellTaps(n: number, cells: number, cell: number): CellTaps {
+  const i0 = new Int32Array(n), i1 = new Int32Array(n), f = new Float32Array(n);
+  for (let x = 0; x < n; x++) {
+    let c = (x + 0.5) / cell - 0.5;
+    if (c < 0) c = 0;
+    if (c > cells - 1) c = cells - 1;
+    const c0 = Math.floor(c);
+    i0[x] = c0;
+    i1[x] = Math.min(c0 + 1, cells - 1);
+    f[x] = c - c0;
+  }
+  return { i0, i1, f };
+}
+
+/** Temporal smoother for one stream of frames. Not shared between streams. */
+export class TemporalSmoother {
+  readonly options: Required<TemporalOptions>;
+  /** @internal Filter constants, overridable for experiments. */
+  readonly tuning: TemporalTuning;
+  /** Frames since the last reset (0 = the next frame starts a new history). */
+  frames = 0;
+  /** Times the history was dropped because of a scene cut. */
+  sceneCuts = 0;
+
+  private w = 0;
+  private h = 0;
+  /** Half size, where the block matching refines its motion. */
+  private hw = 0;
+  private hh = 0;
+  private frameW = 0;
+  private frameH = 0;
+  private hasLuma = false;
+  private lastTimestamp: number | undefined = undefined;
+  /** Mean absolute luma difference left after block matching (half size). */
+  private residual = 0;
+  /** @internal The last frame's picture change left after block matching. */
+  lastChange = 0;
+  // State and luma at mask resolution, their warped copies and the change gate.
+  private s = new Float32Array(0);
+  private P = new Float32Array(0);
+  private luma = new Float32Array(0);
+  private prevLuma = new Float32Array(0);
+  private ws = new Float32Array(0);
+  private wP = new Float32Array(0);
+  private wl = new Float32Array(0);
+  private diff = new Float32Array(0);
+  // Half- and quarter-size luma for block matching (current and previous), and the block motion.
+  private half = new Float32Array(0);
+  private prevHalf = new Float32Array(0);
+  private quarter = new Float32Array(0);
+  private prevQuarter = new Float32Array(0);
+  private flowX = new Float32Array(0);
+  private flowY = new Float32Array(0);
+  /** Interpolation tables from block centres to mask pixels. */
+  private cells: [CellTaps, CellTaps] | null = null;
+  private thumbX: [Int32Array, Int32Array] = [new Int32Array(0), new Int32Array(0)];
+  private thumbY: [Int32Array, Int32Array] = [new Int32Array(0), new Int32Array(0)];
+
+  constructor(options: TemporalOptions = {}, tuning: Partial<TemporalTuning> = {}) {
+    this.options = validateTemporalOptions(options);
+    this.tuning = { ...DEFAULT_TUNING, ...tuning };
+  }
+
+  /** Forgets the history: the next frame is taken as it is. */
+  reset(): void {
+    this.frames = 0;
+    this.hasLuma = false;
+    this.lastTimestamp = undefined;
+  }
+
+  /**
+   * Smooths one low-resolution mask (values 0..1) given the frame it came from. Returns a new mask
+   * of the same size; the input is not modified. Frames must come in display order.
+   */
+  apply(low: Mask, frame?: Frame): Mask {
+    const { width: w, height: h, data: p } = low;
+    if (!Number.isInteger(w) || !Number.isInteger(h) || w < 1 || h < 1 || p.length !== w * h) {
+      throw new RangeError(`mask must be positive integer size with width × height values, got ${w}×${h} holding ${p.length}`);
+    }
+    if (w !== this.w || h !== this.h) this.allocate(w, h);
+    if (frame && (frame.width !== this.frameW || frame.height !== this.frameH)) {
+      this.frameW = frame.width;
+      this.frameH = frame.height;
+      this.thumbX = thumbTaps(frame.width, w);
+      this.thumbY = thumbTaps(frame.height, h);
+      this.frames = 0;
+    }
+    if (frame) this.thumbnail(frame);
+    // Elapsed time scales the per-frame process noise (a 10 fps camera changes more per frame than a
+    // 30 fps one); a jump in time is a new start.
+    let timeScale = 1;
+    const ts = frame?.timestamp;
+    if (ts !== undefined && Number.isFinite(ts) && this.lastTimestamp !== undefined && this.frames > 0) {
+      const dt = ts - this.lastTimestamp;
+      if (dt < 0 || dt > MAX_GAP_MS) this.frames = 0;
+      else timeScale = Math.min(8, Math.max(0.25, dt / NOMINAL_INTERVAL_MS));
+    }
+    this.lastTimestamp = ts !== undefined && Number.isFinite(ts) ? ts : undefined;
+    // Only a frame that follows a frame has a picture to compare with.
+    const compare = frame !== undefined && this.hasLuma;
+    let moved = false;
+    if (this.frames > 0 && compare) {
+      // Scene cut: the picture changed more than motion explains. Block matching runs either
+      // way; its motion is used only with motion compensation.
+      moved = this.blockFlow() && this.options.motionCompensation;
+      const change = this.residual;
+      this.lastChange = change;
+      if (change > this.options.sceneCut) {
+        this.sceneCuts++;
+        this.frames = 0;
+      }
+    }
+    if (this.frames === 0 || this.options.strength === 0) {
+      this.s.set(p);
+      this.P.fill(1);
+    } else {
+      this.update(p, compare, moved, timeScale);
+    }
+    if (frame) {
+      [this.luma, this.prevLuma] = [this.prevLuma, this.luma];
+      [this.half, this.prevHalf] = [this.prevHalf, this.half];
+      [this.quarter, this.prevQuarter] = [this.prevQuarter, this.quarter];
+    }
+    this.hasLuma = frame !== undefined;
+    this.frames++;
+    return { width: w, height: h, data: this.s.slice() };
+  }
+
+  private allocate(w: number, h: number): void {
+    const n = w * h;
+    this.w = w;
+    this.h = h;
+    this.s = new Float32Array(n);
+    this.P = new Float32Array(n);
+    this.luma = new Float32Array(n);
+    this.prevLuma = new Float32Array(n);
+    this.ws = new Float32Array(n);
+    this.wP = new Float32Array(n);
+    this.wl = new Float32Array(n);
+    this.diff = new Float32Array(n);
+    const hw = (this.hw = Math.max(1, w >> 1)), hh = (this.hh = Math.max(1, h >> 1));
+    this.half = new Float32Array(hw * hh);
+    this.prevHalf = new Float32Array(hw * hh);
+    const qw = Math.max(1, hw >> 1), qh = Math.max(1, hh >> 1);
+    this.quarter = new Float32Array(qw * qh);
+    this.prevQuarter = new Float32Array(qw * qh);
+    const bw = Math.ceil(hw / BLOCK), bh = Math.ceil(hh / BLOCK);
+    this.flowX = new Float32Array(bw * bh);
+    this.flowY = new Float32Array(bw * bh);
+    // A block is BLOCK half-size pixels, each (w / hw) × (h / hh) mask pixels.
+    this.cells = [cellTaps(w, bw, BLOCK * (w / hw)), cellTaps(h, bh, BLOCK * (h / hh))];
+    this.frameW = this.frameH = 0;
+    this.hasLuma = false;
+    this.frames = 0;
+  }
+
+  /** Luma (0..1) of the frame at the mask's size (2×2 point taps per pixel), and at half and quarter size. */
+  private thumbnail(frame: Frame): void {
+    const { w, h, luma } = this;
+    const { width: W, channels: C, data } = frame;
+    const [xa, xb] = this.thumbX, [ya, yb] = this.thumbY;
+    const k = 1 / (4 * 255);
+    for (let y = 0; y < h; y++) {
+      const ra = ya[y] * W, rb = yb[y] * W;
+      for (let x = 0; x < w; x++) {
+        const a = (ra + xa[x]) * C, b = (ra + xb[x]) * C, c = (rb + xa[x]) * C, d = (rb + xb[x]) * C;
+        luma[y * w + x] =
+          (0.299 * (data[a] + data[b] + data[c] + data[d]) +
+            0.587 * (data[a + 1] + data[b + 1] + data[c + 1] + data[d + 1]) +
+            0.114 * (data[a + 2] + data[b + 2] + data[c + 2] + data[d + 2])) * k;
+      }
+    }
+    halve(luma, w, h, this.half);
+    halve(this.half, this.hw, this.hh, this.quarter);
+  }
+
+  private update(p: Float32Array, haveLuma: boolean, moved: boolean, timeScale: number): void {
+    const { w, h, s, P, ws, wP, wl, diff } = this;
+    const n = w * h;
+    const { strength, motionSensitivity } = this.options;
+    const f = strength >= 0.99 ? 99 : strength / (1 - strength); // 0.5 → 1
+    const q0 = this.tuning.q0 * timeScale;
+    const r0 = this.tuning.r0 * f, r1 = this.tuning.r1 * f, q1 = this.tuning.q1 * motionSensitivity;
+
+    if (moved) {
+      warpField(s, ws, P, wP, this.prevLuma, wl, w, h, this.flowX, this.flowY, Math.ceil(this.hw / BLOCK), this.cells!, w / this.hw, h / this.hh);
+    } else {
+      ws.set(s);
+      wP.set(P);
+      wl.set(this.prevLuma);
+    }
+    if (haveLuma) {
+      const l = this.luma;
+      for (let i = 0; i < n; i++) diff[i] = Math.abs(l[i] - wl[i]);
+    } else {
+      // No picture: the disagreement with the history is the only evidence of change.
+      for (let i = 0; i < n; i++) diff[i] = 0.25 * Math.abs(p[i] - ws[i]);
+    }
+    for (let i = 0; i < n; i++) {
+      const d = diff[i];
+      const pm = wP[i] + q0 + q1 * d * d;
+      const c = 2 * p[i] - 1;
+      const r = r0 + r1 * (1 - c * c);
+      const K = pm / (pm + r);
+      s[i] = ws[i] + K * (p[i] - ws[i]);
+      P[i] = (1 - K) * pm;
+    }
+  }
+
+  /**
+   * Block matching, current half-size luma against the previous one: for each 8×8 block the
+   * displacement (±4 px) into the previous frame with the least mean absolute difference, searched
+   * at quarter size first (±2) and refined at half size (±1). Returns whether anything moved.
+   */
+  private blockFlow(): boolean {
+    const { hw, hh, half, prevHalf, quarter, prevQuarter, flowX, flowY } = this;
+    if (hw < 4 || hh < 4) {
+      this.residual = meanAbsDiff(half, prevHalf);
+      return false;
+    }
+    const qw = Math.max(1, hw >> 1), qh = Math.max(1, hh >> 1);
+    const bw = Math.ceil(hw / BLOCK), bh = Math.ceil(hh / BLOCK);
+    const qb = BLOCK >> 1, qr = RANGE >> 1;
+    let any = false;
+    let residual = 0;
+    for (let by = 0; by < bh; by++) {
+      for (let bx = 0; bx < bw; bx++) {
+        // Coarse: quarter size, blocks of 4, ±2.
+        const cx0 = bx * qb, cy0 = by * qb;
+        const cx1 = Math.min(qw, cx0 + qb), cy1 = Math.min(qh, cy0 + qb);
+        let best = Infinity, bdx = 0, bdy = 0;
+        if (cx1 > cx0 && cy1 > cy0) {
+          for (let dy = -qr; dy <= qr; dy++) {
+            for (let dx = -qr; dx <= qr; dx++) {
+              const cost = sad(quarter, prevQuarter, qw, qh, cx0, cy0, cx1, cy1, dx, dy, best) + 2 * ZERO_BIAS * Math.sqrt(dx * dx + dy * dy);
+              if (cost < best) {
+                best = cost;
+                bdx = dx;
+                bdy = dy;
+              }
+            }
+          }
+        }
+        // Fine: half size, blocks of 8, ±1 around twice the coarse vector; no motion wins ties.
+        const x0 = bx * BLOCK, y0 = by * BLOCK, x1 = Math.min(hw, x0 + BLOCK), y1 = Math.min(hh, y0 + BLOCK);
+        best = sad(half, prevHalf, hw, hh, x0, y0, x1, y1, 0, 0, Infinity);
+        let fdx = 0, fdy = 0;
+        for (let dy = 2 * bdy - 1; dy <= 2 * bdy + 1; dy++) {
+          for (let dx = 2 * bdx - 1; dx <= 2 * bdx + 1; dx++) {
+            if (dx === 0 && dy === 0) continue;
+            const cost = sad(half, prevHalf, hw, hh, x0, y0, x1, y1, dx, dy, best) + ZERO_BIAS * Math.sqrt(dx * dx + dy * dy);
+            if (cost < best) {
+              best = cost;
+              fdx = dx;
+              fdy = dy;
+            }
+          }
+        }
+        residual += best * (x1 - x0) * (y1 - y0);
+        flowX[by * bw + bx] = fdx;
+        flowY[by * bw + bx] = fdy;
+        if (fdx !== 0 || fdy !== 0) any = true;
+      }
+    }
+    this.residual = residual / (hw * hh);
+    return any;
+  }
+}
+
+/**
+ * Backward warp of three planes: outA(x, y) = srcA(x + u, y + v) (likewise B and C), bilinear,
+ * edges clamped, with (u, v) the block motion interpolated bilinearly between block centres
+ * (tables from `cellTaps`) and scaled by (scaleX, scaleY) to pixels. Rows without motion are copied.
+ */
+function warpField(
+  srcA: Float32Array, outA: Float32Array, srcB: Float32Array, outB: Float32Array, srcC: Float32Array, outC: Float32Array,
+  w: number, h: number, flowX: Float32Array, flowY: Float32Array, bw: number, [cx, cy]: [CellTaps, CellTaps],
+  scaleX: number, scaleY: number,
+): void {
+  const maxX = w - 1, maxY = h - 1;
+  const rowU = new Float32Array(bw), rowV = new Float32Array(bw);
+  for (let y = 0; y < h; y++) {
+    // Motion interpolated down this row at every block column, then along the row per pixel.
+    const r0 = cy.i0[y] * bw, r1 = cy.i1[y] * bw, fy = cy.f[y];
+    let still = true;
+    for (let i = 0; i < bw; i++) {
+      rowU[i] = (flowX[r0 + i] + (flowX[r1 + i] - flowX[r0 + i]) * fy) * scaleX;
+      rowV[i] = (flowY[r0 + i] + (flowY[r1 + i] - flowY[r0 + i]) * fy) * scaleY;
+      if (rowU[i] !== 0 || rowV[i] !== 0) still = false;
+    }
+    const o0 = y * w;
+    if (still) {
+      outA.set(srcA.subarray(o0, o0 + w), o0);
+      outB.set(srcB.subarray(o0, o0 + w), o0);
+      outC.set(srcC.subarray(o0, o0 + w), o0);
+      continue;
+    }
+    for (let x = 0; x < w; x++) {
+      const i0 = cx.i0[x], i1 = cx.i1[x], fx = cx.f[x];
+      let px = x + rowU[i0] + (rowU[i1] - rowU[i0]) * fx;
+      let py = y + rowV[i0] + (rowV[i1] - rowV[i0]) * fx;
+      if (px < 0) px = 0;
+      else if (px > maxX) px = maxX;
+      if (py < 0) py = 0;
+      else if (py > maxY) py = maxY;
+      const x0 = px | 0, y0 = py | 0;
+      const x1 = x0 < maxX ? x0 + 1 : x0, y1 = y0 < maxY ? y0 + 1 : y0;
+      const tx = px - x0, ty = py - y0;
+      const w00 = (1 - tx) * (1 - ty), w01 = tx * (1 - ty), w10 = (1 - tx) * ty, w11 = tx * ty;
+      const q00 = y0 * w + x0, q01 = y0 * w + x1, q10 = y1 * w + x0, q11 = y1 * w + x1;
+      const o = o0 + x;
+      outA[o] = srcA[q00] * w00 + srcA[q01] * w01 + srcA[q10] * w10 + srcA[q11] * w11;
+      outB[o] = srcB[q00] * w00 + srcB[q01] * w01 + srcB[q10] * w10 + srcB[q11] * w11;
+      outC[o] = srcC[q00] * w00 + srcC[q01] * w01 + srcC[q10] * w10 + srcC[q11] * w11;
+    }
+  }
+}
+
+function meanAbsDiff(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Math.abs(a[i] - b[i]);
+  return s / a.length;
+}
+
+/** Mean absolute difference of cur's block [x0,x1)×[y0,y1) and prev's block moved by (dx, dy), edges clamped; stops early above `limit`. */
+function sad(
+  cur: Float32Array, prev: Float32Array, w: number, h: number,
+  x0: number, y0: number, x1: number, y1: number, dx: number, dy: number, limit: number,
+): number {
+  const count = (x1 - x0) * (y1 - y0);
+  const stop = limit * count;
+  let sum = 0;
+  const inside = x0 + dx >= 0 && x1 - 1 + dx < w;
+  for (let y = y0; y < y1; y++) {
+    let yy = y + dy;
+    if (yy < 0) yy = 0;
+    else if (yy >= h) yy = h - 1;
+    const rc = y * w, rp = yy * w;
+    if (inside) {
+      for (let x = x0; x < x1; x++) sum += Math.abs(cur[rc + x] - prev[rp + x + dx]);
+    } else {
+      for (let x = x0; x < x1; x++) {
+        let xx = x + dx;
+        if (xx < 0) xx = 0;
+        else if (xx >= w) xx = w - 1;
+        sum += Math.abs(cur[rc + x] - prev[rp + xx]);
+      }
+    }
+    if (sum > stop) break;
+  }
+  return sum / count;
+}
+
+/** 2×2 average into `out` (⌊w/2⌋ × ⌊h/2⌋, at least 1×1). */
+function halve(src: Float32Array, w: number, h: number, out: Float32Array): void {
+  const hw = Math.max(1, w >> 1), hh = Math.max(1, h >> 1);
+  for (let y = 0; y < hh; y++) {
+    const r0 = Math.min(2 * y, h - 1) * w, r1 = Math.min(2 * y + 1, h - 1) * w;
+    for (let x = 0; x < hw; x++) {
+      const x0 = Math.min(2 * x, w - 1), x1 = Math.min(2 * x + 1, w - 1);
+      out[y * hw + x] = 0.25 * (src[r0 + x0] + src[r0 + x1] + src[r1 + x0] + src[r1 + x1]);
+    }
+  }
+}
