@@ -35,6 +35,8 @@ const fitCache = new WeakMap<Frame, { width: number; height: number; fit: Fit; f
 const FIT_CACHE_ENTRIES = 4;
 
 function fittedImage(image: Frame, width: number, height: number, fit: Fit): Frame {
+  // Already the frame's size (e.g. a background video decoded at the output size): every fit is the image itself.
+  if (image.width === width && image.height === height) return image;
   let entries = fitCache.get(image);
   if (!entries) {
     entries = [];

@@ -2,6 +2,7 @@
  * The background effect: segment a frame, refine the mask against the frame, and render the
  * chosen background. It is a FrameProcessor, so photos, videos and cameras share it.
  */
+import type { BackgroundProvider } from './backgroundProvider.js';
 import { now } from './clock.js';
 import type { RGBA } from './color.js';
 import { composite, maskToGray, type Background } from './composite.js';
@@ -9,29 +10,37 @@ import type { Frame, Mask } from './frame.js';
 import { cutout } from './matte.js';
 import { upsampleMask } from './postprocess.js';
 import type { FrameProcessor } from './processor.js';
-import { invertMask, jointBilateralUpsample, smoothstepMask } from './refine.js';
+import { invertMask, jointBilateralUpsample, smoothstepMask, upsampleBilinear } from './refine.js';
 import type { Fit } from './resize.js';
 import type { Segmenter } from './segmenter.js';
 import { TemporalSmoother, validateTemporalOptions, type TemporalOptions } from './temporal.js';
 
 export type Effect =
   | { type: 'blur'; strength: number }
-  /** One image, or several used in turn (`next()`/`previous()` cycle them, like the seed's a/d keys). */
-  | { type: 'image'; images: Frame[]; fit?: Fit }
+  /**
+   * One image, or several used in turn (`next()`/`previous()` cycle them, like the seed's a/d keys);
+   * with `intervalMs`, a video or camera also moves to the next image every so many milliseconds of
+   * frame time (frames without timestamps, photos, stay on the selected image).
+   */
+  | { type: 'image'; images: Frame[]; fit?: Fit; intervalMs?: number }
+  /** A moving background (e.g. a looping video): `source` gives the picture behind each frame. */
+  | { type: 'video'; source: BackgroundProvider; fit?: Fit }
   | { type: 'color'; color: RGBA }
   /** RGBA cut-out: alpha from the mask, edge colours cleaned of the old background. */
   | { type: 'transparent' }
   /** The mask itself, as a grey frame. */
   | { type: 'mask' };
 
-export type Refine = 'bilateral' | 'none';
+/** bilateral: edges follow the picture (joint bilateral upsampling); bilinear: plain upsampling, several times cheaper; none: raw model output, no soft threshold. */
+export type Refine = 'bilateral' | 'bilinear' | 'none';
+export const REFINE_MODES: readonly Refine[] = ['bilateral', 'bilinear', 'none'];
 
 export interface MaskOptions {
   /** Centre of the soft edge (the seed's threshold). Default 0.5. */
   threshold?: number;
   /** Width of the soft edge around the threshold, 0 = the seed's hard cut. Default 0.2. */
   softness?: number;
-  /** 'bilateral' (default): edge-aware upsampling guided by the frame, then the soft edge. 'none': the raw upsampled model output. */
+  /** 'bilateral' (default): edge-aware upsampling guided by the frame, then the soft edge; 'bilinear': plain upsampling, then the soft edge; 'none': the raw upsampled model output. */
   refine?: Refine;
   /** Swap person and background. */
   invert?: boolean;
@@ -74,10 +83,14 @@ export class BackgroundEffect implements FrameProcessor {
   frames = 0;
   private options: EffectOptions;
   private imageIndex = 0;
+  /** The image last composited (the selected one plus the interval steps since). */
+  private shownIndex = 0;
+  /** Timestamp where the current interval cycle began; undefined = at the next frame. */
+  private cycleStart: number | undefined = undefined;
   private smoother: TemporalSmoother | null = null;
 
   constructor(
-    private readonly segmenter: Segmenter,
+    readonly segmenter: Segmenter,
     options: EffectOptions,
   ) {
     this.options = validateEffectOptions(options);
@@ -87,7 +100,8 @@ export class BackgroundEffect implements FrameProcessor {
   setOptions(options: Partial<EffectOptions>): void {
     const before = this.options.temporal;
     this.options = validateEffectOptions({ ...this.options, ...options });
-    this.imageIndex = 0;
+    this.imageIndex = this.shownIndex = 0;
+    this.cycleStart = undefined;
     if ('temporal' in options && JSON.stringify(options.temporal) !== JSON.stringify(before)) this.smoother = makeSmoother(this.options.temporal);
   }
 
@@ -96,9 +110,21 @@ export class BackgroundEffect implements FrameProcessor {
     return this.smoother;
   }
 
-  /** Forgets the temporal history (after a seek, or before an unrelated clip); no-op when smoothing is off. */
+  /**
+   * Forgets what earlier frames left behind — the mask's temporal history, where a background
+   * cycle or a background video started — after a seek, or before an unrelated clip.
+   */
   resetTemporal(): void {
     this.smoother?.reset();
+    this.cycleStart = undefined;
+    const { effect } = this.options;
+    if (effect.type === 'video') effect.source.reset?.();
+  }
+
+  /** Releases a background video's decoder (it starts again if more frames come). */
+  async close(): Promise<void> {
+    const { effect } = this.options;
+    if (effect.type === 'video') await effect.source.close?.();
   }
 
   get effect(): Effect {
@@ -108,15 +134,18 @@ export class BackgroundEffect implements FrameProcessor {
   /** Selects the background image by position (wraps around); no-op for other effects. */
   setBackgroundIndex(index: number): void {
     const { effect } = this.options;
-    if (effect.type === 'image') this.imageIndex = ((index % effect.images.length) + effect.images.length) % effect.images.length;
+    if (effect.type !== 'image') return;
+    this.imageIndex = this.shownIndex = ((index % effect.images.length) + effect.images.length) % effect.images.length;
+    // A chosen image stays for a whole interval.
+    this.cycleStart = undefined;
   }
 
   next(): void {
-    this.setBackgroundIndex(this.imageIndex + 1);
+    this.setBackgroundIndex(this.shownIndex + 1);
   }
 
   previous(): void {
-    this.setBackgroundIndex(this.imageIndex - 1);
+    this.setBackgroundIndex(this.shownIndex - 1);
   }
 
   resetTimings(): void {
@@ -124,14 +153,27 @@ export class BackgroundEffect implements FrameProcessor {
     this.frames = 0;
   }
 
+  /** The options in effect (validated, defaults filled in). */
+  get settings(): Readonly<EffectOptions> {
+    return this.options;
+  }
+
+  /**
+   * The person probability at the model's size, temporally smoothed when smoothing is on: what
+   * `mask` refines. For renderers that upsample and composite elsewhere (ffmpeg, a GPU).
+   */
+  async lowResMask(frame: Frame): Promise<Mask> {
+    const low = await this.segmenter.segment(frame, this.timings);
+    if (!this.smoother) return low;
+    const t = now();
+    const smoothed = this.smoother.apply(low, frame);
+    this.timings.temporal += now() - t;
+    return smoothed;
+  }
+
   /** The refined person mask at the frame's size. */
   async mask(frame: Frame): Promise<Mask> {
-    let low = await this.segmenter.segment(frame, this.timings);
-    if (this.smoother) {
-      const t = now();
-      low = this.smoother.apply(low, frame);
-      this.timings.temporal += now() - t;
-    }
+    const low = await this.lowResMask(frame);
     const t0 = now();
     const mask = refineMask(low, frame, this.options);
     this.timings.refine += now() - t0;
@@ -140,15 +182,20 @@ export class BackgroundEffect implements FrameProcessor {
 
   async process(frame: Frame): Promise<Frame> {
     const mask = await this.mask(frame);
+    const { effect } = this.options;
     const t0 = now();
-    const out = this.render(frame, mask);
+    const picture = effect.type === 'video' ? await effect.source.frameFor(frame) : undefined;
+    const out = this.render(frame, mask, picture);
     this.timings.composite += now() - t0;
     this.frames++;
     return out;
   }
 
-  /** Renders the effect for a frame whose mask is already known. */
-  render(frame: Frame, mask: Mask): Frame {
+  /**
+   * Renders the effect for a frame whose mask is already known. A video background needs its
+   * `picture` for this frame (what `process` asks the provider for).
+   */
+  render(frame: Frame, mask: Mask, picture?: Frame): Frame {
     const { effect } = this.options;
     switch (effect.type) {
       case 'transparent':
@@ -160,24 +207,43 @@ export class BackgroundEffect implements FrameProcessor {
         return { width: mask.width, height: mask.height, channels: 3, data, timestamp: frame.timestamp };
       }
       default:
-        return { ...composite(frame, mask, this.background(effect), { lightWrap: this.options.lightWrap }), timestamp: frame.timestamp };
+        return { ...composite(frame, mask, this.background(effect, frame, picture), { lightWrap: this.options.lightWrap }), timestamp: frame.timestamp };
     }
   }
 
-  private background(effect: Extract<Effect, { type: 'blur' | 'image' | 'color' }>): Background {
+  private background(effect: Extract<Effect, { type: 'blur' | 'image' | 'color' | 'video' }>, frame: Frame, picture: Frame | undefined): Background {
     if (effect.type === 'blur') return { kind: 'blur', strength: effect.strength };
     if (effect.type === 'color') return { kind: 'color', color: effect.color };
-    return { kind: 'image', image: effect.images[this.imageIndex], fit: effect.fit ?? 'cover' };
+    if (effect.type === 'video') {
+      if (!picture) throw new Error('a video background needs the picture for this frame (use process(), or pass it to render())');
+      return { kind: 'image', image: picture, fit: effect.fit ?? 'cover' };
+    }
+    return { kind: 'image', image: this.imageFor(effect, frame), fit: effect.fit ?? 'cover' };
+  }
+
+  /** The selected image, moved on by one for every `intervalMs` of frame time since the cycle began. */
+  private imageFor(effect: Extract<Effect, { type: 'image' }>, frame: Frame): Frame {
+    const n = effect.images.length;
+    let index = this.imageIndex;
+    if (effect.intervalMs && n > 1 && frame.timestamp !== undefined) {
+      // A step back in time is a new stream: its cycle starts again.
+      if (this.cycleStart === undefined || frame.timestamp < this.cycleStart) this.cycleStart = frame.timestamp;
+      index += Math.floor((frame.timestamp - this.cycleStart) / effect.intervalMs);
+    }
+    this.shownIndex = index % n;
+    return effect.images[this.shownIndex];
   }
 }
 
 /** Low-resolution model output → mask at the frame's size, per the mask options. */
 export function refineMask(low: Mask, frame: Frame, options: MaskOptions): Mask {
+  const refine = options.refine ?? 'bilateral';
   let mask: Mask;
-  if ((options.refine ?? 'bilateral') === 'none') {
+  if (refine === 'none') {
     mask = upsampleMask(low, frame.width, frame.height);
   } else {
-    mask = smoothstepMask(jointBilateralUpsample(low, frame), options.threshold ?? DEFAULT_THRESHOLD, options.softness ?? DEFAULT_SOFTNESS);
+    const up = refine === 'bilinear' ? upsampleBilinear(low, frame.width, frame.height) : jointBilateralUpsample(low, frame);
+    mask = smoothstepMask(up, options.threshold ?? DEFAULT_THRESHOLD, options.softness ?? DEFAULT_SOFTNESS, up);
   }
   return options.invert ? invertMask(mask) : mask;
 }
@@ -195,14 +261,18 @@ export function validateEffectOptions(options: EffectOptions): EffectOptions {
   inUnitRange('threshold', options.threshold);
   inUnitRange('softness', options.softness);
   inUnitRange('lightWrap', options.lightWrap);
-  if (options.refine !== undefined && options.refine !== 'bilateral' && options.refine !== 'none') {
-    throw new RangeError(`refine must be "bilateral" or "none", got ${String(options.refine)}`);
+  if (options.refine !== undefined && !REFINE_MODES.includes(options.refine)) {
+    throw new RangeError(`refine must be ${REFINE_MODES.map((m) => `"${m}"`).join(', ')}, got ${String(options.refine)}`);
   }
   const { effect } = options;
   if (effect.type === 'blur' && !(effect.strength >= 0 && effect.strength <= 100)) {
     throw new RangeError(`blur strength must be between 0 and 100, got ${effect.strength}`);
   }
   if (effect.type === 'image' && effect.images.length === 0) throw new RangeError('an image background needs at least one image');
+  if (effect.type === 'image' && effect.intervalMs !== undefined && !(effect.intervalMs > 0 && Number.isFinite(effect.intervalMs))) {
+    throw new RangeError(`image intervalMs must be a number of milliseconds > 0, got ${effect.intervalMs}`);
+  }
+  if (effect.type === 'video' && typeof effect.source?.frameFor !== 'function') throw new RangeError('a video background needs a source with frameFor(frame)');
   const { temporal } = options;
   if (temporal !== undefined && typeof temporal !== 'boolean') {
     if (temporal === null || typeof temporal !== 'object') throw new RangeError(`temporal must be true, false or an options object, got ${String(temporal)}`);

@@ -24,6 +24,7 @@ export {
   type Effect,
   type EffectOptions,
   type MaskOptions,
+  REFINE_MODES,
   type Refine,
   type StageTimings,
 } from './effect.js';
@@ -32,3 +33,5 @@ export { FpsMeter, type Corner, type FpsMeterOptions } from './fpsMeter.js';
 export { drawText, measureText, type TextOptions } from './font.js';
 export { FlipProcessor, flipFrame, type FlipOptions } from './flip.js';
 export { TemporalSmoother, DEFAULT_TEMPORAL, type TemporalOptions } from './temporal.js';
+export type { BackgroundProvider } from './backgroundProvider.js';
+export { streamChain, type StreamChain, type StreamOptions } from './streamChain.js';

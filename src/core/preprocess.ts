@@ -16,6 +16,17 @@ export function frameToTensor(frame: Frame, spec: ModelSpec, out?: Float32Array)
   const xs = axisTaps(frame.width, w);
   const ys = axisTaps(frame.height, h);
   const plane = w * h;
+  if (frame.width === w && frame.height === h) {
+    // Already the model's size (e.g. scaled by ffmpeg): the same result without interpolation.
+    for (let o = 0, a = 0; o < plane; o++, a += ch) {
+      for (let k = 0; k < 3; k++) {
+        const v = data[a + k] * scale + lo;
+        if (inputLayout === 'nhwc') tensor[o * 3 + k] = v;
+        else tensor[k * plane + o] = v;
+      }
+    }
+    return tensor;
+  }
   for (let y = 0; y < h; y++) {
     const r0 = ys.i0[y] * fw;
     const r1 = ys.i1[y] * fw;
