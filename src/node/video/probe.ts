@@ -62,6 +62,8 @@ export interface VideoInfo {
   formatStartTime: number;
   codec: string;
   pixelFormat: string;
+  /** YUV matrix the file is tagged with (bt709, smpte170m, bt470bg, …), when it says. */
+  colorSpace?: string;
   hasAlpha: boolean;
   audio: AudioStreamInfo[];
   /** Which tool gave these facts. */
@@ -325,6 +327,7 @@ interface FfprobeStream {
   coded_width?: number;
   coded_height?: number;
   pix_fmt?: string;
+  color_space?: string;
   r_frame_rate?: string;
   avg_frame_rate?: string;
   duration?: string;
@@ -413,6 +416,7 @@ export function fromFfprobeJson(path: string, json: FfprobeJson): VideoInfo {
     formatStartTime,
     codec: video.codec_name,
     pixelFormat,
+    colorSpace: video.color_space && video.color_space !== 'unknown' ? video.color_space : undefined,
     hasAlpha: pixelFormatHasAlpha(pixelFormat) || alphaTag === '1',
     audio,
     probedWith: 'ffprobe',
@@ -580,6 +584,8 @@ export function parseFfmpegInfo(path: string, stderr: string): VideoInfo {
     formatStartTime,
     codec,
     pixelFormat,
+    // "yuv420p(tv, bt709, progressive)": the matrix is one of the words in brackets.
+    colorSpace: /\((?:[^)]*,\s*)?(bt709|bt470bg|smpte170m|bt2020nc|smpte240m)\b/.exec(parts[1] ?? '')?.[1],
     hasAlpha: pixelFormatHasAlpha(pixelFormat) || video.metadata.alpha_mode === '1',
     audio,
     probedWith: 'ffmpeg',

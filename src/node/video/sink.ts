@@ -78,7 +78,23 @@ export interface VideoSinkOptions extends FfmpegOptions {
   format?: string;
   /** More ffmpeg output options, placed before the output name. */
   outputArgs?: string[];
+  /** Let ffmpeg build the picture from other inputs instead of receiving it (see VideoGraph). */
+  graph?: VideoGraph;
 }
+
+/**
+ * The picture is made inside ffmpeg: what is written to the pipe is `pipe`-shaped (e.g. a
+ * low-resolution mask), and `filter`, a graph over [0:v] (the pipe) and [1:v], [2:v]… (`inputs`,
+ * each an argument list ending in `-i X`), ends in a pad labelled [picture] of the output's size
+ * and channels. The output's own conversions (padding, colours, pixel format) follow it.
+ */
+export interface VideoGraph {
+  pipe: { pixelFormat: 'gray' | 'rgb24' | 'rgba'; width: number; height: number };
+  inputs: string[][];
+  filter: string;
+}
+
+const PIPE_BYTES_PER_PIXEL = { gray: 1, rgb24: 3, rgba: 4 } as const;
 
 export interface VideoSinkResult {
   output: string;
@@ -99,6 +115,8 @@ export interface VideoSink {
   readonly framesWritten: number;
   /** Send one frame; resolves when ffmpeg has taken it (honours pipe backpressure). Don't change the frame's data before then. */
   write(frame: Frame): Promise<void>;
+  /** Send one raw pipe frame of a `graph` sink (its `pipe` shape); otherwise like write(). */
+  writeRaw(data: Uint8Array): Promise<void>;
   /** Close the stream, wait for ffmpeg, move the file into place. */
   finish(): Promise<VideoSinkResult>;
   /** Stop ffmpeg and remove the temporary output. Safe to call at any time, more than once. */
@@ -321,27 +339,40 @@ export function buildSinkArgs(
   audio?: { path: string; from?: number; to?: number },
 ): string[] {
   const args = ['-hide_banner', '-nostdin', '-nostats', '-y'];
-  if (opts.videoDelay && Math.abs(opts.videoDelay) > 1e-6) args.push('-itsoffset', String(opts.videoDelay));
-  args.push(
-    '-f', 'rawvideo', '-pix_fmt', opts.channels === 4 ? 'rgba' : 'rgb24',
-    '-s', `${opts.width}x${opts.height}`, '-r', formatRational(opts.fps), '-i', 'pipe:0',
-  );
+  const { graph } = opts;
+  const delay = opts.videoDelay && Math.abs(opts.videoDelay) > 1e-6 ? opts.videoDelay : 0;
+  // With a graph, the pipe must keep the timestamps the graph's other inputs are matched to: the delay moves the result instead.
+  if (delay && !graph) args.push('-itsoffset', String(delay));
+  const pipe = graph?.pipe ?? { pixelFormat: opts.channels === 4 ? 'rgba' : 'rgb24', width: opts.width, height: opts.height };
+  args.push('-f', 'rawvideo', '-pix_fmt', pipe.pixelFormat, '-s', `${pipe.width}x${pipe.height}`, '-r', formatRational(opts.fps), '-i', 'pipe:0');
+  for (const input of graph?.inputs ?? []) args.push(...input);
+  const audioInput = 1 + (graph?.inputs.length ?? 0);
   const withAudio = audio !== undefined && plan.audio.length > 0;
   if (withAudio) {
     if (audio.from) args.push('-ss', String(audio.from));
     if (audio.to !== undefined) args.push('-t', String(audio.to - (audio.from ?? 0)));
     args.push('-i', ffmpegInputPath(audio.path));
   }
-  args.push('-map', '0:v');
+  let videoArgs = plan.videoArgs;
+  if (graph) {
+    // The plan's own -vf chain (padding, colours, pixel format) continues the graph.
+    const vf = videoArgs.indexOf('-vf');
+    const tail = vf >= 0 ? [videoArgs[vf + 1]] : [];
+    if (vf >= 0) videoArgs = [...videoArgs.slice(0, vf), ...videoArgs.slice(vf + 2)];
+    if (delay) tail.push(`setpts=PTS+${delay}/TB`);
+    args.push('-filter_complex', `${graph.filter};[picture]${tail.length ? tail.join(',') : 'null'}[out]`, '-map', '[out]');
+  } else {
+    args.push('-map', '0:v');
+  }
   if (withAudio) {
-    args.push('-map', '1:a', '-map_metadata', '1');
+    args.push('-map', `${audioInput}:a`, '-map_metadata', String(audioInput));
     plan.audio.forEach((how, i) => {
       if (how === 'copy') args.push(`-c:a:${i}`, 'copy');
       else if (how === 'aac') args.push(`-c:a:${i}`, 'aac', `-b:a:${i}`, '192k');
       else args.push(`-c:a:${i}`, 'libopus', `-b:a:${i}`, '128k');
     });
   }
-  args.push(...plan.videoArgs, ...(opts.outputArgs ?? []));
+  args.push(...videoArgs, ...(opts.outputArgs ?? []));
   switch (plan.kind) {
     case 'device':
       args.push('-f', 'v4l2', target);
@@ -479,7 +510,8 @@ class FfmpegVideoSink implements VideoSink {
     this.plan = plan;
     this.target = target;
     this.temp = temp;
-    this.frameBytes = opts.width * opts.height * opts.channels;
+    const pipe = opts.graph?.pipe;
+    this.frameBytes = pipe ? pipe.width * pipe.height * PIPE_BYTES_PER_PIXEL[pipe.pixelFormat] : opts.width * opts.height * opts.channels;
     this.proc = new FfmpegProcess(ffmpeg, args, { stdin: true, stdout: false });
     this.proc.child.stdin!.on('error', (err) => {
       // EPIPE when ffmpeg quits early: the exit status and log say why.
@@ -499,19 +531,25 @@ class FfmpegVideoSink implements VideoSink {
   }
 
   async write(frame: Frame): Promise<void> {
-    if (this.state !== 'open') throw new VideoSinkError(`cannot write to ${this.output}: the output is ${this.state === 'finishing' || this.state === 'done' ? 'finished' : 'closed'}`, 'options');
-    if (frame.width !== this.opts.width || frame.height !== this.opts.height || frame.channels !== this.opts.channels || frame.data.length !== this.frameBytes) {
+    if (this.opts.graph || frame.width !== this.opts.width || frame.height !== this.opts.height || frame.channels !== this.opts.channels || frame.data.length !== this.frameBytes) {
       throw new RangeError(
-        `frame ${frame.width}×${frame.height}×${frame.channels} (${frame.data.length} bytes) does not match the output ${this.opts.width}×${this.opts.height}×${this.opts.channels}`,
+        this.opts.graph
+          ? `${this.output} makes its picture in ffmpeg: send its pipe frames with writeRaw()`
+          : `frame ${frame.width}×${frame.height}×${frame.channels} (${frame.data.length} bytes) does not match the output ${this.opts.width}×${this.opts.height}×${this.opts.channels}`,
       );
     }
+    await this.writeRaw(frame.data instanceof Uint8Array ? frame.data : new Uint8Array(frame.data.buffer, frame.data.byteOffset, frame.data.length));
+  }
+
+  async writeRaw(data: Uint8Array): Promise<void> {
+    if (this.state !== 'open') throw new VideoSinkError(`cannot write to ${this.output}: the output is ${this.state === 'finishing' || this.state === 'done' ? 'finished' : 'closed'}`, 'options');
+    if (data.length !== this.frameBytes) throw new RangeError(`${data.length} bytes written to ${this.output}, whose frames are ${this.frameBytes} bytes`);
     const stdin = this.proc.child.stdin!;
     if (this.proc.exit || this.pipeError || stdin.destroyed) {
       const err = await this.failure();
       await this.discard();
       throw err;
     }
-    const data = frame.data instanceof Uint8Array ? frame.data : new Uint8Array(frame.data.buffer, frame.data.byteOffset, frame.data.length);
     const ok = await new Promise<boolean>((resolvePromise) => {
       let settled = false;
       const settle = (v: boolean): void => {

@@ -1,0 +1,313 @@
+/**
+ * Video files, fast: Node segments, ffmpeg composites.
+ *
+ * Full-resolution pixels never enter Node. One ffmpeg decodes the input at the model's size
+ * (a few hundred KB a frame instead of megabytes); Node runs the model and the temporal smoothing
+ * on that, and sends back one small RGBA frame per input frame — the person mask in alpha and, for
+ * blur, the background blurred with the person weighted out (no halo) in RGB. The encoding ffmpeg
+ * decodes the input itself and does the rest in C: upsamples the mask (bilinear), applies the soft
+ * edge (threshold/softness as a lookup table), upsamples the blurred background and lays the
+ * person over the new background — then encodes, with the sound kept as in processVideo.
+ *
+ * Frames are matched by position: both ffmpegs turn the input into the same constant-rate
+ * sequence (`fps=R` on the same input, same range), restarted at timestamp 0, and the pipe is read
+ * at that same rate.
+ *
+ * This is the `bilinear` refinement only (edges follow the upsampled model mask, not the
+ * picture's colours; no light wrap); `bilateral` edges and frame processors go through
+ * processVideo. `compositeUnsupported` says which effects this can render.
+ */
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { blurBackground } from '../../core/blur.js';
+import { DEFAULT_SOFTNESS, DEFAULT_THRESHOLD, type BackgroundEffect } from '../../core/effect.js';
+import { runEngine } from '../../core/engine.js';
+import type { Frame, Mask } from '../../core/frame.js';
+import { upsampleBilinear } from '../../core/refine.js';
+import { axisTaps } from '../../core/postprocess.js';
+import { fitBackground } from '../../core/resize.js';
+import { findFfmpeg, type FfmpegOptions } from './ffmpegPath.js';
+import { formatRational, ffmpegInputPath, probeVideo, rationalValue, type VideoInfo } from './probe.js';
+import { checkVideoOutput, openVideoSink, type VideoGraph, type VideoSink, type VideoSinkOptions } from './sink.js';
+import { openVideoSource, type VideoSource } from './source.js';
+import type { VideoSummary } from './transcode.js';
+
+/** Why this effect cannot be composited in ffmpeg, or null when it can. */
+export function compositeUnsupported(effect: BackgroundEffect): string | null {
+  const { refine = 'bilateral' } = effect.settings;
+  if (refine !== 'bilinear') return `--refine ${refine} edges are computed in Node`;
+  const fx = effect.effect;
+  if (fx.type === 'color' && fx.color[3] !== 255) return 'a see-through colour is blended in Node';
+  if (fx.type === 'image' && fx.images.length !== 1) return 'cycling several background images happens in Node';
+  if (fx.type === 'video') return 'a background video is composited in Node';
+  return null;
+}
+
+/** The soft edge (refine.ts smoothstepMask) on 8-bit mask values, as an ffmpeg `lut` expression. */
+export function softEdgeExpression(threshold: number, softness: number, invert: boolean): string {
+  const e0 = Math.max(0, threshold - softness / 2) * 255;
+  const e1 = Math.min(1, threshold + softness / 2) * 255;
+  let alpha: string;
+  if (softness === 0 || !(e1 > e0)) alpha = `255*gt(val\\,${(threshold * 255).toFixed(3)})`;
+  else {
+    const t = `clip((val-${e0.toFixed(3)})/${(e1 - e0).toFixed(3)}\\,0\\,1)`;
+    alpha = `255*${t}*${t}*(3-2*${t})`;
+  }
+  return invert ? `255-${alpha}` : alpha;
+}
+
+export interface CompositeGraphSpec {
+  /** Output size (the input's display size). */
+  width: number;
+  height: number;
+  /** Size of the frames Node sends (the model's input size). */
+  maskWidth: number;
+  maskHeight: number;
+  frameRate: VideoInfo['frameRate'];
+  /** The input file and the range read from it, seconds. */
+  input: string;
+  from?: number;
+  to?: number;
+  /** YUV matrix of the input, so RGB backgrounds are converted the way the input's colours are read. */
+  colorSpace?: string;
+  render:
+    | { kind: 'blur' }
+    | { kind: 'image'; raw: string; channels: 3 | 4 }
+    | { kind: 'color'; rgb: [number, number, number] }
+    | { kind: 'transparent' }
+    | { kind: 'mask' };
+  threshold: number;
+  softness: number;
+  invert: boolean;
+}
+
+/** The ffmpeg side: inputs and the filter graph, ending in [picture]. Pure, for tests. */
+export function compositeGraph(spec: CompositeGraphSpec): VideoGraph {
+  const { width: W, height: H, render } = spec;
+  const rate = formatRational(spec.frameRate);
+  const main: string[] = [];
+  if (spec.from) main.push('-ss', String(spec.from));
+  if (spec.to !== undefined) main.push('-t', String(spec.to - (spec.from ?? 0)));
+  main.push('-i', ffmpegInputPath(spec.input));
+  const inputs = [main];
+  const matrix = spec.colorSpace === 'bt709' ? 'bt709' : 'bt601';
+  const toYuv = `scale=${W}:${H}:flags=bilinear:out_color_matrix=${matrix}:out_range=tv,format=yuv420p`;
+  const parts = [
+    `[0:v]split[px][pm]`,
+    `[pm]alphaextract,scale=${W}:${H}:flags=bilinear,lut=c0='${softEdgeExpression(spec.threshold, spec.softness, spec.invert)}'[mask]`,
+  ];
+  // The same constant-rate sequence the mask source reads, from timestamp 0 like the pipe.
+  if (render.kind !== 'mask') parts.unshift(`[1:v]fps=${rate},setpts=PTS-STARTPTS,setsar=1[main]`);
+  switch (render.kind) {
+    case 'mask':
+      parts.push('[px]nullsink', '[mask]null[picture]');
+      break;
+    case 'transparent':
+      parts.push('[px]nullsink', '[main][mask]alphamerge[picture]');
+      break;
+    case 'blur':
+      parts.push(`[px]format=rgb24,${toYuv}[bg]`, '[main][mask]alphamerge[person]', '[bg][person]overlay=format=yuv420:eof_action=endall[picture]');
+      break;
+    case 'color': {
+      const hex = render.rgb.map((v) => v.toString(16).padStart(2, '0')).join('');
+      parts.push('[px]nullsink', `color=c=0x${hex}:s=${W}x${H}:r=${rate},format=yuv420p[bg]`, '[main][mask]alphamerge[person]', '[bg][person]overlay=format=yuv420:shortest=1[picture]');
+      break;
+    }
+    case 'image':
+      inputs.push(['-f', 'rawvideo', '-pix_fmt', render.channels === 4 ? 'rgba' : 'rgb24', '-s', `${W}x${H}`, '-i', render.raw]);
+      // The still is laid over the input's frames so the background has their timing.
+      parts.push(
+        '[px]nullsink',
+        `[2:v]${toYuv}[still]`,
+        '[main]split[m1][m2]',
+        '[m1][still]overlay=format=yuv420:eof_action=repeat[bg]',
+        '[m2][mask]alphamerge[person]',
+        '[bg][person]overlay=format=yuv420:eof_action=endall[picture]',
+      );
+      break;
+  }
+  return { pipe: { pixelFormat: 'rgba', width: spec.maskWidth, height: spec.maskHeight }, inputs, filter: parts.join(';') };
+}
+
+export interface CompositeVideoOptions extends FfmpegOptions, Pick<VideoSinkOptions, 'codec' | 'crf' | 'preset' | 'force' | 'outputArgs'> {
+  input: string;
+  output: string;
+  /** Gives the model, the smoothing, the mask options and the effect (see compositeUnsupported). */
+  effect: BackgroundEffect;
+  /** Only this time range of the input, seconds. */
+  from?: number;
+  to?: number;
+  /** Keep the input's audio (default true). */
+  audio?: boolean;
+  onProgress?: (done: number, total: number | undefined, fps: number) => void;
+  signal?: AbortSignal;
+  /** Facts already probed for `input`. */
+  info?: VideoInfo;
+}
+
+/**
+ * What Node sends ffmpeg per frame, at the small frame's size: the mask in alpha and, for blur,
+ * the weighted blur (computed at its own smaller working size) sampled bilinearly in RGB.
+ */
+function packFrame(small: Frame, low: Mask, blurStrength: number | null): Frame {
+  const { width: w, height: h } = small;
+  const mask = low.width === w && low.height === h ? low : upsampleBilinear(low, w, h);
+  const out = new Uint8Array(w * h * 4);
+  const m = mask.data;
+  for (let i = 0, o = 3; i < m.length; i++, o += 4) out[o] = m[i] <= 0 ? 0 : m[i] >= 1 ? 255 : Math.round(m[i] * 255);
+  if (blurStrength === null) return { width: w, height: h, channels: 4, data: out, timestamp: small.timestamp };
+  const bg = blurBackground(small, mask, blurStrength);
+  const xs = axisTaps(bg.width, w);
+  const ys = axisTaps(bg.height, h);
+  const bw = bg.width;
+  const src = bg.data;
+  for (let y = 0, o = 0; y < h; y++) {
+    const r0 = ys.i0[y] * bw;
+    const r1 = ys.i1[y] * bw;
+    const wy = ys.w1[y];
+    for (let x = 0; x < w; x++, o += 4) {
+      const a = 3 * (r0 + xs.i0[x]), b = 3 * (r0 + xs.i1[x]), c = 3 * (r1 + xs.i0[x]), d = 3 * (r1 + xs.i1[x]);
+      const wx = xs.w1[x];
+      for (let k = 0; k < 3; k++) {
+        const top = src[a + k] + (src[b + k] - src[a + k]) * wx;
+        const bot = src[c + k] + (src[d + k] - src[c + k]) * wx;
+        out[o + k] = top + (bot - top) * wy + 0.5;
+      }
+    }
+  }
+  return { width: w, height: h, channels: 4, data: out, timestamp: small.timestamp };
+}
+
+/** Process a video file with the effect composited by ffmpeg. Same outcome and errors as processVideo. */
+export async function compositeVideo(opts: CompositeVideoOptions): Promise<VideoSummary> {
+  const t0 = performance.now();
+  const { input, output, effect } = opts;
+  const unsupported = compositeUnsupported(effect);
+  if (unsupported) throw new RangeError(`cannot composite this effect in ffmpeg: ${unsupported}`);
+  const ff: FfmpegOptions = { ffmpegPath: opts.ffmpegPath, ffprobePath: opts.ffprobePath };
+  findFfmpeg(ff);
+  const info = opts.info ?? (await probeVideo(input, ff));
+  await checkVideoOutput(output, { force: opts.force, inputs: [input] });
+  const { inputWidth: mw, inputHeight: mh } = effect.segmenter.spec;
+  const { width: W, height: H, frameRate } = info;
+  const fx = effect.effect;
+  const settings = effect.settings;
+  const transparent = fx.type === 'transparent';
+
+  let raw: string | null = null;
+  let source: VideoSource | null = null;
+  let sink: VideoSink | null = null;
+  try {
+    let render: CompositeGraphSpec['render'];
+    if (fx.type === 'image') {
+      // Decoded by sharp (EXIF orientation honoured) and fitted like photos, handed over raw.
+      const still = fitBackground(fx.images[0], W, H, fx.fit ?? 'cover');
+      raw = join(tmpdir(), `backdrop-background-${process.pid}-${randomBytes(6).toString('hex')}.raw`);
+      await writeFile(raw, still.data);
+      render = { kind: 'image', raw, channels: still.channels };
+    } else if (fx.type === 'color') render = { kind: 'color', rgb: [fx.color[0], fx.color[1], fx.color[2]] };
+    else if (fx.type === 'video') throw new Error('unreachable: checked by compositeUnsupported');
+    else render = { kind: fx.type };
+    const graph = compositeGraph({
+      width: W,
+      height: H,
+      maskWidth: mw,
+      maskHeight: mh,
+      frameRate,
+      input,
+      from: opts.from,
+      to: opts.to,
+      colorSpace: info.colorSpace,
+      render,
+      threshold: settings.threshold ?? DEFAULT_THRESHOLD,
+      softness: settings.softness ?? DEFAULT_SOFTNESS,
+      invert: settings.invert ?? false,
+    });
+    source = await openVideoSource(input, {
+      ...ff,
+      info,
+      channels: 3,
+      from: opts.from,
+      to: opts.to,
+      signal: opts.signal,
+      outputArgs: ['-vf', `fps=${formatRational(frameRate)},scale=${mw}:${mh}:flags=area`],
+    });
+    const keepAudio = (opts.audio ?? true) && info.audio.length > 0;
+    const lead = info.startTime - info.formatStartTime;
+    sink = await openVideoSink({
+      ...ff,
+      output,
+      width: W,
+      height: H,
+      fps: frameRate,
+      channels: transparent ? 4 : 3,
+      transparent: transparent || undefined,
+      codec: opts.codec,
+      crf: opts.crf,
+      preset: opts.preset,
+      force: opts.force,
+      outputArgs: opts.outputArgs,
+      inputs: [input],
+      audioFrom: keepAudio ? { path: input, from: opts.from, to: opts.to, streams: info.audio } : undefined,
+      videoDelay: !opts.from && lead > 1 / rationalValue(frameRate) / 2 ? lead : undefined,
+      graph,
+    });
+    const src = source;
+    const out = sink;
+    const total = src.expectedFrames;
+    const blurStrength = fx.type === 'blur' ? fx.strength : null;
+    const setupMs = performance.now() - t0;
+    let waitMs = 0;
+    const summary = await runEngine({
+      source: { frames: () => src.frames(), close: () => src.close() },
+      processors: [
+        {
+          process: async (small: Frame) => {
+            const low = await effect.lowResMask(small);
+            const packed = packFrame(small, low, blurStrength);
+            src.recycle(small);
+            effect.frames++;
+            return packed;
+          },
+        },
+      ],
+      sink: {
+        write: async (frame) => {
+          const t = performance.now();
+          await out.writeRaw(frame.data as Uint8Array);
+          waitMs += performance.now() - t;
+        },
+        finish: async () => undefined,
+        abort: async () => undefined,
+      },
+      signal: opts.signal,
+      onFrame: opts.onProgress ? (s) => opts.onProgress!(s.framesOut, total, s.fps) : undefined,
+    });
+    const tFinish = performance.now();
+    if (summary.framesOut === 0) throw new Error(`${input}: no frames were decoded${opts.from !== undefined ? ` in the range ${opts.from}–${opts.to ?? 'end'} s` : ''}`);
+    const sinkResult = await out.finish();
+    const finishMs = performance.now() - tFinish;
+    const seconds = (performance.now() - t0) / 1000;
+    return {
+      input,
+      output,
+      frames: summary.framesOut,
+      expectedFrames: total,
+      width: sinkResult.width,
+      height: sinkResult.height,
+      frameRate,
+      fps: summary.framesOut / seconds,
+      seconds,
+      timings: { decodeWaitMs: 0, processMs: summary.processorMs[0], encodeWaitMs: waitMs, totalMs: summary.elapsedMs, setupMs, finishMs },
+      sink: sinkResult,
+      inputInfo: info,
+    };
+  } catch (err) {
+    await Promise.allSettled([source?.close(), sink?.abort()]);
+    throw err;
+  } finally {
+    if (raw) await rm(raw, { force: true });
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * compositeVideo: Node segments small frames, ffmpeg composites at full size. Asserted on real
+ * clips: every output frame carries the mask of its own input frame (a clip whose person jumps
+ * side to side every frame would show any pairing slip), the soft edge equals the core's, the
+ * background changes while the person stays, and frames, rate and sound are kept.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SOFTNESS, DEFAULT_THRESHOLD, refineMask } from '../../src/core/effect.js';
+import type { Mask } from '../../src/core/frame.js';
+import { smoothstepMask } from '../../src/core/refine.js';
+import { fitBackground } from '../../src/core/resize.js';
+import { createBackdrop, type Backdrop, type BackdropOptions } from '../../src/node/photo.js';
+import { compositeVideo, compositeUnsupported, softEdgeExpression } from '../../src/node/video/ffmpegComposite.js';
+import { clipWithAudio, decodeFrames, ffmpeg, ffmpegBin, makeTempDir, oddClip, probeStreams, run, TALKING_HEAD } from '../helpers/videos.js';
+import { testdata } from '../helpers/testdata.js';
+
+const W = 400;
+const H = 300;
+const FRAMES = 20;
+let dir: string;
+let cleanup: () => Promise<void>;
+/** The talking head, mirrored on every odd frame: the person jumps side to side each frame. */
+let jumping: string;
+
+beforeAll(async () => {
+  ({ dir, cleanup } = await makeTempDir());
+  jumping = join(dir, 'jumping.mp4');
+  await ffmpeg([
+    '-i', testdata(TALKING_HEAD), '-frames:v', String(FRAMES),
+    '-filter_complex', "[0:v]split[a][b];[b]hflip[f];[a][f]blend=all_expr='if(mod(N\\,2)\\,B\\,A)'",
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-pix_fmt', 'yuv444p', jumping,
+  ], ffmpegBin);
+});
+afterAll(() => cleanup());
+
+async function backdropWith(options: BackdropOptions): Promise<Backdrop> {
+  return createBackdrop({ model: 'landscape', refine: 'bilinear', ...options });
+}
+
+/** The masks Node expects for each frame: the same small frames, the model, bilinear refinement. */
+async function expectedMasks(file: string, backdrop: Backdrop, count: number): Promise<Mask[]> {
+  const { inputWidth: mw, inputHeight: mh } = backdrop.effect.segmenter.spec;
+  const r = await run(ffmpegBin, ['-v', 'error', '-i', file, '-vf', `fps=25,scale=${mw}:${mh}:flags=area`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
+  const masks: Mask[] = [];
+  for (let n = 0; n < count; n++) {
+    const small = { width: mw, height: mh, channels: 3 as const, data: r.stdout.subarray(n * mw * mh * 3, (n + 1) * mw * mh * 3) };
+    const low = await backdrop.effect.segmenter.segment(small);
+    masks.push(refineMask(low, { width: W, height: H, channels: 3, data: new Uint8Array(W * H * 3) }, { refine: 'bilinear' }));
+  }
+  return masks;
+}
+
+/** Mean |a − b| of frame n of an RGB decode (red channel, 0..1) against a mask. */
+function maskError(decoded: Buffer, n: number, mask: Mask): number {
+  let sum = 0;
+  for (let i = 0, o = n * W * H * 3; i < W * H; i++, o += 3) sum += Math.abs(decoded[o] / 255 - mask.data[i]);
+  return sum / (W * H);
+}
+
+describe('the soft edge in ffmpeg', () => {
+  it('is the core smoothstep, also hard and inverted', async () => {
+    const ramp = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    const rampFile = join(dir, 'ramp.gray');
+    await writeFile(rampFile, ramp);
+    for (const [threshold, softness, invert] of [[DEFAULT_THRESHOLD, DEFAULT_SOFTNESS, false], [0.3, 0.5, true], [0.6, 0, false]] as const) {
+      const r = await run(ffmpegBin, ['-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'gray', '-s', '256x1', '-i', rampFile, '-vf', `lut=c0='${softEdgeExpression(threshold, softness, invert)}'`, '-f', 'rawvideo', 'pipe:1']);
+      const core = smoothstepMask({ width: 256, height: 1, data: Float32Array.from(ramp, (v) => v / 255) }, threshold, softness);
+      // (A value exactly at a hard threshold may round either way.)
+      for (let i = 0; i < 256; i++) if (softness > 0 || Math.abs(i / 255 - threshold) > 1e-6) expect(Math.abs(r.stdout[i] - Math.round((invert ? 1 - core.data[i] : core.data[i]) * 255)), `value ${i}`).toBeLessThanOrEqual(1);
+    }
+  });
+});
+
+describe('compositeVideo', () => {
+  it.each([['constant', false], ['variable', true]])('pairs every frame with its own mask (no slip), as the core computes it: %s frame rate', async (_, vfr) => {
+    let input = jumping;
+    if (vfr) {
+      // Frames 6–13 thinned to every 3rd, timestamps kept: the rate varies.
+      input = join(dir, 'jumping-vfr.mkv');
+      await ffmpeg(['-i', jumping, '-vf', "select='not(between(n\\,6\\,13))+not(mod(n\\,3))'", '-fps_mode', 'vfr', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-pix_fmt', 'yuv444p', input], ffmpegBin);
+    }
+    const backdrop = await backdropWith({ effect: { type: 'mask' } });
+    const out = join(dir, `jumping-mask-${vfr ? 'vfr' : 'cfr'}.mp4`);
+    const summary = await compositeVideo({ input, output: out, effect: backdrop.effect, crf: 10 });
+    expect(summary.frames).toBe(FRAMES);
+    const decoded = await decodeFrames(out, 3);
+    expect(decoded.length).toBe(FRAMES * W * H * 3);
+    const masks = await expectedMasks(input, backdrop, FRAMES);
+    await backdrop.close();
+    const own = masks.map((m, n) => maskError(decoded, n, m));
+    // Against the next frame's mask, where that differs (a variable rate repeats frames).
+    const differs = (a: Mask, b: Mask) => a.data.reduce((sum, v, i) => sum + Math.abs(v - b.data[i]), 0) / a.data.length > 0.02;
+    const neighbour = masks.slice(1).flatMap((m, n) => (differs(m, masks[n]) ? [maskError(decoded, n, m)] : []));
+    expect(neighbour.length).toBeGreaterThan(FRAMES / 2);
+    console.log(`mask error per frame: own ≤ ${Math.max(...own).toFixed(4)}, against the next frame's mask ≥ ${Math.min(...neighbour).toFixed(4)}`);
+    for (const e of own) expect(e).toBeLessThan(0.01);
+    for (const e of neighbour) expect(e).toBeGreaterThan(0.02);
+  });
+
+  it('blurs the background, keeps the person, the frames, the rate and the sound', async () => {
+    const clip = await clipWithAudio(dir, 2, 'talk.mp4');
+    const backdrop = await backdropWith({ effect: { type: 'blur', strength: 60 } });
+    const out = join(dir, 'talk-blur.mp4');
+    // Near-lossless, so the detail measured is the effect's, not the encoder's.
+    const summary = await compositeVideo({ input: clip, output: out, effect: backdrop.effect, crf: 4 });
+    const [inV, inA] = await probeStreams(clip);
+    const streams = await probeStreams(out);
+    const v = streams.find((s) => s.type === 'video')!;
+    const a = streams.find((s) => s.type === 'audio')!;
+    expect(summary.frames).toBe(inV.frames);
+    expect(v.frames).toBe(inV.frames);
+    expect(v.rFrameRate).toBe('25/1');
+    expect(Math.abs(a.duration! - inA.duration!)).toBeLessThan(0.1);
+    const input = await decodeFrames(clip, 3);
+    const output = await decodeFrames(out, 3);
+    const [mask] = await expectedMasks(clip, backdrop, 1);
+    // The same frame through the core's own compositing, for scale.
+    backdrop.effect.setOptions({ temporal: false });
+    const core = Buffer.from((await backdrop.effect.process({ width: W, height: H, channels: 3, data: input.subarray(0, W * H * 3) })).data);
+    await backdrop.close();
+    // Detail: mean |horizontal step| over the input's edges (steps > 10) where the mask is sure.
+    // Blurred, the background's edges fade; the person's stay.
+    const step = (img: Uint8Array, i: number): number => (Math.abs(img[3 * i] - img[3 * i + 3]) + Math.abs(img[3 * i + 1] - img[3 * i + 4]) + Math.abs(img[3 * i + 2] - img[3 * i + 5])) / 3;
+    const detail = (img: Uint8Array, where: (i: number) => boolean): number => {
+      let sum = 0, n = 0;
+      for (let y = 0; y < H; y++) {
+        for (let x = 0; x + 1 < W; x++) {
+          const i = y * W + x;
+          if (!where(i) || !where(i + 1) || step(input, i) <= 10) continue;
+          sum += step(img, i);
+          n++;
+        }
+      }
+      return sum / n;
+    };
+    const person = (i: number) => mask.data[i] > 0.99;
+    const background = (i: number) => mask.data[i] < 0.01;
+    const ratio = { person: detail(output, person) / detail(input, person), background: detail(output, background) / detail(input, background) };
+    const coreBackground = detail(core, background) / detail(input, background);
+    console.log(`frame 0: detail kept on the person ${ratio.person.toFixed(2)}, on the background ${ratio.background.toFixed(2)} (core compositing: ${coreBackground.toFixed(2)})`);
+    expect(ratio.person).toBeGreaterThan(0.8);
+    expect(ratio.background).toBeLessThan(0.4);
+    expect(ratio.background).toBeLessThan(coreBackground + 0.1);
+  });
+
+  it('lays the person over a background image fitted like photos, at an odd size', async () => {
+    const clip = await oddClip(dir, 401, 301, 1);
+    const backdrop = await backdropWith({ effect: { type: 'image', path: 'assets/hubble_deep_field.jpg' } });
+    const out = join(dir, 'odd-image.mp4');
+    const summary = await compositeVideo({ input: clip, output: out, effect: backdrop.effect, crf: 12 });
+    expect([summary.width, summary.height]).toEqual([402, 302]);
+    const fx = backdrop.effect.effect;
+    if (fx.type !== 'image') throw new Error('expected an image effect');
+    const still = fitBackground(fx.images[0], 401, 301, 'cover');
+    const frame = await sharp(await decodeFrames(out, 3), { raw: { width: 402, height: 302, channels: 3 } }).extract({ left: 0, top: 0, width: 401, height: 301 }).raw().toBuffer();
+    // The top-left corner is background in this clip: it shows the picture.
+    let diff = 0, n = 0;
+    for (let y = 0; y < 40; y++) {
+      for (let x = 0; x < 60; x++) {
+        for (let c = 0; c < 3; c++) {
+          diff += Math.abs(frame[(y * 401 + x) * 3 + c] - still.data[(y * 401 + x) * still.channels + c]);
+          n++;
+        }
+      }
+    }
+    await backdrop.close();
+    expect(diff / n).toBeLessThan(12);
+  });
+
+  it('writes a transparent WebM whose alpha is the mask', async () => {
+    const backdrop = await backdropWith({ effect: { type: 'transparent' } });
+    const out = join(dir, 'jumping.webm');
+    await compositeVideo({ input: jumping, output: out, effect: backdrop.effect, crf: 10 });
+    const rgba = await decodeFrames(out, 4, ['-c:v', 'libvpx-vp9']);
+    const masks = await expectedMasks(jumping, backdrop, 3);
+    await backdrop.close();
+    for (let n = 0; n < 3; n++) {
+      let sum = 0;
+      for (let i = 0; i < W * H; i++) sum += Math.abs(rgba[(n * W * H + i) * 4 + 3] / 255 - masks[n].data[i]);
+      expect(sum / (W * H)).toBeLessThan(0.03);
+    }
+  });
+
+  it('says which effects it cannot render', async () => {
+    const bilateral = await createBackdrop({ model: 'landscape' });
+    expect(compositeUnsupported(bilateral.effect)).toMatch(/bilateral/);
+    await bilateral.close();
+    const seeThrough = await backdropWith({ effect: { type: 'color', color: [0, 0, 0, 128] } });
+    expect(compositeUnsupported(seeThrough.effect)).toMatch(/see-through/);
+    await seeThrough.close();
+  });
+});
