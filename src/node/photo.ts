@@ -1,6 +1,7 @@
 /**
  * Photos on Node: create once, process many. Files, Buffers and raw frames in and out; the model
- * is converted and loaded once per Backdrop.
+ * is converted and loaded once per Backdrop. Video files and cameras get an effect of their own
+ * per stream (`streamEffect`), which smooths the mask over time.
  */
 import { readFile } from 'node:fs/promises';
 import { now } from '../core/clock.js';
@@ -10,12 +11,17 @@ import { BUILTIN_MODELS, type BuiltinModel, type ModelSpec } from '../core/model
 import type { Fit } from '../core/resize.js';
 import type { InferenceBackend } from '../core/runtime.js';
 import { Segmenter } from '../core/segmenter.js';
+import { streamChain, type StreamOptions } from '../core/streamChain.js';
+import type { TemporalOptions } from '../core/temporal.js';
 import { maskToGray } from '../core/composite.js';
 import { loadBackgroundImages } from './imageFolder.js';
 import { decodeImage, DEFAULT_MAX_PIXELS, encodeGray, encodeImage, type ImageFormat } from './imageIO.js';
 import { loadBuiltinModel } from './models.js';
 import { onnxNodeBackend } from './onnxBackend.js';
 import { writeFileAtomic } from './safeWrite.js';
+import { openBackgroundVideo } from './video/backgroundVideo.js';
+import { compositeUnsupported, compositeVideo } from './video/ffmpegComposite.js';
+import { processVideo, type ProcessVideoOptions, type VideoSummary } from './video/transcode.js';
 
 /** A user's own ONNX model and what it expects. */
 export interface CustomModel {
@@ -23,8 +29,14 @@ export interface CustomModel {
   spec: ModelSpec;
 }
 
-/** An image background may be given as a file or folder path; it is loaded once. */
-export type PhotoEffect = Effect | { type: 'image'; path: string; fit?: Fit };
+/**
+ * An image background may be given as a file or folder path (loaded once; `intervalMs` cycles a
+ * folder's images in videos and cameras), and a video background as a file path (looped).
+ */
+export type PhotoEffect = Effect | { type: 'image'; path: string; fit?: Fit; intervalMs?: number } | { type: 'video'; path: string; fit?: Fit };
+
+/** A video file through the stream effect: processVideo's options, without the processors, plus the stream's. */
+export type BackdropVideoOptions = Omit<ProcessVideoOptions, 'input' | 'output' | 'processors'> & StreamOptions;
 
 export interface BackdropOptions extends Omit<EffectOptions, 'effect'> {
   /** Default: blur 50. */
@@ -37,6 +49,11 @@ export interface BackdropOptions extends Omit<EffectOptions, 'effect'> {
   maxPixels?: number;
   /** Called with a one-line warning, e.g. a skipped file in a background folder. */
   onWarning?: (message: string) => void;
+  /**
+   * Temporal smoothing of the mask. `effect` (photos, processFrame) smooths only when this is
+   * given; video files and cameras (streamEffect, processVideo, live) smooth unless it is false.
+   */
+  temporal?: EffectOptions['temporal'];
 }
 
 export interface EncodeOptions {
@@ -59,6 +76,8 @@ export class Backdrop {
     readonly effect: BackgroundEffect,
     private readonly segmenter: Segmenter,
     private readonly maxPixels: number,
+    /** Streams' smoothing unless a stream says otherwise: the options' `temporal`, else on. */
+    private readonly streamTemporal: TemporalOptions | boolean,
   ) {}
 
   static async create(options: BackdropOptions = {}): Promise<Backdrop> {
@@ -67,7 +86,7 @@ export class Backdrop {
     const segmenter = await Segmenter.create(backend, onnx, spec);
     const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
     const effect = await resolveEffect(options.effect ?? { type: 'blur', strength: 50 }, maxPixels, options.onWarning);
-    return new Backdrop(new BackgroundEffect(segmenter, { ...options, effect }), segmenter, maxPixels);
+    return new Backdrop(new BackgroundEffect(segmenter, { ...options, effect }), segmenter, maxPixels, options.temporal ?? true);
   }
 
   get model(): ModelSpec {
@@ -104,8 +123,38 @@ export class Backdrop {
     this.effect.setBackgroundIndex(index);
   }
 
-  close(): Promise<void> {
-    return this.segmenter.close();
+  /**
+   * A BackgroundEffect for one video or camera stream: the same model, settings and background as
+   * `effect`, and temporal smoothing on (TemporalSmoother's defaults) unless `temporal` here or in
+   * createBackdrop's options says otherwise. Photos keep `effect`, which smooths only when asked.
+   */
+  streamEffect(temporal: TemporalOptions | boolean = this.streamTemporal): BackgroundEffect {
+    // Unless asked otherwise, streams take the bilinear edges: several times cheaper per frame.
+    const { settings } = this.effect;
+    return new BackgroundEffect(this.segmenter, { ...settings, refine: settings.refine ?? 'bilinear', temporal });
+  }
+
+  /**
+   * Processes a video file with a fresh stream effect (smoothing and bilinear edges by default),
+   * optionally mirrored first and with the FPS meter drawn (see StreamOptions); audio kept. When
+   * the effect is all there is to do and ffmpeg can draw it (compositeUnsupported), ffmpeg
+   * composites (compositeVideo); otherwise frames go through Node (processVideo).
+   */
+  processVideo(input: string, output: string, options: BackdropVideoOptions = {}): Promise<VideoSummary> {
+    const { temporal, flip, fps, processors, ...video } = options;
+    const effect = this.streamEffect(temporal);
+    // Just the effect, on every frame: ffmpeg composites (full-size pixels never enter Node).
+    if (!flip && !fps && !processors?.length && !video.range && compositeUnsupported(effect) === null) {
+      const { info, from, to, audio, codec, crf, preset, force, outputArgs, signal, onProgress, ffmpegPath, ffprobePath } = video;
+      return compositeVideo({ input, output, effect, info, from, to, audio, codec, crf, preset, force, outputArgs, signal, onProgress, ffmpegPath, ffprobePath });
+    }
+    const chain = streamChain(effect, { flip, fps, processors });
+    return processVideo({ ...video, input, output, processors: chain.processors });
+  }
+
+  async close(): Promise<void> {
+    await this.effect.close();
+    await this.segmenter.close();
   }
 
   private async run(input: string | Buffer, options: EncodeOptions, name: string) {
@@ -158,7 +207,10 @@ async function resolveModel(model: BuiltinModel | CustomModel): Promise<{ onnx: 
 async function resolveEffect(effect: PhotoEffect, maxPixels: number, onWarning?: (m: string) => void): Promise<Effect> {
   if (effect.type === 'image' && 'path' in effect) {
     const images = await loadBackgroundImages(effect.path, { maxPixels, onWarning: onWarning ?? (() => {}) });
-    return { type: 'image', images, fit: effect.fit };
+    return { type: 'image', images, fit: effect.fit, intervalMs: effect.intervalMs };
+  }
+  if (effect.type === 'video' && 'path' in effect) {
+    return { type: 'video', source: await openBackgroundVideo(effect.path, { fit: effect.fit }), fit: effect.fit };
   }
   return effect;
 }

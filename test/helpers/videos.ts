@@ -135,6 +135,20 @@ export function vfrClip(dir: string, seconds = 4): Promise<{ vfr: string; cfr: s
   });
 }
 
+/**
+ * Solid colours one after another (e.g. red then blue, `secondsEach` each), H.264 at `rate` fps:
+ * a background video whose picture at any time is known.
+ */
+export function colourClip(dir: string, colours: string[], secondsEach = 0.5, rate = 10, size = '160x90'): Promise<string> {
+  return once(`colourClip:${dir}:${colours.join(',')}:${secondsEach}:${rate}:${size}`, async () => {
+    const out = join(dir, `colours-${colours.join('-')}-${rate}.mp4`);
+    const inputs = colours.flatMap((c) => ['-f', 'lavfi', '-i', `color=c=${c}:s=${size}:r=${rate}:d=${secondsEach}`]);
+    const concat = `${colours.map((_, i) => `[${i}:v]`).join('')}concat=n=${colours.length}:v=1[v]`;
+    await ffmpeg([...inputs, '-filter_complex', concat, '-map', '[v]', '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '10', '-pix_fmt', 'yuv420p', out]);
+    return out;
+  });
+}
+
 /** An audio-only file (AAC in M4A). */
 export function audioOnlyClip(dir: string): Promise<string> {
   return once(`audioOnlyClip:${String(dir)}`, async () => {

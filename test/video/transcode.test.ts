@@ -204,6 +204,36 @@ describe('processVideo: faithful output', () => {
     expect(video(s).duration!).toBeCloseTo(1.5, 1);
     expect(Math.abs(audio(s)[0].duration! - 1.5)).toBeLessThanOrEqual(0.1);
   });
+  it('a frame range runs the processors on those frames only; the stage timings are measured', async () => {
+    const input = await clipWithAudio(dir, 3);
+    const processed: number[] = [];
+    const counting: FrameProcessor = { process: (f) => (processed.push(f.timestamp!), invert.process(f)) };
+    const summary = await processVideo({ input, output: join(dir, 'in-range.mp4'), to: 0.4, range: { unit: 'frame', from: 3, to: 6 }, processors: [counting] });
+    expect(summary.frames).toBe(10);
+    expect(processed).toEqual([120, 160, 200]);
+    const { decodeWaitMs, processMs, encodeWaitMs, totalMs, setupMs, finishMs } = summary.timings;
+    for (const ms of [decodeWaitMs, processMs, encodeWaitMs, totalMs, setupMs, finishMs]) expect(ms).toBeGreaterThanOrEqual(0);
+    expect(encodeWaitMs).toBeGreaterThan(0);
+    const a = await decodeFrames(input, 3);
+    const b = await decodeFrames(join(dir, 'in-range.mp4'), 3);
+    const size = 400 * 300 * 3;
+    const inverted = (n: number) => {
+      let d = 0;
+      for (let i = n * size; i < (n + 1) * size; i += 101) d += Math.abs(255 - a[i] - b[i]);
+      return d / (size / 101) < 10;
+    };
+    expect([0, 2, 3, 5, 6, 9].map(inverted)).toEqual([false, false, true, true, false, false]);
+  });
+
+  it('a processor reused for another file forgets the previous one first (resetTemporal)', async () => {
+    const input = await clipWithAudio(dir, 3);
+    const events: string[] = [];
+    const remembering = { process: (f: Frame) => (events.push('frame'), f), resetTemporal: () => events.push('reset') };
+    await processVideo({ input, output: join(dir, 'reuse-1.mp4'), to: 0.08, processors: [remembering] });
+    await processVideo({ input, output: join(dir, 'reuse-2.mp4'), to: 0.08, processors: [remembering] });
+    expect(events).toEqual(['reset', 'frame', 'frame', 'reset', 'frame', 'frame']);
+  });
+
   it('awkward names: a colon, a percent sign and a leading dash in file and folder names', async () => {
     const input = join(dir, '-clip:1 %d.mp4');
     await copyFile(await clipWithAudio(dir, 3), input);

@@ -6,8 +6,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { parseColor } from '../../core/color.js';
-import { DEFAULT_LIGHT_WRAP, DEFAULT_SOFTNESS, DEFAULT_THRESHOLD } from '../../core/effect.js';
+import { DEFAULT_LIGHT_WRAP, DEFAULT_SOFTNESS, DEFAULT_THRESHOLD, REFINE_MODES, type Refine } from '../../core/effect.js';
 import { validateSpec, type ModelSpec } from '../../core/modelSpec.js';
+import { DEFAULT_TEMPORAL } from '../../core/temporal.js';
 import { DEFAULT_MAX_PIXELS, formatFromPath, type ImageFormat } from '../imageIO.js';
 import type { BackdropOptions, PhotoEffect } from '../photo.js';
 import { runBatch, type CliIO } from './batch.js';
@@ -29,7 +30,7 @@ export interface CliOptions {
   modelSpec?: string;
   threshold: number;
   softness: number;
-  refine: 'bilateral' | 'none';
+  refine?: Refine;
   invert?: boolean;
   lightWrap: number;
   output?: string;
@@ -48,6 +49,11 @@ export interface CliOptions {
   to?: string;
   trim?: boolean;
   audio?: boolean;
+  // Video and live
+  smoothing: number;
+  fps?: boolean;
+  flip?: boolean;
+  backgroundInterval?: number;
   // Live
   listCameras?: boolean;
   preview?: number | true;
@@ -91,7 +97,8 @@ export function buildProgram(io: CliIO): Command {
     .argument('[inputs...]', 'image or video files, or folders of them (JPEG, PNG, WebP, AVIF, TIFF, GIF, HEIF; MP4, MOV, MKV, WebM, AVI, Y4M…)')
     .helpOption('-h, --help', 'show this help')
     .addOption(new Option('--blur [strength]', `blur the background (the default effect); strength 0-100, default 50`).argParser(numberIn('--blur', 0, 100)))
-    .addOption(new Option('--background <image|folder>', 'replace the background with an image; a folder\'s images are used in turn'))
+    .addOption(new Option('--background <image|folder|video>', 'replace the background with an image; a folder\'s images are used in turn; a video plays looped behind videos and cameras'))
+    .addOption(new Option('--background-interval <seconds>', 'video and cameras: with a --background folder, show the next image every so many seconds').argParser(numberIn('--background-interval', 0.01, 86400)))
     .addOption(new Option('--fit <mode>', 'how a background image fills the frame').choices(['cover', 'contain', 'stretch']).default('cover'))
     .addOption(new Option('--color <css>', 'replace the background with a colour: "green", "#00b140", "rgb(0 0 0 / 50%)"').argParser(colour))
     .addOption(new Option('--transparent', 'cut the person out: PNG or WebP with a transparent background'))
@@ -100,7 +107,7 @@ export function buildProgram(io: CliIO): Command {
     .addOption(new Option('--model-spec <json|file>', 'what your own .onnx expects: inline JSON or a .json file (input size, layout, range, output channel, activation; see the README)'))
     .addOption(new Option('--threshold <0-1>', 'where the edge sits: lower keeps more of the person').argParser(numberIn('--threshold', 0, 1)).default(DEFAULT_THRESHOLD))
     .addOption(new Option('--softness <0-1>', 'width of the soft edge; 0 = hard cut').argParser(numberIn('--softness', 0, 1)).default(DEFAULT_SOFTNESS))
-    .addOption(new Option('--refine <mode>', 'bilateral: edges follow the photo; none: raw model output, no threshold').choices(['bilateral', 'none']).default('bilateral'))
+    .addOption(new Option('--refine <mode>', 'edges — bilateral: follow the picture (default for photos); bilinear: smooth, several times faster (default for video and cameras, and lets ffmpeg composite video files); none: raw model output, no threshold').choices(REFINE_MODES))
     .addOption(new Option('--invert', 'swap person and background (blur the person instead)'))
     .addOption(new Option('--light-wrap <0-1>', 'let a new background\'s light spill onto the edge').argParser(numberIn('--light-wrap', 0, 1)).default(DEFAULT_LIGHT_WRAP))
     .addOption(new Option('-o, --output <file|folder>', 'output file (one input) or folder; default: <name>_out.<ext> beside each input'))
@@ -116,6 +123,9 @@ export function buildProgram(io: CliIO): Command {
     .addOption(new Option('--to <frame|time>', 'video: … until this point; frames outside the range pass through untouched').argParser(point))
     .addOption(new Option('--trim', 'video: drop the frames outside --from/--to instead of passing them through'))
     .addOption(new Option('--no-audio', 'video: leave the sound out (by default every audio stream is kept)'))
+    .addOption(new Option('--smoothing <0-1>', 'video and cameras: smooth the mask over time against flicker; 0 = off').argParser(numberIn('--smoothing', 0, 1)).default(DEFAULT_TEMPORAL.strength))
+    .addOption(new Option('--fps', 'video and cameras: draw the frames-per-second meter in the top-left corner (live: f shows/hides it)'))
+    .addOption(new Option('--flip', 'video and cameras: mirror the picture left to right, as a selfie view'))
     .addOption(new Option('--list-cameras', 'list cameras (for camera:N) and exit'))
     .addOption(new Option('--preview [port]', 'live: show the result at http://127.0.0.1:PORT (default when no other output); write --preview=8080').argParser(numberIn('--preview', 0, 65535)))
     .addOption(new Option('--virtual-camera <device>', 'live: feed a v4l2loopback device that Zoom/Meet/Teams can use, e.g. /dev/video10 (Linux)'))
@@ -136,8 +146,12 @@ Examples:
   backdrop talk.mp4                           blurred background, sound kept -> talk_out.mp4
   backdrop talk.mp4 --transparent             talk_out.webm with an alpha channel (VP9)
   backdrop talk.mp4 --from 2s --to 10s --trim only seconds 2-10, effect applied
+  backdrop talk.mp4 --background beach.mp4    a looping video behind the person
+  backdrop talk.mp4 --background bgs/ --background-interval 5   a new image every 5 s
+  backdrop talk.mp4 --fps --smoothing 0       FPS meter drawn, no temporal smoothing
   backdrop camera --background bgs/           live webcam, preview at http://127.0.0.1:…;
                                               keys a/d cycle backgrounds, f FPS, q quit
+  backdrop camera --flip --fps                mirrored like a selfie view, FPS meter shown
   backdrop camera:1 --virtual-camera /dev/video10   feed a v4l2loopback virtual camera
 
 Outputs are written to a temporary file and renamed when complete; an input is never
@@ -155,8 +169,9 @@ file failed, 2 bad usage.`,
       if (inputs.length === 0) throw new UsageError('give image or video files or folders, or a camera: camera, camera:1, /dev/video0, rtsp://…, lavfi:testsrc2');
       if (inputs.length === 1 && isLiveInput(inputs[0])) {
         const live = { output: options.output, preview: options.preview, virtualCamera: options.virtualCamera, stallTimeout: options.stallTimeout };
+        const stream = { smoothing: options.smoothing, fps: options.fps, flip: options.flip };
         const encode = { force: options.force, crf: options.crf, preset: options.preset, quiet: options.quiet, json: options.json };
-        io.exitCode = await runLiveCommand(inputs[0], { ...live, ...encode }, toBackdropOptions(options), io);
+        io.exitCode = await runLiveCommand(inputs[0], { ...live, ...encode, ...stream }, toBackdropOptions(options), io);
         return;
       }
       if (inputs.some(isLiveInput)) throw new UsageError('a camera or stream must be the only input');
@@ -172,7 +187,13 @@ file failed, 2 bad usage.`,
 export function effectFrom(options: CliOptions): PhotoEffect {
   const chosen = (['blur', 'background', 'color', 'transparent', 'mask'] as const).filter((k) => options[k] !== undefined && options[k] !== false);
   if (chosen.length > 1) throw new UsageError(`choose one effect, not ${chosen.map((c) => `--${c}`).join(' and ')}`);
-  if (options.background !== undefined) return { type: 'image', path: options.background, fit: options.fit };
+  if (options.backgroundInterval !== undefined && options.background === undefined) throw new UsageError('--background-interval goes with a --background folder');
+  if (options.background !== undefined) {
+    // A video file plays behind videos and cameras (photos get its first picture).
+    if (isVideoPath(options.background)) return { type: 'video', path: options.background, fit: options.fit };
+    const intervalMs = options.backgroundInterval !== undefined ? options.backgroundInterval * 1000 : undefined;
+    return { type: 'image', path: options.background, fit: options.fit, intervalMs };
+  }
   if (options.color !== undefined) return { type: 'color', color: parseColor(options.color) };
   if (options.transparent) return { type: 'transparent' };
   if (options.mask) return { type: 'mask' };

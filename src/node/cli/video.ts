@@ -1,12 +1,13 @@
 /**
- * One video file through the background effect: decode with ffmpeg, run the effect on every frame
- * (or only on a range of them), encode with the sound kept, with a progress bar.
+ * One video file through the background effect: decode with ffmpeg, run the stream's processors
+ * (mirror, effect with temporal smoothing, FPS meter) on every frame or only on a range of them,
+ * encode with the sound kept, with a progress bar.
  */
 import { extname } from 'node:path';
-import type { Frame } from '../../core/frame.js';
-import type { FrameProcessor } from '../../core/processor.js';
+import type { FrameRange } from '../../core/engine.js';
+import { temporalFrom } from '../live/liveCli.js';
 import type { Backdrop } from '../photo.js';
-import { processVideo, type VideoSummary } from '../video/transcode.js';
+import type { VideoSummary } from '../video/transcode.js';
 import type { VideoCodec } from '../video/sink.js';
 import { probeVideo, rationalValue } from '../video/probe.js';
 import type { PlannedOutput } from './outputs.js';
@@ -38,34 +39,16 @@ export function parseVideoPoint(text: string): VideoPoint {
 }
 
 const toSeconds = (p: VideoPoint, fps: number) => ('frame' in p ? p.frame / fps : p.seconds);
+/** The frame shown at a point: a time selects the frame nearest to it. */
+const toFrame = (p: VideoPoint, fps: number) => ('frame' in p ? p.frame : Math.round(p.seconds * fps));
 
-/**
- * Applies `inner` only to frames whose time is within [from, to); others pass through untouched
- * (as the seed's start/end frame did).
- */
-export function onlyBetween(inner: FrameProcessor, fromMs: number, toMs: number, channels: 3 | 4): FrameProcessor {
-  return {
-    init: () => inner.init?.(),
-    close: () => inner.close?.(),
-    process: (frame: Frame) => {
-      const t = frame.timestamp ?? 0;
-      if (t >= fromMs && t < toMs) return inner.process(frame);
-      // Untouched, but in the channel layout the output stream has (opaque when it has alpha).
-      return frame.channels === channels ? frame : opaque(frame);
-    },
-  };
-}
-
-function opaque(frame: Frame): Frame {
-  const n = frame.width * frame.height;
-  const data = new Uint8Array(n * 4);
-  for (let i = 0; i < n; i++) {
-    data[4 * i] = frame.data[3 * i];
-    data[4 * i + 1] = frame.data[3 * i + 1];
-    data[4 * i + 2] = frame.data[3 * i + 2];
-    data[4 * i + 3] = 255;
-  }
-  return { ...frame, channels: 4, data };
+/** `--from`/`--to` without `--trim`: the frames the effect runs on (the others pass through untouched). */
+export function effectRange(cli: Pick<CliOptions, 'from' | 'to'>, fps: number): FrameRange | undefined {
+  if (cli.from === undefined && cli.to === undefined) return undefined;
+  const from = cli.from !== undefined ? toFrame(parseVideoPoint(cli.from), fps) : undefined;
+  const to = cli.to !== undefined ? toFrame(parseVideoPoint(cli.to), fps) : undefined;
+  if (from !== undefined && to !== undefined && !(to > from)) throw new Error(`--to must come after --from`);
+  return { unit: 'frame', from, to };
 }
 
 export async function processVideoFile(plan: PlannedOutput, backdrop: Backdrop, cli: CliOptions, io: CliIO): Promise<VideoSummary> {
@@ -75,21 +58,18 @@ export async function processVideoFile(plan: PlannedOutput, backdrop: Backdrop, 
   const to = cli.to !== undefined ? toSeconds(parseVideoPoint(cli.to), fps) : undefined;
   if (from !== undefined && to !== undefined && !(to > from)) throw new Error(`--to must come after --from`);
 
-  let effect: FrameProcessor = backdrop.effect;
-  if (!cli.trim && (from !== undefined || to !== undefined)) {
-    // Half a frame of slack so a frame number selects exactly that frame despite rounding.
-    const half = 500 / fps;
-    effect = onlyBetween(effect, from === undefined ? -Infinity : from * 1000 - half, to === undefined ? Infinity : to * 1000 - half, cli.transparent ? 4 : 3);
-  }
   const bar = io.interactive && !cli.quiet && !cli.json ? progressBar(io, ' {bar} {value}/{total} frames | {fps} fps | ETA {eta_formatted} | {file}') : undefined;
   let started = false;
   try {
-    return await processVideo({
-      input: plan.input,
-      output: plan.output,
+    return await backdrop.processVideo(plan.input, plan.output, {
       info,
-      processors: [effect],
-      manageProcessors: false,
+      temporal: temporalFrom(cli.smoothing),
+      flip: cli.flip,
+      fps: cli.fps,
+      // --trim reads only the range; otherwise the Engine passes the frames outside it through.
+      range: cli.trim ? undefined : effectRange(cli, fps),
+      from: cli.trim ? from : undefined,
+      to: cli.trim ? to : undefined,
       inputChannels: 3,
       transparent: cli.transparent,
       codec: cli.codec,
@@ -97,8 +77,6 @@ export async function processVideoFile(plan: PlannedOutput, backdrop: Backdrop, 
       preset: cli.preset,
       force: cli.force,
       audio: cli.audio !== false,
-      from: cli.trim ? from : undefined,
-      to: cli.trim ? to : undefined,
       signal: io.signal,
       onProgress: (done, total, rate) => {
         if (!bar) return;

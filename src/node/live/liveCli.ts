@@ -4,6 +4,7 @@
  * never to the console directly, and returns the exit status.
  */
 import type { FrameProcessor } from '../../core/processor.js';
+import type { TemporalOptions } from '../../core/temporal.js';
 import { createBackdrop, type BackdropOptions } from '../photo.js';
 import { kindOfOutput } from '../video/sink.js';
 import { VideoSourceError } from '../video/source.js';
@@ -37,6 +38,18 @@ export interface LiveCliOptions {
   json?: boolean;
   /** Read keys from the terminal (default: when stdin is a TTY). */
   keys?: boolean;
+  /** `--flip`: mirror the camera. */
+  flip?: boolean;
+  /** `--fps`: show the FPS meter from the start (`f` toggles it). */
+  fps?: boolean;
+  /** `--smoothing <0-1>`: temporal smoothing strength, 0 = off (default 0.5). */
+  smoothing?: number;
+}
+
+/** `--smoothing`: undefined = the default (on), 0 = off, else that strength. */
+export function temporalFrom(smoothing: number | undefined): TemporalOptions | boolean | undefined {
+  if (smoothing === undefined) return undefined;
+  return smoothing === 0 ? false : { strength: smoothing };
 }
 
 /** Is this command-line input a live source rather than a file? (`camera`, `camera:N`, `/dev/videoN`, a stream URL, `lavfi:…`) */
@@ -82,14 +95,14 @@ export async function runLiveCommand(
   opts: LiveCliOptions,
   backdropOptions: BackdropOptions,
   io: LiveCliIO,
-  extra: { processors?: FrameProcessor[]; onToggleFps?: () => void } = {},
+  extra: { processors?: FrameProcessor[]; onToggleFps?: (shown: boolean) => void } = {},
 ): Promise<number> {
   const outputs = liveOutputsFrom(opts);
   const backdrop = await createBackdrop(backdropOptions);
   const say = (text: string): void => {
     if (!opts.quiet) io.stderr(text);
   };
-  let showStatus = io.interactive && !opts.quiet && !opts.json;
+  const showStatus = io.interactive && !opts.quiet && !opts.json;
   let statusShown = false;
   const clearStatus = (): void => {
     if (statusShown) io.stderr('\r\u001b[K');
@@ -107,13 +120,10 @@ export async function runLiveCommand(
       preset: opts.preset,
       keys: opts.keys ?? Boolean(process.stdin.isTTY),
       processors: extra.processors,
-      onToggleFps: () => {
-        if (extra.onToggleFps) extra.onToggleFps();
-        else if (io.interactive && !opts.quiet && !opts.json) {
-          showStatus = !showStatus;
-          if (!showStatus) clearStatus();
-        }
-      },
+      temporal: temporalFrom(opts.smoothing),
+      flip: opts.flip,
+      fps: opts.fps,
+      onToggleFps: extra.onToggleFps,
       onReady: (info) => {
         say(`${info.input}: ${info.width}×${info.height} at ${(info.frameRate.num / info.frameRate.den).toFixed(2)} fps\n`);
         if (info.previewUrl) say(`preview: ${info.previewUrl}\n`);

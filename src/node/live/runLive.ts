@@ -1,38 +1,47 @@
 /**
- * A live session: a camera (or device, URL, synthetic source) → the background effect and any
- * extra processors → a preview page, a file, a stream URL and/or a virtual camera.
+ * A live session: a camera (or device, URL, synthetic source) → the stream's processors (mirror,
+ * background effect, yours, FPS meter) on the core Engine → a preview page, a file, a stream URL
+ * and/or a virtual camera.
  *
- * A live source must never fall behind: frames are read as fast as they arrive and only the
- * newest one waits for processing; when processing is slower than the camera, older frames are
- * dropped (counted in `dropped`) instead of queued. File and stream outputs are written at the
- * source's frame rate in real time: a frame is repeated when frames were dropped before it (and
- * skipped when it arrives early), so a recording lasts as long as the session did.
+ * A live source must never fall behind: the Engine runs one frame at a time and is always handed
+ * the camera's newest frame; older frames that arrive meanwhile are dropped (counted in `dropped`)
+ * instead of queued (newestFrameSource.ts). File and stream outputs keep real time (liveSink.ts).
  *
  * Stopping (the signal, `q` in the terminal or page, Ctrl-C in the terminal's raw mode, stop())
- * ends ffmpeg's input and finishes every output properly, so a recorded file is complete. A camera
+ * ends the stream and finishes every output properly, so a recorded file is complete. A camera
  * that stops delivering ends the session with the source's clear error (VideoSourceError
  * `stalled`) after `stallTimeoutMs`; what was recorded until then is kept.
  */
 import { performance } from 'node:perf_hooks';
 import type { StageTimings } from '../../core/effect.js';
+import { Engine, type FrameStats } from '../../core/engine.js';
+import type { FpsMeter } from '../../core/fpsMeter.js';
 import type { Frame } from '../../core/frame.js';
 import type { FrameProcessor } from '../../core/processor.js';
+import { streamChain, type StreamOptions } from '../../core/streamChain.js';
+import type { TemporalOptions } from '../../core/temporal.js';
 import type { FfmpegOptions } from '../video/ffmpegPath.js';
 import type { Rational } from '../video/probe.js';
-import { checkVideoOutput, openVideoSink, type VideoSink, type VideoSinkResult } from '../video/sink.js';
-import { openVideoSource, type VideoSource } from '../video/source.js';
+import { checkVideoOutput, type VideoSinkResult } from '../video/sink.js';
+import { openVideoSource } from '../video/source.js';
 import { resolveLiveInput, type CameraInputOptions } from './cameraInput.js';
 import { KEY_HELP, keyAction, listenTerminalKeys, type KeyAction, type KeyInput } from './keys.js';
+import { LiveSink } from './liveSink.js';
+import { NewestFrameSource } from './newestFrameSource.js';
 import { startPreviewServer, type PreviewServer } from './previewServer.js';
+
+/** The background effect of a live stream: a processor whose backgrounds the a/d keys cycle. */
+export interface LiveEffect extends FrameProcessor {
+  next(): void;
+  previous(): void;
+  /** Accumulated ms per stage (BackgroundEffect), reported per frame in the stats. */
+  timings?: StageTimings;
+}
 
 /** What runLive needs from a Backdrop (createBackdrop's result fits). */
 export interface LiveBackdrop {
-  effect: FrameProcessor & {
-    next(): void;
-    previous(): void;
-    /** Accumulated ms per stage (BackgroundEffect), reported per frame in the stats. */
-    timings?: StageTimings;
-  };
+  /** A fresh effect for this stream; `temporal` undefined = the Backdrop's default for streams (smoothing on). */
+  streamEffect(temporal?: TemporalOptions | boolean): LiveEffect;
 }
 
 export interface LiveOutputs {
@@ -46,7 +55,12 @@ export interface LiveOutputs {
   virtualCamera?: string;
 }
 
-export interface LiveOptions extends FfmpegOptions, CameraInputOptions {
+/**
+ * The stream options (StreamOptions): `temporal` smoothing is on unless false, `flip` mirrors the
+ * camera, `fps` shows the FPS meter from the start (the `f` key shows and hides it either way),
+ * `processors` run after the effect.
+ */
+export interface LiveOptions extends FfmpegOptions, CameraInputOptions, StreamOptions {
   /** `camera[:N]`, `/dev/videoN`, a URL, `lavfi:GRAPH`, a file (played in real time) — or raw ffmpeg input args. */
   input: string | { args: string[]; name?: string };
   backdrop: LiveBackdrop;
@@ -61,12 +75,10 @@ export interface LiveOptions extends FfmpegOptions, CameraInputOptions {
   /** Called every `statsIntervalMs` (default 1000). */
   onStats?: (stats: LiveStats) => void;
   statsIntervalMs?: number;
-  /** Extra processors run after the effect, in order (e.g. an FPS meter). */
-  processors?: FrameProcessor[];
   /** Read keys from the terminal (true = process.stdin when it is a TTY). */
   keys?: boolean | KeyInput;
-  /** `f` was pressed. */
-  onToggleFps?: () => void;
+  /** `f` was pressed: the FPS meter is now shown (true) or hidden. */
+  onToggleFps?: (shown: boolean) => void;
   /** The source is open and the outputs are ready (the preview URL is known). */
   onReady?: (info: LiveReadyInfo) => void;
   /** Replace an existing output file. */
@@ -112,6 +124,8 @@ export interface LiveSummary extends LiveStats {
 
 export interface LiveSession {
   readonly previewUrl: string | undefined;
+  /** The FPS meter drawn on the frames when shown (`f`). */
+  readonly fpsMeter: FpsMeter;
   readonly width: number;
   readonly height: number;
   readonly frameRate: Rational;
@@ -124,10 +138,6 @@ export interface LiveSession {
   readonly done: Promise<LiveSummary>;
 }
 
-function isAbort(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'AbortError' || (err as { code?: unknown }).code === 'ABORT_ERR');
-}
-
 const EMA = 0.1;
 
 /** Start a live session; resolves once the source is open and the outputs are ready. */
@@ -137,37 +147,19 @@ export async function startLive(opts: LiveOptions): Promise<LiveSession> {
   if (!wantsPreview && !outputs.file && !outputs.url && !outputs.virtualCamera) throw new RangeError('a live session needs an output: preview, file, url or virtualCamera');
   if (outputs.file) await checkVideoOutput(outputs.file, { force: opts.force });
 
-  const ctrl = new AbortController();
-  let stoppedBy: LiveSummary['stoppedBy'] = 'end';
-  const stop = (by: LiveSummary['stoppedBy']): void => {
-    if (ctrl.signal.aborted) return;
-    stoppedBy = by;
-    const err = new Error('live session stopped');
-    err.name = 'AbortError';
-    ctrl.abort(err);
-  };
-  const onUserAbort = (): void => stop('signal');
-  if (opts.signal?.aborted) stop('signal');
-  opts.signal?.addEventListener('abort', onUserAbort, { once: true });
-
   const input = typeof opts.input === 'string' ? await resolveLiveInput(opts.input, opts) : { args: opts.input.args, name: opts.input.name ?? opts.input.args.join(' ') };
-  let source: VideoSource;
-  try {
-    source = await openVideoSource(
-      { args: input.args, name: input.name },
-      { channels: 3, stallTimeoutMs: opts.stallTimeoutMs, startTimeoutMs: opts.startTimeoutMs, signal: ctrl.signal, ffmpegPath: opts.ffmpegPath, ffprobePath: opts.ffprobePath },
-    );
-  } catch (err) {
-    opts.signal?.removeEventListener('abort', onUserAbort);
-    throw err;
-  }
+  const source = await openVideoSource(
+    { args: input.args, name: input.name },
+    { channels: 3, stallTimeoutMs: opts.stallTimeoutMs, startTimeoutMs: opts.startTimeoutMs, ffmpegPath: opts.ffmpegPath, ffprobePath: opts.ffprobePath },
+  );
   const { width, height, frameRate } = source.info;
+  const camera = new NewestFrameSource(source);
 
-  // --- state
+  // --- stats
   let frames = 0;
-  let dropped = 0;
   let firstAt: number | null = null;
   let lastAt = 0;
+  let effectMs = 0;
   const recent: number[] = [];
   const stages: Record<string, number> = {};
   let rss = process.memoryUsage.rss();
@@ -190,7 +182,7 @@ export async function startLive(opts: LiveOptions): Promise<LiveSession> {
     if (window.length >= 2) fps = ((window.length - 1) * 1000) / Math.max(1, window[window.length - 1] - window[0]);
     return {
       frames,
-      dropped,
+      dropped: camera.dropped,
       fps: Math.round(fps * 100) / 100,
       seconds: firstAt === null ? 0 : Math.round((performance.now() - firstAt) / 10) / 100,
       width,
@@ -201,10 +193,42 @@ export async function startLive(opts: LiveOptions): Promise<LiveSession> {
     };
   };
 
+  // --- processors: the effect is timed on its own (with its stages), the rest together
+  const effect = opts.backdrop.streamEffect(opts.temporal);
+  const timedEffect: FrameProcessor = {
+    init: () => effect.init?.(),
+    close: () => effect.close?.(),
+    process: async (frame: Frame) => {
+      const t0 = performance.now();
+      firstAt ??= t0;
+      const before = effect.timings ? { ...effect.timings } : null;
+      const out = await effect.process(frame);
+      effectMs = performance.now() - t0;
+      if (before && effect.timings) {
+        for (const k of Object.keys(before) as (keyof StageTimings)[]) stage(k, effect.timings[k] - before[k]);
+      }
+      return out;
+    },
+  };
+  const chain = streamChain(timedEffect, opts, true);
+  const fpsMeter = chain.fpsMeter!;
+
+  // --- stopping
+  let stoppedBy: LiveSummary['stoppedBy'] = 'end';
+  let stopping = false;
+  let engine: Engine | null = null;
+  const stop = (by: LiveSummary['stoppedBy']): void => {
+    if (stopping) return;
+    stopping = true;
+    stoppedBy = by;
+    camera.end();
+    engine?.stop();
+  };
+  const onUserAbort = (): void => stop('signal');
   const action = (a: KeyAction): void => {
-    if (a === 'previous') opts.backdrop.effect.previous();
-    else if (a === 'next') opts.backdrop.effect.next();
-    else if (a === 'toggle-fps') opts.onToggleFps?.();
+    if (a === 'previous') effect.previous();
+    else if (a === 'next') effect.next();
+    else if (a === 'toggle-fps') opts.onToggleFps?.(fpsMeter.toggle());
     else stop('key');
   };
 
@@ -227,89 +251,40 @@ export async function startLive(opts: LiveOptions): Promise<LiveSession> {
   } catch (err) {
     await preview?.close();
     await source.close();
-    opts.signal?.removeEventListener('abort', onUserAbort);
     throw err;
   }
-
-  interface Out {
-    sink: VideoSink | null;
-    opening: Promise<VideoSink> | null;
-    output: string;
-    written: number;
-  }
-  const sinkOutputs: Out[] = [outputs.file, outputs.url, outputs.virtualCamera].filter((o): o is string => !!o).map((output) => ({ sink: null, opening: null, output, written: 0 }));
-  const rate = frameRate.num / frameRate.den;
-
-  const openSink = (o: Out, frame: Frame): Promise<VideoSink> => {
-    o.opening ??= openVideoSink({
-      output: o.output,
-      width: frame.width,
-      height: frame.height,
-      channels: frame.channels,
-      transparent: o.output === outputs.file && frame.channels === 4 ? true : undefined,
-      fps: frameRate,
-      force: opts.force,
-      crf: opts.crf,
-      preset: opts.preset,
-      ffmpegPath: opts.ffmpegPath,
-      ffprobePath: opts.ffprobePath,
-    }).then((s) => (o.sink = s));
-    return o.opening;
-  };
-
-  /** Write a processed frame, repeated or skipped so that the output keeps real time. */
-  const writeOut = async (o: Out, frame: Frame, t: number): Promise<void> => {
-    const sink = o.sink ?? (await openSink(o, frame));
-    const due = Math.floor((t * rate) / 1000) + 1;
-    const copies = o.written === 0 ? 1 : Math.min(Math.max(0, due - o.written), Math.ceil(rate * 10));
-    for (let i = 0; i < copies; i++) {
+  const sink = new LiveSink({
+    preview,
+    targets: [outputs.file, outputs.url, outputs.virtualCamera].filter((o): o is string => !!o),
+    file: outputs.file,
+    frameRate,
+    force: opts.force,
+    crf: opts.crf,
+    preset: opts.preset,
+    ffmpegPath: opts.ffmpegPath,
+    ffprobePath: opts.ffprobePath,
+    // A stalled or failed camera keeps what was recorded.
+    keepOutputsAfter: (reason) => reason === camera.error,
+  });
+  const timedSink = {
+    write: async (frame: Frame) => {
+      const t = performance.now();
       await sink.write(frame);
-      o.written++;
-    }
+      if (sink.hasTargets) stage('outputs', performance.now() - t);
+    },
+    finish: () => sink.finish(),
+    abort: (reason?: unknown) => sink.abort(reason),
   };
-
-  // --- reading: keep only the newest frame
-  let slot: Frame | null = null;
-  let readerDone = false;
-  let readerError: unknown = null;
-  let wakeProcessor: (() => void) | null = null;
-  const wake = (): void => {
-    const w = wakeProcessor;
-    wakeProcessor = null;
-    w?.();
+  const onFrame = (s: FrameStats): void => {
+    stage('effect', effectMs);
+    stage('processors', s.processMs - effectMs);
+    frames++;
+    lastAt = performance.now();
+    recent.push(lastAt);
+    if (recent.length > 120) recent.splice(0, recent.length - 120);
+    if (frames % 30 === 0) sampleRss();
   };
-  ctrl.signal.addEventListener('abort', wake, { once: true });
-  const reader = (async () => {
-    try {
-      for await (const f of source.frames()) {
-        if (slot) {
-          dropped++;
-          source.recycle(slot);
-        }
-        slot = f;
-        wake();
-      }
-    } catch (err) {
-      if (!isAbort(err) && !ctrl.signal.aborted) readerError = err;
-    } finally {
-      readerDone = true;
-      wake();
-    }
-  })();
-  const takeFrame = async (): Promise<Frame | null> => {
-    for (;;) {
-      if (ctrl.signal.aborted) return null;
-      if (slot) {
-        const f = slot;
-        slot = null;
-        return f;
-      }
-      if (readerDone) return null;
-      await new Promise<void>((resolve) => {
-        wakeProcessor = resolve;
-      });
-    }
-  };
+  engine = new Engine({ source: camera, processors: chain.processors, sink: timedSink, maxInFlight: 1, onFrame });
 
   let statsTimer: NodeJS.Timeout | undefined;
   if (opts.onStats) {
@@ -317,78 +292,19 @@ export async function startLive(opts: LiveOptions): Promise<LiveSession> {
     statsTimer = setInterval(() => onStats(stats()), opts.statsIntervalMs ?? 1000);
     statsTimer.unref();
   }
+  if (opts.signal?.aborted) stop('signal');
+  opts.signal?.addEventListener('abort', onUserAbort, { once: true });
 
-  const effect = opts.backdrop.effect;
-  const processors = opts.processors ?? [];
-  let firstTimestamp: number | null = null;
-
-  /** An output failed (the others are still finished, so a recording survives a dropped stream). */
-  let outputError: unknown = null;
-  const loop = async (): Promise<void> => {
-    for (;;) {
-      const frame = await takeFrame();
-      if (!frame) return;
-      const t0 = performance.now();
-      firstAt ??= t0;
-      const before = effect.timings ? { ...effect.timings } : null;
-      let out = await effect.process(frame);
-      const t1 = performance.now();
-      stage('effect', t1 - t0);
-      if (before && effect.timings) {
-        for (const k of Object.keys(before) as (keyof StageTimings)[]) stage(k, effect.timings[k] - before[k]);
-      }
-      for (const p of processors) out = await p.process(out);
-      const t2 = performance.now();
-      if (processors.length > 0) stage('processors', t2 - t1);
-      firstTimestamp ??= frame.timestamp ?? 0;
-      const t = (frame.timestamp ?? 0) - firstTimestamp;
-      preview?.push(out);
-      const written = await Promise.allSettled(sinkOutputs.map((o) => writeOut(o, out, t)));
-      const rejected = written.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (rejected) {
-        outputError = rejected.reason;
-        throw outputError;
-      }
-      const t3 = performance.now();
-      if (sinkOutputs.length > 0) stage('outputs', t3 - t2);
-      frames++;
-      lastAt = t3;
-      recent.push(t3);
-      if (recent.length > 120) recent.splice(0, recent.length - 120);
-      if (frames % 30 === 0) sampleRss();
-    }
-  };
-
+  const run = engine.run();
   const done = (async (): Promise<LiveSummary> => {
-    let failure: unknown = null;
     try {
-      await loop();
-    } catch (err) {
-      failure = err;
+      await run;
+    } finally {
+      if (statsTimer) clearInterval(statsTimer);
+      restoreKeys();
+      opts.signal?.removeEventListener('abort', onUserAbort);
+      await preview?.close();
     }
-    if (!failure && readerError) failure = readerError;
-    // Stop reading, then finish (or, after a processing failure, discard) the outputs.
-    if (!ctrl.signal.aborted && failure) ctrl.abort(failure);
-    await source.close();
-    await reader;
-    if (statsTimer) clearInterval(statsTimer);
-    restoreKeys();
-    opts.signal?.removeEventListener('abort', onUserAbort);
-    const results: VideoSinkResult[] = [];
-    // A failing effect/processor discards the outputs; a stalled camera or a failed output keeps the rest.
-    const processingFailed = failure !== null && failure !== readerError && failure !== outputError;
-    for (const o of sinkOutputs) {
-      const sink = o.sink ?? (o.opening ? await o.opening.catch(() => null) : null);
-      if (!sink) continue;
-      try {
-        if (processingFailed) await sink.abort();
-        else results.push(await sink.finish());
-      } catch (err) {
-        failure ??= err;
-      }
-    }
-    await preview?.close();
-    if (failure) throw failure;
     const s = stats();
     const seconds = firstAt === null ? 0 : (lastAt - firstAt) / 1000;
     return {
@@ -396,7 +312,7 @@ export async function startLive(opts: LiveOptions): Promise<LiveSession> {
       seconds: Math.round(seconds * 100) / 100,
       averageFps: seconds > 0 ? Math.round(((frames - 1) / seconds) * 100) / 100 : 0,
       stoppedBy,
-      outputs: results,
+      outputs: sink.results,
     };
   })();
   // The caller may not await done before it settles.
@@ -406,6 +322,7 @@ export async function startLive(opts: LiveOptions): Promise<LiveSession> {
 
   return {
     previewUrl: preview?.url,
+    fpsMeter,
     width,
     height,
     frameRate,

@@ -1,16 +1,18 @@
 /**
  * Video file → processors → video file: probe the input, check the output, decode with ffmpeg,
- * run the processors, encode with ffmpeg (audio kept), move the result into place. Decoding,
- * processing and encoding overlap (framePipeline.ts). Any failure or an abort stops both ffmpeg
- * processes and removes the temporary output, so a half-written file never appears.
+ * run the processors on the core Engine, encode with ffmpeg (audio kept), move the result into
+ * place. Decoding, processing and encoding overlap (the Engine's three loops). Any failure or an
+ * abort stops both ffmpeg processes and removes the temporary output, so a half-written file never
+ * appears.
  */
-import type { Frame } from '../../core/frame.js';
+import { runEngine, type FrameRange } from '../../core/engine.js';
 import type { FrameProcessor } from '../../core/processor.js';
 import { findFfmpeg, type FfmpegOptions } from './ffmpegPath.js';
-import { runFramePipeline, type PipelineTimings } from './framePipeline.js';
 import { probeVideo, type Rational, type VideoInfo } from './probe.js';
-import { checkVideoOutput, openVideoSink, planVideoSink, type VideoSink, type VideoSinkOptions, type VideoSinkResult } from './sink.js';
+import { checkVideoOutput, openVideoSink, planVideoSink, type VideoSinkOptions, type VideoSinkResult } from './sink.js';
 import { openVideoSource, type VideoSource } from './source.js';
+import { VideoFrameSink } from './videoFrameSink.js';
+import { VideoFrameSource } from './videoFrameSource.js';
 
 export interface ProcessVideoOptions
   extends FfmpegOptions,
@@ -21,12 +23,18 @@ export interface ProcessVideoOptions
   processors?: FrameProcessor[];
   /** Channels decoded from the input (default 3; 4 keeps the input's alpha). Processors may change it; the output takes what they give. */
   inputChannels?: 3 | 4;
-  /** Only this time range of the input, seconds. */
+  /** Only this time range of the input is read and written, seconds. */
   from?: number;
   to?: number;
+  /**
+   * Run the processors only on these frames (counted from the first frame read, or by timestamp
+   * in ms); the others are written untouched, in the output's channel layout (opaque RGBA for a
+   * transparent output), as the seed's start/end frame.
+   */
+  range?: FrameRange;
   /** Keep the input's audio (default true). */
   audio?: boolean;
-  /** Frames allowed between stages (default 2). */
+  /** Frames read ahead of the one being written (default 2). */
   queueDepth?: number;
   /** `fail` (default) or `conceal` damaged input data. */
   onDecodeError?: 'fail' | 'conceal';
@@ -46,6 +54,22 @@ export interface ProcessVideoOptions
   manageProcessors?: boolean;
 }
 
+/** Where a run's time went, ms. Reading and writing overlap with processing, so these add up to more than `totalMs`. */
+export interface VideoTimings {
+  /** Waiting for ffmpeg to deliver decoded frames. */
+  decodeWaitMs: number;
+  /** Inside processors. */
+  processMs: number;
+  /** Waiting for the encoder to take frames (starting it included). */
+  encodeWaitMs: number;
+  /** The whole frame loop. */
+  totalMs: number;
+  /** Before the loop: probing, starting the decoder. */
+  setupMs: number;
+  /** After it: the encoder's flush and moving the file into place. */
+  finishMs: number;
+}
+
 export interface VideoSummary {
   input: string;
   output: string;
@@ -58,11 +82,16 @@ export interface VideoSummary {
   /** Processing speed over the whole run (frames per wall-clock second). */
   fps: number;
   seconds: number;
-  /** Per-stage time, ms (see PipelineTimings), plus setup (probe, process start) and finish (encoder flush, rename). */
-  timings: PipelineTimings & { setupMs: number; finishMs: number };
+  timings: VideoTimings;
   sink: VideoSinkResult;
   inputInfo: VideoInfo;
 }
+
+/** Has a history of earlier frames to forget (BackgroundEffect's temporal smoothing, its background's clock). */
+interface Resettable {
+  resetTemporal(): void;
+}
+const isResettable = (p: FrameProcessor): p is FrameProcessor & Resettable => typeof (p as Partial<Resettable>).resetTemporal === 'function';
 
 /**
  * Process a video file. Rejects with VideoInputError (bad input), OutputError (bad output path),
@@ -73,7 +102,6 @@ export async function processVideo(opts: ProcessVideoOptions): Promise<VideoSumm
   const t0 = performance.now();
   const { input, output } = opts;
   const processors = opts.processors ?? [];
-  const manage = opts.manageProcessors ?? true;
   const ff: FfmpegOptions = { ffmpegPath: opts.ffmpegPath, ffprobePath: opts.ffprobePath };
 
   findFfmpeg(ff); // no ffmpeg: fail before probing, with the message saying how to get one
@@ -81,22 +109,13 @@ export async function processVideo(opts: ProcessVideoOptions): Promise<VideoSumm
   // Fail fast on the output before decoding anything (the sink checks again when it opens).
   await checkVideoOutput(output, { force: opts.force, inputs: [input] });
   planVideoSink({ ...sinkOptions(opts, info, info.width, info.height, opts.transparent ? 4 : 3) }, []);
+  // A processor used for an earlier file (a batch) must not carry that file's history into this one.
+  for (const p of processors) if (isResettable(p)) p.resetTemporal();
 
   let source: VideoSource | null = null;
-  let sink: VideoSink | null = null;
-  let sinkOpening: Promise<VideoSink> | null = null;
-  const initialised: FrameProcessor[] = [];
-  const stopAll = async (): Promise<void> => {
-    await Promise.allSettled([source?.close(), sinkOpening?.then((s) => s.abort())]);
-  };
-
+  let frames: VideoFrameSource | null = null;
+  let encoder: VideoFrameSink | null = null;
   try {
-    if (manage) {
-      for (const p of processors) {
-        await p.init?.();
-        initialised.push(p);
-      }
-    }
     source = await openVideoSource(input, {
       ...ff,
       info,
@@ -108,62 +127,59 @@ export async function processVideo(opts: ProcessVideoOptions): Promise<VideoSumm
     });
     const src = source;
     const total = src.expectedFrames;
-    const reuse = processors.length === 0 || opts.reuseFrameBuffers === true;
+    frames = new VideoFrameSource(src, processors.length === 0 || opts.reuseFrameBuffers === true);
+    const decoded = frames;
+    encoder = new VideoFrameSink(
+      (width, height, channels) => openVideoSink(sinkOptions(opts, info, width, height, channels, src.info.frameRate)),
+      opts.transparent ? 4 : undefined,
+    );
     const setupMs = performance.now() - t0;
 
-    // The sink opens on the first processed frame: processors decide the output's size and channels.
-    const write = async (frame: Frame): Promise<void> => {
-      if (!sinkOpening) {
-        sinkOpening = openVideoSink(sinkOptions(opts, info, frame.width, frame.height, frame.channels, src.info.frameRate));
-      }
-      sink ??= await sinkOpening;
-      await sink.write(frame);
-    };
-
-    const result = await runFramePipeline({
-      frames: src.frames(),
-      processors,
-      write,
-      depth: opts.queueDepth,
+    const summary = await runEngine({
+      source: decoded,
+      // Unmanaged processors are hidden behind a plain process() so the Engine neither inits nor closes them.
+      processors: opts.manageProcessors === false ? processors.map((p) => ({ process: (f) => p.process(f) }) satisfies FrameProcessor) : processors,
+      sink: encoder,
+      range: opts.range,
       signal: opts.signal,
-      onError: () => void stopAll(),
-      onWritten: reuse ? (inputFrame) => src.recycle(inputFrame) : undefined,
-      onFrame: opts.onProgress ? (done, fps) => opts.onProgress!(done, total, fps) : undefined,
+      maxInFlight: (opts.queueDepth ?? 2) + 1,
+      onFrame: (s) => {
+        decoded.release(s.index);
+        opts.onProgress?.(s.framesOut, total, s.fps);
+      },
     });
     const tFinish = performance.now();
-    if (!sink) {
+    const sinkResult = encoder.result;
+    if (!sinkResult) {
       throw new Error(`${input}: no frames were decoded${opts.from !== undefined ? ` in the range ${opts.from}–${opts.to ?? 'end'} s` : ''}`);
     }
-    const sinkResult = await (sink as VideoSink).finish();
     const finishMs = performance.now() - tFinish;
     const seconds = (performance.now() - t0) / 1000;
     return {
       input,
       output,
-      frames: result.frames,
+      frames: summary.framesOut,
       expectedFrames: total,
       width: sinkResult.width,
       height: sinkResult.height,
       frameRate: src.info.frameRate,
-      fps: result.frames / seconds,
+      fps: summary.framesOut / seconds,
       seconds,
-      timings: { ...result.timings, setupMs, finishMs },
+      timings: {
+        decodeWaitMs: decoded.waitMs,
+        processMs: summary.processorMs.reduce((a, b) => a + b, 0),
+        encodeWaitMs: encoder.waitMs,
+        totalMs: summary.elapsedMs,
+        setupMs,
+        finishMs,
+      },
       sink: sinkResult,
       inputInfo: info,
     };
   } catch (err) {
-    await stopAll();
+    // The Engine has already closed both ends when it ran; this covers failures around it.
+    await Promise.allSettled([frames?.close() ?? source?.close(), encoder?.abort()]);
     throw err;
-  } finally {
-    if (manage) {
-      for (const p of initialised.reverse()) {
-        try {
-          await p.close?.();
-        } catch {
-          // a processor failing to close must not hide the real outcome
-        }
-      }
-    }
   }
 }
 

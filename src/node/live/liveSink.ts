@@ -1,0 +1,126 @@
+/**
+ * Where a live session's frames go, as the Engine's FrameSink: the preview page (always the latest
+ * frame) and any file, stream URL or virtual camera (each an ffmpeg sink, opened on the first frame).
+ *
+ * Files and streams are written at the source's frame rate in real time: a frame is repeated when
+ * frames were dropped before it (and skipped when it arrives early), so a recording lasts as long as
+ * the session did.
+ *
+ * When the session fails, what happens to the outputs depends on why: a camera that stalled or an
+ * output that failed (a stream URL going away) leaves the other outputs to be finished, so a
+ * recording survives; a failing effect or processor discards them.
+ */
+import type { FrameSink } from '../../core/engine.js';
+import type { Frame } from '../../core/frame.js';
+import type { FfmpegOptions } from '../video/ffmpegPath.js';
+import type { Rational } from '../video/probe.js';
+import { openVideoSink, type VideoSink, type VideoSinkResult } from '../video/sink.js';
+import type { PreviewServer } from './previewServer.js';
+
+export interface LiveSinkOptions extends FfmpegOptions {
+  preview: PreviewServer | null;
+  /** Outputs written by ffmpeg, in order: a file, a stream URL, a device. */
+  targets: string[];
+  /** The one target that is a file (an RGBA result is recorded with transparency there). */
+  file?: string;
+  frameRate: Rational;
+  force?: boolean;
+  crf?: number;
+  preset?: string;
+  /** Failures after which the outputs are still finished (the camera's), besides an output's own. */
+  keepOutputsAfter(reason: unknown): boolean;
+}
+
+interface Target {
+  output: string;
+  opening: Promise<VideoSink> | null;
+  written: number;
+}
+
+export class LiveSink implements FrameSink {
+  /** The finished ffmpeg outputs. */
+  readonly results: VideoSinkResult[] = [];
+  /** The first output that failed. */
+  error: unknown = null;
+  private readonly targets: Target[];
+  private readonly rate: number;
+  private firstTimestamp: number | null = null;
+
+  constructor(private readonly opts: LiveSinkOptions) {
+    this.targets = opts.targets.map((output) => ({ output, opening: null, written: 0 }));
+    this.rate = opts.frameRate.num / opts.frameRate.den;
+  }
+
+  get hasTargets(): boolean {
+    return this.targets.length > 0;
+  }
+
+  async write(frame: Frame): Promise<void> {
+    this.opts.preview?.push(frame);
+    this.firstTimestamp ??= frame.timestamp ?? 0;
+    const t = (frame.timestamp ?? 0) - this.firstTimestamp;
+    // Every output gets the frame even when one fails, so a recording survives a dropped stream.
+    const written = await Promise.allSettled(this.targets.map((target) => this.writeInTime(target, frame, t)));
+    const rejected = written.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (rejected) {
+      this.error ??= rejected.reason;
+      throw rejected.reason;
+    }
+  }
+
+  async finish(): Promise<void> {
+    let failure: unknown = null;
+    for (const target of this.targets) {
+      const sink = await this.opened(target);
+      if (!sink) continue;
+      try {
+        this.results.push(await sink.finish());
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+    if (failure) throw failure;
+  }
+
+  async abort(reason?: unknown): Promise<void> {
+    if (reason === this.error || this.opts.keepOutputsAfter(reason)) {
+      // Keep what was recorded; the session still ends with `reason`.
+      await this.finish().catch(() => undefined);
+      return;
+    }
+    for (const target of this.targets) await (await this.opened(target))?.abort();
+  }
+
+  private opened(target: Target): Promise<VideoSink | null> {
+    return target.opening ? target.opening.catch(() => null) : Promise.resolve(null);
+  }
+
+  private open(target: Target, frame: Frame): Promise<VideoSink> {
+    const { opts } = this;
+    target.opening ??= openVideoSink({
+      output: target.output,
+      width: frame.width,
+      height: frame.height,
+      channels: frame.channels,
+      transparent: target.output === opts.file && frame.channels === 4 ? true : undefined,
+      fps: opts.frameRate,
+      force: opts.force,
+      crf: opts.crf,
+      preset: opts.preset,
+      ffmpegPath: opts.ffmpegPath,
+      ffprobePath: opts.ffprobePath,
+    });
+    return target.opening;
+  }
+
+  /** Writes the frame as often as real time asks: once per frame interval since the previous one. */
+  private async writeInTime(target: Target, frame: Frame, t: number): Promise<void> {
+    const sink = await this.open(target, frame);
+    const due = Math.floor((t * this.rate) / 1000) + 1;
+    const copies = target.written === 0 ? 1 : Math.min(Math.max(0, due - target.written), Math.ceil(this.rate * 10));
+    for (let i = 0; i < copies; i++) {
+      await sink.write(frame);
+      target.written++;
+    }
+  }
+}
