@@ -1,5 +1,10 @@
-/** `npm run bench`: speed tables, measured in one run on this machine. `npm run bench -- photos` or `-- video` runs one part. */
+/**
+ * `npm run bench`: speed tables, measured in one run on this machine. `npm run bench -- photos` or
+ * `-- video` runs one part. `npm run bench -- live [--minutes 10] [--size 1280x720]` runs the live
+ * memory bench (a long session, so only when asked for).
+ */
 import { cpus, loadavg } from 'node:os';
+import { benchLive } from './live.js';
 import { benchPhotos } from './photos.js';
 import { benchVideo } from './video.js';
 
@@ -7,3 +12,5 @@ const only = process.argv[2];
 console.log(`backdrop bench — ${new Date().toISOString()} — node ${process.version}, ${cpus().length} cores, load average ${loadavg()[0].toFixed(1)}`);
 if (!only || only === 'photos') await benchPhotos();
 if (!only || only === 'video') await benchVideo();
+if (only === 'live') await benchLive(process.argv.slice(3));
+else if (!only) console.log('\nlive: `npm run bench -- live` runs a 10-minute live session and reports its memory (RSS over time).');
