@@ -1,0 +1,415 @@
+/**
+ * The web app in real Chromium on a fake camera that shows one frame of a shared test clip: the
+ * effect changes the background and keeps the person (checked against the Node mask and core's CPU
+ * composite of the very pixels the app showed without an effect), a / d change the background, f
+ * toggles the overlay, the processed track keeps the camera's size and timing, a recording is a
+ * playable WebM with the right duration, photos and videos are processed in the page, a lost WebGL
+ * context is recovered, and a model that cannot load leaves the raw camera on screen with a message.
+ * A screenshot goes to out/e2e/app.png.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { composite } from '../../src/core/composite.js';
+import { refineMask } from '../../src/core/effect.js';
+import type { Frame, Mask } from '../../src/core/frame.js';
+import { upsampleMask } from '../../src/core/postprocess.js';
+import { Segmenter } from '../../src/core/segmenter.js';
+import { loadBuiltinModel } from '../../src/node/models.js';
+import { onnxNodeBackend } from '../../src/node/onnxBackend.js';
+import { testdata } from '../helpers/testdata.js';
+import { ffmpegPath, sampleVideo } from '../browser/chromium.js';
+import {
+  appState, chromiumPath, ffprobePath, grab, launchBrowser, makeStillY4m, openApp, probe, repoRoot, startAppServer, tempDir, waitFrames, warnNoFfprobe, warnSkipped, type AppBrowser,
+} from './app.js';
+
+const run = promisify(execFile);
+
+warnSkipped('test/e2e/app.test.ts');
+warnNoFfprobe('the recording and video tests in test/e2e/app.test.ts');
+
+const W = 640, H = 360, FPS = 30;
+const outDir = join(repoRoot, 'out', 'e2e');
+
+function rgbOf(rgba: Uint8Array): Uint8Array {
+  const rgb = new Uint8Array((rgba.length / 4) * 3);
+  for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
+    rgb[j] = rgba[i];
+    rgb[j + 1] = rgba[i + 1];
+    rgb[j + 2] = rgba[i + 2];
+  }
+  return rgb;
+}
+
+/** Mean |a − b| over RGB of the pixels `select` picks (a RGBA, b RGB or RGBA). */
+function meanDiff(a: Uint8Array, b: Uint8Array, bChannels: 3 | 4, select: (i: number) => boolean): { mean: number; n: number; within3: number } {
+  let sum = 0, n = 0, within = 0;
+  for (let i = 0; i < W * H; i++) {
+    if (!select(i)) continue;
+    let px = 0;
+    for (let c = 0; c < 3; c++) px += Math.abs(a[i * 4 + c] - b[i * bChannels + c]);
+    sum += px / 3;
+    if (px / 3 <= 3) within++;
+    n++;
+  }
+  return { mean: n ? sum / n : 0, n, within3: n ? within / n : 0 };
+}
+
+async function savePng(name: string, rgba: Uint8Array): Promise<void> {
+  await mkdir(outDir, { recursive: true });
+  await sharp(rgba, { raw: { width: W, height: H, channels: 4 } }).png().toFile(join(outDir, name));
+}
+
+describe.skipIf(!chromiumPath)('the web app on a fake camera', () => {
+  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let server: Awaited<ReturnType<typeof startAppServer>>;
+  let browser: AppBrowser;
+  let raw: Uint8Array; // what the app shows with no effect (RGBA)
+  let frame: Frame;
+  let reference: Mask; // the Node mask of that picture, plain bilinear
+  let refined: Mask; // core's refined mask (bilateral + soft edge)
+  const person = (i: number) => reference.data[i] > 0.98 && refined.data[i] > 0.999;
+  const background = (i: number) => reference.data[i] < 0.02 && refined.data[i] < 0.001;
+
+  beforeAll(async () => {
+    tmp = await tempDir('backdrop-e2e-app-');
+    const y4m = await makeStillY4m(tmp.dir, 2, W, H, FPS);
+    server = await startAppServer();
+    browser = await launchBrowser({ y4m });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await tmp?.remove();
+  });
+
+  it('starts on the camera with the WebGL2 compositor, insertable streams and a cross-origin isolated page', async () => {
+    const state = await openApp(browser, server.url);
+    await waitFrames(browser.page, 5);
+    const after = await appState(browser.page);
+    console.log(`app: ${JSON.stringify({ ...after.metrics, fallbacks: undefined })}`);
+    expect(state.source).toBe('camera');
+    expect(state.processed).toBe(true);
+    expect(state.effect).toBe('blur');
+    expect(state.crossOriginIsolated).toBe(true);
+    expect(after.metrics.compositor).toBe('webgl2');
+    expect(after.pipeline).toBe('insertable-streams');
+    expect(after.messages).toEqual([]);
+    expect(state.backgrounds).toBe(7);
+    // Edges 'auto': the joint bilateral filter on a GPU, bilinear on software rendering (SwiftShader here).
+    console.log(`graphics: ${JSON.stringify(after.graphics)}, edges ${after.refine}`);
+    expect(after.refine).toBe(after.graphics.software ? 'bilinear' : 'bilateral');
+    expect(await browser.page.locator('#edges option[value="auto"]').textContent()).toMatch(after.graphics.software ? /fast \(software graphics\)/ : /detailed/);
+    const cameras = await browser.page.$$eval('#camera option', (os) => os.map((o) => o.textContent));
+    expect(cameras.some((c) => c?.includes('.y4m'))).toBe(true);
+    expect(cameras).toContain('Sample clip (no camera)');
+  });
+
+  it('blur changes the background pixels and keeps the person, as core does on the CPU', async () => {
+    const { page } = browser;
+    // Detailed edges: core's refinement (joint bilateral upsampling + soft edge) is the reference.
+    await page.selectOption('#edges', 'bilateral');
+    await expect.poll(async () => (await appState(page)).refine).toBe('bilateral');
+    await page.check('input[name="effect"][value="none"]');
+    await waitFrames(page, 5);
+    const shown = await grab(page);
+    expect([shown.width, shown.height]).toEqual([W, H]);
+    raw = shown.data.slice();
+    await savePng('none.png', raw);
+
+    // The Node mask of exactly the pixels the app showed.
+    frame = { width: W, height: H, channels: 3, data: rgbOf(raw) };
+    const { onnx, spec } = await loadBuiltinModel('general');
+    const segmenter = await Segmenter.create(onnxNodeBackend(), onnx, spec);
+    const low = await segmenter.segment(frame);
+    await segmenter.close();
+    reference = upsampleMask(low, W, H);
+    refined = refineMask(low, frame, {});
+    let p = 0, b = 0;
+    for (let i = 0; i < W * H; i++) {
+      if (person(i)) p++;
+      if (background(i)) b++;
+    }
+    expect(p).toBeGreaterThan(W * H * 0.05);
+    expect(b).toBeGreaterThan(W * H * 0.2);
+
+    await page.check('input[name="effect"][value="blur"]');
+    await waitFrames(page, 15);
+    const blurred = (await grab(page)).data;
+    await savePng('blur.png', blurred);
+    const kept = meanDiff(blurred, raw, 4, person);
+    const changed = meanDiff(blurred, raw, 4, background);
+    const cpu = composite(frame, refined, { kind: 'blur', strength: 50 });
+    const vsCpu = meanDiff(blurred, cpu.data as Uint8Array, 3, () => true);
+    console.log(`blur: person Δ ${kept.mean.toFixed(2)} (${(100 * kept.within3).toFixed(1)} % ≤ 3), background Δ ${changed.mean.toFixed(2)}, vs core CPU composite Δ ${vsCpu.mean.toFixed(2)} (${(100 * vsCpu.within3).toFixed(1)} % ≤ 3)`);
+    expect(kept.mean).toBeLessThan(1.5);
+    expect(kept.within3).toBeGreaterThan(0.98);
+    expect(changed.mean).toBeGreaterThan(4);
+    expect(vsCpu.mean).toBeLessThan(2);
+  });
+
+  it('a / d cycle the background images, and the background pixels change while the person stays', async () => {
+    const { page } = browser;
+    const before = await appState(page);
+    await page.keyboard.press('d');
+    const first = await appState(page);
+    expect(first.effect).toBe('image');
+    expect(first.backgroundIndex).toBe((before.backgroundIndex + 1) % before.backgrounds);
+    await waitFrames(page, 8);
+    const a = (await grab(page)).data;
+    await page.keyboard.press('d');
+    const second = await appState(page);
+    expect(second.backgroundIndex).toBe((first.backgroundIndex + 1) % first.backgrounds);
+    await waitFrames(page, 8);
+    const b = (await grab(page)).data;
+    await page.keyboard.press('a');
+    expect((await appState(page)).backgroundIndex).toBe(first.backgroundIndex);
+    await waitFrames(page, 8);
+    const a2 = (await grab(page)).data;
+    await savePng('background-a.png', a);
+    await savePng('background-b.png', b);
+    const bgDiff = meanDiff(a, b, 4, background);
+    const personDiff = meanDiff(a, b, 4, person);
+    const back = meanDiff(a, a2, 4, () => true);
+    console.log(`a/d: "${first.background}" vs "${second.background}": background Δ ${bgDiff.mean.toFixed(1)}, person Δ ${personDiff.mean.toFixed(2)}; back to the first: Δ ${back.mean.toFixed(2)}`);
+    expect(bgDiff.mean).toBeGreaterThan(20);
+    expect(personDiff.mean).toBeLessThan(3);
+    expect(meanDiff(a, raw, 4, person).mean).toBeLessThan(3);
+    expect(back.mean).toBeLessThan(1);
+  });
+
+  it('f toggles the FPS overlay, which shows the frame rate and ms per stage', async () => {
+    const { page } = browser;
+    const overlay = page.locator('#overlay');
+    await expect.poll(() => overlay.textContent(), { timeout: 5000 }).toMatch(/fps[\s\S]*inference [\d.]+ ms[\s\S]*composite [\d.]+ ms/);
+    expect(await overlay.isVisible()).toBe(true);
+    await page.keyboard.press('f');
+    expect(await overlay.isVisible()).toBe(false);
+    expect((await appState(page)).overlayVisible).toBe(false);
+    await page.keyboard.press('f');
+    expect(await overlay.isVisible()).toBe(true);
+    // With "GPU stage times" the overlay lists the compositor's stages too.
+    await page.check('#profile');
+    await expect.poll(() => overlay.textContent(), { timeout: 10_000 }).toMatch(/upload [\d.]+.*composite [\d.]+/);
+    await page.uncheck('#profile');
+    await expect.poll(() => overlay.textContent(), { timeout: 10_000 }).not.toMatch(/upload [\d.]+/);
+  });
+
+  it('the processed track keeps the camera size and its frames keep the camera timestamps', async () => {
+    const { page } = browser;
+    const measure = (ms: number) => page.evaluate(async (ms) => {
+      type Proc = new (init: { track: MediaStreamTrack; maxBufferSize?: number }) => { readable: ReadableStream<VideoFrame> };
+      const P = (globalThis as unknown as { MediaStreamTrackProcessor: Proc }).MediaStreamTrackProcessor;
+      const { input, output } = (globalThis as unknown as { backdropApp: { tracks(): { input: MediaStreamTrack; output: MediaStreamTrack } } }).backdropApp.tracks();
+      const read = async (track: MediaStreamTrack) => {
+        const clone = track.clone();
+        // A deep buffer, so this reader misses no frame even when the page is busy.
+        const reader = new P({ track: clone, maxBufferSize: 60 }).readable.getReader();
+        const stamps: number[] = [];
+        const sizes = new Set<string>();
+        const t0 = performance.now();
+        while (performance.now() - t0 < ms) {
+          const { value, done } = await reader.read();
+          if (done || !value) break;
+          stamps.push(value.timestamp);
+          sizes.add(`${value.displayWidth}x${value.displayHeight}`);
+          value.close();
+        }
+        await reader.cancel();
+        clone.stop();
+        return { stamps, sizes: [...sizes] };
+      };
+      const [i, o] = await Promise.all([read(input), read(output)]);
+      const rate = (s: number[]) => (s.length > 1 ? ((s.length - 1) * 1e6) / (s[s.length - 1] - s[0]) : 0);
+      // Output frames from the span both readers saw (the first ones may be older camera frames).
+      const span = o.stamps.filter((t) => t >= i.stamps[0] - 1000 && t <= i.stamps[i.stamps.length - 1] + 1000);
+      const fromInput = span.filter((t) => i.stamps.some((u) => Math.abs(u - t) <= 1000)).length;
+      // An output stamp that is no input stamp must fall where this page's own reader of the camera
+      // missed frames (a gap of more than 1.5 frame intervals), not between two regular camera frames.
+      const sorted = [...i.stamps].sort((x, y) => x - y);
+      const intervals = sorted.slice(1).map((t, k) => t - sorted[k]).sort((x, y) => x - y);
+      const typical = intervals[intervals.length >> 1] ?? 33_333;
+      const explained = span.filter((t) => {
+        if (i.stamps.some((u) => Math.abs(u - t) <= 1000)) return true;
+        const after = sorted.findIndex((u) => u > t);
+        return after > 0 && sorted[after] - sorted[after - 1] > 1.5 * typical;
+      }).length;
+      return {
+        accountedFor: span.length ? explained / span.length : 0,
+        inputSettings: input.getSettings(),
+        outputSettings: output.getSettings(),
+        inputSizes: i.sizes,
+        outputSizes: o.sizes,
+        inputRate: rate(i.stamps),
+        outputRate: rate(o.stamps),
+        outputFrames: o.stamps.length,
+        fromInput: span.length ? fromInput / span.length : 0,
+      };
+    }, ms);
+
+    await page.check('input[name="effect"][value="none"]');
+    await waitFrames(page, 5);
+    const none = await measure(3000);
+    await page.check('input[name="effect"][value="blur"]');
+    await waitFrames(page, 5);
+    const blur = await measure(3000);
+    console.log(`track: no effect ${none.outputRate.toFixed(1)} fps of the camera's ${none.inputRate.toFixed(1)}; blur ${blur.outputRate.toFixed(1)} fps; output stamps that are camera stamps ${none.fromInput.toFixed(2)} / ${blur.fromInput.toFixed(2)} (the rest where this page's camera reader missed frames: ${none.accountedFor.toFixed(2)} / ${blur.accountedFor.toFixed(2)} explained); output settings ${JSON.stringify({ w: blur.outputSettings.width, h: blur.outputSettings.height, fps: blur.outputSettings.frameRate })}`);
+    for (const m of [none, blur]) {
+      expect(m.inputSizes).toEqual([`${W}x${H}`]);
+      expect(m.outputSizes).toEqual([`${W}x${H}`]);
+      expect([m.outputSettings.width, m.outputSettings.height]).toEqual([m.inputSettings.width, m.inputSettings.height]);
+      expect(m.outputFrames).toBeGreaterThan(5);
+      // Output frames are camera frames at their own timestamps: none invented, none retimed
+      // (frames the machine cannot keep up with are dropped), so the output never runs faster
+      // than the camera. (Chromium's frameRate setting of a generated track is a wall-clock
+      // estimate that bursts above the camera's under load, so the stamps are what is checked.)
+      // ≥ 80 %: on a loaded 2-core machine this page's own camera reader misses frames too,
+      // and an output stamp that falls in such a gap cannot always be told from an invented one.
+      expect(m.accountedFor).toBeGreaterThanOrEqual(0.8);
+      expect(m.outputRate).toBeLessThanOrEqual(FPS * 1.05);
+    }
+  });
+
+  it.skipIf(!ffprobePath)('records a playable WebM whose duration is right', async () => {
+    const { page } = browser;
+    await page.click('#record');
+    const started = Date.now();
+    await expect.poll(async () => (await appState(page)).recording).toBe(true);
+    await page.waitForTimeout(3000);
+    await page.click('#record');
+    const wall = (Date.now() - started) / 1000;
+    const link = page.locator('#results li').first().locator('a[data-kind="WebM"]');
+    await link.waitFor({ timeout: 30_000 });
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    const file = join(tmp.dir, download.suggestedFilename());
+    await download.saveAs(file);
+    expect(file).toMatch(/backdrop-recording-\d{8}-\d{6}\.webm$/);
+    const info = await probe(file);
+    console.log(`recording: ${JSON.stringify(info)} (clicks ${wall.toFixed(2)} s apart)`);
+    expect(info.codec).toMatch(/^vp[89]$/);
+    expect([info.width, info.height]).toEqual([W, H]);
+    expect(info.frames).toBeGreaterThan(10);
+    // The container says how long it is (a raw MediaRecorder file says nothing: N/A), and that is
+    // what the frames span: the last frame's time plus about one frame.
+    expect(Number.isFinite(info.duration)).toBe(true);
+    expect(info.duration).toBeGreaterThan(info.lastFrameTime);
+    expect(info.duration - info.lastFrameTime).toBeLessThan(0.25);
+    // Against the clicks: it covers the 3 s waited while recording, and cannot be longer than the
+    // time between the clicks (which also holds the recorder's start-up and the test's round trips).
+    expect(info.duration).toBeGreaterThan(2.5);
+    expect(info.duration).toBeLessThan(wall + 0.25);
+    // And it decodes to the end without errors.
+    const { stderr } = await run(await ffmpegPath(), ['-v', 'error', '-i', file, '-f', 'null', '-']);
+    expect(stderr.trim()).toBe('');
+  });
+
+  it('a photo is processed in the page and downloads as PNG and JPEG of the same size', async () => {
+    const { page } = browser;
+    const photo = testdata('tfjs-models/body-segmentation/test_data/portrait.jpg');
+    const meta = await sharp(photo).metadata();
+    await page.setInputFiles('#file', photo);
+    const item = page.locator('#results li', { hasText: 'portrait.jpg' });
+    await item.locator('a[data-kind="PNG"]').waitFor({ timeout: 60_000 });
+    const [download] = await Promise.all([page.waitForEvent('download'), item.locator('a[data-kind="PNG"]').click()]);
+    const file = join(tmp.dir, download.suggestedFilename());
+    await download.saveAs(file);
+    expect(download.suggestedFilename()).toBe('portrait_backdrop.png');
+    const out = await sharp(file).metadata();
+    expect([out.width, out.height]).toEqual([meta.width, meta.height]);
+    const a = await sharp(photo).removeAlpha().raw().toBuffer();
+    const b = await sharp(file).removeAlpha().raw().toBuffer();
+    let diff = 0;
+    for (let i = 0; i < a.length; i++) diff += Math.abs(a[i] - b[i]);
+    console.log(`photo: ${out.width}×${out.height}, mean |Δ| from the input ${(diff / a.length).toFixed(2)}`);
+    expect(diff / a.length).toBeGreaterThan(2);
+    expect(await item.locator('a[data-kind="JPEG"]').count()).toBe(1);
+
+    // Dropping a picture on the page does the same.
+    await page.evaluate(async () => {
+      const canvas = document.createElement('canvas');
+      canvas.width = 320;
+      canvas.height = 240;
+      const ctx = canvas.getContext('2d')!;
+      ctx.fillStyle = '#468';
+      ctx.fillRect(0, 0, 320, 240);
+      const blob = await new Promise<Blob>((resolve) => canvas.toBlob((b) => resolve(b!), 'image/png'));
+      const data = new DataTransfer();
+      data.items.add(new File([blob], 'dropped.png', { type: 'image/png' }));
+      document.body.dispatchEvent(new DragEvent('dragenter', { dataTransfer: data, bubbles: true }));
+      (globalThis as unknown as { dropzoneShown: boolean }).dropzoneShown = !document.querySelector<HTMLElement>('#dropzone')!.hidden;
+      document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+    });
+    expect(await page.evaluate(() => (globalThis as unknown as { dropzoneShown: boolean }).dropzoneShown)).toBe(true);
+    expect(await page.locator('#dropzone').isVisible()).toBe(false);
+    await page.locator('#results li', { hasText: 'dropped.png' }).locator('a[data-kind="PNG"]').waitFor({ timeout: 60_000 });
+  });
+
+  it.skipIf(!ffprobePath)('a short video is played through the processor and downloads as a WebM of the same length', async () => {
+    const { page } = browser;
+    const clip = join(tmp.dir, 'clip.webm');
+    await run(await ffmpegPath(), ['-v', 'error', '-y', '-i', testdata(sampleVideo), '-t', '2', '-vf', `scale=${W}:${H}`, '-c:v', 'libvpx', '-b:v', '1M', '-deadline', 'realtime', '-an', clip]);
+    const source = await probe(clip);
+    await page.setInputFiles('#file', clip);
+    await expect.poll(async () => (await appState(page)).source, { timeout: 30_000 }).toBe('file');
+    const item = page.locator('#results li', { hasText: 'clip.webm' });
+    await item.locator('a[data-kind="WebM"]').waitFor({ timeout: 60_000 });
+    const [download] = await Promise.all([page.waitForEvent('download'), item.locator('a[data-kind="WebM"]').click()]);
+    const file = join(tmp.dir, download.suggestedFilename());
+    await download.saveAs(file);
+    const info = await probe(file);
+    console.log(`video: source ${source.duration.toFixed(2)} s → ${JSON.stringify(info)}`);
+    expect([info.width, info.height]).toEqual([W, H]);
+    expect(Math.abs(info.duration - source.duration)).toBeLessThan(0.5);
+    expect(info.frames).toBeGreaterThan(5);
+    // Back on the camera afterwards.
+    await expect.poll(async () => (await appState(page)).source, { timeout: 30_000 }).toBe('camera');
+  });
+
+  it('recovers when the WebGL context is lost', async () => {
+    const { page } = browser;
+    expect(await page.evaluate(() => (globalThis as unknown as { backdropApp: { loseContext(): boolean } }).backdropApp.loseContext())).toBe(true);
+    await page.locator('[data-code="webgl-lost"]').waitFor({ timeout: 20_000 });
+    await waitFrames(page, 5);
+    const state = await appState(page);
+    expect(state.processed).toBe(true);
+    expect(state.metrics.compositor).toBe('webgl2');
+    const shown = (await grab(page)).data;
+    expect(meanDiff(shown, raw, 4, background).mean).toBeGreaterThan(4);
+  });
+
+  it('looks right (screenshot in out/e2e/app.png)', async () => {
+    const { page } = browser;
+    await page.locator('[data-code="webgl-lost"] button[aria-label="Dismiss"]').click();
+    await page.locator('#gallery button').nth(4).click();
+    await waitFrames(page, 10);
+    await page.waitForTimeout(600);
+    await mkdir(outDir, { recursive: true });
+    await page.screenshot({ path: join(outDir, 'app.png'), fullPage: true });
+    expect((await appState(page)).effect).toBe('image');
+  });
+
+  it('a model that cannot load: a clear message and the raw camera', async () => {
+    await browser.page.close();
+    const page = await browser.context.newPage();
+    browser.page = page;
+    // The model file itself (in dev, `….tflite?import&url` is the module that names its URL: left alone).
+    await page.route((url) => url.pathname.endsWith('.tflite') && url.search === '', (route) => route.fulfill({ status: 404, body: 'not here' }));
+    const state = await openApp(browser, server.url);
+    const failed = state.messages.find((m) => m.code === 'model-failed');
+    console.log(`model 404: ${failed?.text}`);
+    expect(state.processed).toBe(false);
+    expect(failed?.level).toBe('error');
+    expect(failed?.text).toMatch(/could not load the segmentation model: .*HTTP 404/i);
+    expect(failed?.text).toMatch(/Showing the camera without effects/);
+    expect(await page.locator('[data-code="model-failed"]').isVisible()).toBe(true);
+    // The view shows the camera as it is.
+    const shown = (await grab(page)).data;
+    expect(meanDiff(shown, raw, 4, () => true).mean).toBeLessThan(3);
+    await mkdir(outDir, { recursive: true });
+    await page.screenshot({ path: join(outDir, 'model-failed.png') });
+  });
+});
