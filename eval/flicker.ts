@@ -2,8 +2,9 @@
  * `npm run eval`, part 3: flicker of the mask over video, without and with temporal smoothing.
  *
  * Every clip runs frame by frame, in order (with its frame times), through a model; each frame's low-resolution mask is
- * refined as the product does by default (joint bilateral upsampling + soft edge) either as it is
- * ("raw") or after TemporalSmoother (defaults). Measured on the final full-resolution refined mask:
+ * refined as the product does (bilinear upsampling + soft edge, the default for videos and cameras;
+ * on DAVIS also joint bilateral, the photos' default) either as it is ("raw") or after
+ * TemporalSmoother (defaults). Measured on the final full-resolution refined mask:
  * - flicker: mean over consecutive frame pairs of the mean |mask_t − mask_t−1| over the pixels
  *   whose ground truth did not change (so real motion does not count as flicker);
  * - IoU@0.5 against the ground truth per annotated frame, averaged.
@@ -17,7 +18,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import sharp from 'sharp';
 import { printTable } from '../bench/table.js';
-import { refineMask } from '../src/core/effect.js';
+import { refineMask, type Refine } from '../src/core/effect.js';
 import type { Frame } from '../src/core/frame.js';
 import type { BuiltinModel } from '../src/core/modelSpec.js';
 import type { Segmenter } from '../src/core/segmenter.js';
@@ -117,7 +118,7 @@ function iou(mask: Float32Array, truth: Uint8Array): number {
   return union === 0 ? 1 : inter / union;
 }
 
-async function runClip(clip: Clip, segmenter: Segmenter): Promise<Result> {
+async function runClip(clip: Clip, segmenter: Segmenter, refine: Refine): Promise<Result> {
   const smoother = new TemporalSmoother();
   let prevRaw: Float32Array | null = null, prevSmoothed: Float32Array | null = null;
   // |Δ| maps of the pairs since the last annotated frame, scored once the next annotation arrives.
@@ -133,8 +134,8 @@ async function runClip(clip: Clip, segmenter: Segmenter): Promise<Result> {
     const lowSmoothed = smoother.apply(low, frame);
     const used = process.cpuUsage(t0);
     smoothMs += (used.user + used.system) / 1000;
-    const raw = refineMask(low, frame, {}).data;
-    const smoothed = refineMask(lowSmoothed, frame, {}).data;
+    const raw = refineMask(low, frame, { refine }).data;
+    const smoothed = refineMask(lowSmoothed, frame, { refine }).data;
     frames++;
     if (prevRaw && prevSmoothed) {
       const dr = new Float32Array(raw.length), ds = new Float32Array(raw.length);
@@ -187,17 +188,17 @@ const VIDEOS: [string, string][] = [
   ['asl_hand (25 fps)', 'tfjs-models/hand-pose-detection/test_data/asl_hand.25fps.mp4'],
 ];
 
-function rowFor(clip: Clip, model: string, r: Result): string[] {
+function rowFor(clip: Clip, model: string, refine: Refine, r: Result): string[] {
   const f = (v: number) => v.toFixed(5);
   const pct = (v: number) => (100 * v).toFixed(2);
   return [
-    clip.name, model, String(r.frames), f(r.flickerRaw), f(r.flickerSmoothed), (r.flickerSmoothed / r.flickerRaw).toFixed(3),
+    clip.name, model, refine, String(r.frames), f(r.flickerRaw), f(r.flickerSmoothed), (r.flickerSmoothed / r.flickerRaw).toFixed(3),
     clip.noPerson ? '—' : pct(r.iouRaw), clip.noPerson ? '—' : pct(r.iouSmoothed),
     clip.noPerson ? '—' : ((r.iouSmoothed - r.iouRaw) * 100).toFixed(2), r.smoothMs.toFixed(2),
   ];
 }
 
-const HEADER = ['clip', 'model', 'frames', 'flicker raw', 'flicker smoothed', 'ratio', 'IoU raw %', 'IoU smoothed %', 'Δ IoU (points)', 'smoothing CPU ms/frame'];
+const HEADER = ['clip', 'model', 'edges', 'frames', 'flicker raw', 'flicker smoothed', 'ratio', 'IoU raw %', 'IoU smoothed %', 'Δ IoU (points)', 'smoothing CPU ms/frame'];
 
 /**
  * Prints the flicker tables. `segmenters` are the loaded models (eval/run.ts's): the DAVIS clips run
@@ -207,7 +208,9 @@ const HEADER = ['clip', 'model', 'frames', 'flicker raw', 'flicker smoothed', 'r
 export async function flickerEval(segmenters: Map<BuiltinModel, Segmenter>, opts: { videoModels?: BuiltinModel[] } = {}): Promise<void> {
   const davis = ['hike', 'breakdance-flare', 'libby'].map(davisClip);
   const rows: string[][] = [];
-  for (const clip of davis) for (const [model, seg] of segmenters) rows.push(rowFor(clip, model, await runClip(clip, seg)));
+  // Bilinear edges are what videos and cameras use by default; bilateral what photos and --refine bilateral use.
+  const refines: Refine[] = ['bilinear', 'bilateral'];
+  for (const clip of davis) for (const [model, seg] of segmenters) for (const refine of refines) rows.push(rowFor(clip, model, refine, await runClip(clip, seg, refine)));
   printTable(
     'Flicker on DAVIS 2016 (human truth, every frame), final full-resolution refined mask, raw vs temporal smoothing (defaults). ' +
       'Flicker = mean |Δmask| between consecutive frames over pixels whose truth did not change. Target: ratio ≤ 0.6 with IoU within 1 point.',
@@ -219,7 +222,7 @@ export async function flickerEval(segmenters: Map<BuiltinModel, Segmenter>, opts
   const vrows: string[][] = [];
   for (const [name, rel] of VIDEOS) {
     const clip = videoClip(name, rel);
-    for (const model of videoModels) vrows.push(rowFor(clip, model, await runClip(clip, segmenters.get(model)!)));
+    for (const model of videoModels) vrows.push(rowFor(clip, model, 'bilinear', await runClip(clip, segmenters.get(model)!, 'bilinear')));
   }
   printTable(
     'Flicker on the test videos (first 10 s, every frame), truth = Robust Video Matting mattes on every 3rd frame (a model, not humans): ' +
