@@ -122,14 +122,17 @@ describe('planVideoSink (arguments only)', () => {
   });
 
   it('with a graph: the pipe has its own shape, the output chain follows [picture], audio comes after the graph inputs', () => {
-    const graph = { pipe: { pixelFormat: 'rgba' as const, width: 64, height: 36 }, inputs: [['-i', 'in.mp4']], filter: '[1:v][0:v]overlay[picture]' };
+    const graph = { pipe: { pixelFormat: 'rgba' as const, width: 64, height: 36 }, inputs: [['-i', 'in.mp4']], filter: '[1:v][0:v]overlay[picture]', colorTags: ['-colorspace', 'smpte170m'] };
     const opts = { ...base, graph, videoDelay: 0.5 };
     const aac = { index: 1, codec: 'aac', channels: 2, sampleRate: 48000 };
     const args = buildSinkArgs(opts, planVideoSink(opts, [aac]), 'x', { path: 'in.mp4' }).join(' ');
     expect(args).toMatch(/-f rawvideo -pix_fmt rgba -s 64x36 -r 25 -i pipe:0 -i in.mp4 -i \S*in.mp4 -filter_complex/);
     expect(args).not.toContain('-itsoffset');
     expect(args).not.toContain('-vf');
-    expect(args).toMatch(/-filter_complex \[1:v\]\[0:v\]overlay\[picture\];\[picture\]scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,setpts=PTS\+0\.5\/TB\[out\] -map \[out\] -map 2:a -map_metadata 2/);
+    // No conversion to BT.709: the picture keeps the input's colours and is tagged as it was.
+    expect(args).toMatch(/-filter_complex \[1:v\]\[0:v\]overlay\[picture\];\[picture\]format=yuv420p,setpts=PTS\+0\.5\/TB\[out\] -map \[out\] -map 2:a -map_metadata 2/);
+    expect(args).toContain('-pix_fmt yuv420p -colorspace smpte170m -movflags');
+    expect(args).not.toContain('bt709');
   });
 });
 

@@ -128,7 +128,9 @@ export function compositeGraph(spec: CompositeGraphSpec): VideoGraph {
       );
       break;
   }
-  return { pipe: { pixelFormat: 'rgba', width: spec.maskWidth, height: spec.maskHeight }, inputs, filter: parts.join(';') };
+  // The picture stays in the input's YUV: tagged as the input is (untagged stays untagged).
+  const colorTags = spec.colorSpace ? ['-colorspace', spec.colorSpace] : [];
+  return { pipe: { pixelFormat: 'rgba', width: spec.maskWidth, height: spec.maskHeight }, inputs, filter: parts.join(';'), colorTags };
 }
 
 export interface CompositeVideoOptions extends FfmpegOptions, Pick<VideoSinkOptions, 'codec' | 'crf' | 'preset' | 'force' | 'outputArgs'> {

@@ -92,6 +92,12 @@ export interface VideoGraph {
   pipe: { pixelFormat: 'gray' | 'rgb24' | 'rgba'; width: number; height: number };
   inputs: string[][];
   filter: string;
+  /**
+   * The picture is already YUV in its input's colours: it is not converted to BT.709 (a full extra
+   * pass over every frame) but tagged with these options instead (e.g. `-colorspace bt709`; none
+   * for an untagged input, which stays untagged as ffmpeg alone would leave it).
+   */
+  colorTags: string[];
 }
 
 const PIPE_BYTES_PER_PIXEL = { gray: 1, rgb24: 3, rgba: 4 } as const;
@@ -210,6 +216,7 @@ function vp9Speed(preset: string): string[] {
 
 const PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'];
 const BT709 = ['-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-color_range', 'tv'];
+const TO_BT709 = 'scale=out_color_matrix=bt709:out_range=tv';
 
 /**
  * Decide codec, container, pixel format, padding and audio handling for these options. Throws
@@ -231,7 +238,7 @@ export function planVideoSink(opts: VideoSinkOptions, audioStreams: AudioStreamI
   const kind = kindOfOutput(opts.output);
 
   if (kind === 'device') {
-    const args = ['-vf', 'scale=out_color_matrix=bt709:out_range=tv,format=yuv420p', '-c:v', 'rawvideo', '-pix_fmt', 'yuv420p'];
+    const args = ['-vf', `${TO_BT709},format=yuv420p`, '-c:v', 'rawvideo', '-pix_fmt', 'yuv420p'];
     return { kind, codec: 'rawvideo', container: 'v4l2', width, height, padded: false, videoArgs: args, audio: [] };
   }
 
@@ -244,7 +251,7 @@ export function planVideoSink(opts: VideoSinkOptions, audioStreams: AudioStreamI
     const { filters, padded, w, h } = evenPad(width, height);
     const gop = Math.max(1, Math.round((2 * opts.fps.num) / opts.fps.den));
     const args = [
-      '-vf', [...filters, 'scale=out_color_matrix=bt709:out_range=tv', 'format=yuv420p'].join(','),
+      '-vf', [...filters, TO_BT709, 'format=yuv420p'].join(','),
       '-c:v', 'libx264', '-preset', preset, '-tune', 'zerolatency', '-crf', String(opts.crf ?? 23),
       '-g', String(gop), '-pix_fmt', 'yuv420p', ...BT709,
     ];
@@ -279,7 +286,7 @@ export function planVideoSink(opts: VideoSinkOptions, audioStreams: AudioStreamI
     );
   }
 
-  const colour = 'scale=out_color_matrix=bt709:out_range=tv';
+  const colour = TO_BT709;
   let args: string[];
   let padded = false;
   let w = width;
@@ -355,10 +362,16 @@ export function buildSinkArgs(
   }
   let videoArgs = plan.videoArgs;
   if (graph) {
-    // The plan's own -vf chain (padding, colours, pixel format) continues the graph.
+    // The plan's own -vf chain (padding, pixel format) continues the graph, without the colour
+    // conversion: the picture keeps its input's colours and tags (graph.colorTags).
     const vf = videoArgs.indexOf('-vf');
-    const tail = vf >= 0 ? [videoArgs[vf + 1]] : [];
+    const chain = vf >= 0 ? videoArgs[vf + 1].split(',').filter((f) => f !== TO_BT709) : [];
+    const tail = chain.length ? [chain.join(',')] : [];
     if (vf >= 0) videoArgs = [...videoArgs.slice(0, vf), ...videoArgs.slice(vf + 2)];
+    const tags = videoArgs.indexOf(BT709[0]);
+    if (tags >= 0 && videoArgs.slice(tags, tags + BT709.length).join(' ') === BT709.join(' ')) {
+      videoArgs = [...videoArgs.slice(0, tags), ...graph.colorTags, ...videoArgs.slice(tags + BT709.length)];
+    }
     if (delay) tail.push(`setpts=PTS+${delay}/TB`);
     args.push('-filter_complex', `${graph.filter};[picture]${tail.length ? tail.join(',') : 'null'}[out]`, '-map', '[out]');
   } else {
