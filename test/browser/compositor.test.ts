@@ -18,6 +18,7 @@ import { onnxNodeBackend } from '../../src/node/onnxBackend.js';
 import {
   base64, bytesFrom64, callHarness, chromiumPath, grabRgbFrame, launchHarness, repoRoot, startHarnessServer, warnSkipped, type Browser,
 } from './chromium.js';
+import { meanDiff as meanDiffOf } from '../helpers/images.js';
 
 warnSkipped('compositor.test.ts');
 
@@ -29,19 +30,7 @@ async function save(name: string, rgba: Uint8Array): Promise<void> {
   await sharp(rgba, { raw: { width: W, height: H, channels: 4 } }).png().toFile(join(outDir, name));
 }
 
-/** Mean |a − b| over RGB of the pixels `select` picks; a is RGBA, b is RGB or RGBA. */
-function meanDiff(a: Uint8Array, b: Uint8Array, bChannels: 3 | 4, select: (i: number) => boolean): { mean: number; n: number; within3: number } {
-  let sum = 0, n = 0, within = 0;
-  for (let i = 0; i < W * H; i++) {
-    if (!select(i)) continue;
-    let px = 0;
-    for (let c = 0; c < 3; c++) px += Math.abs(a[i * 4 + c] - b[i * bChannels + c]);
-    sum += px / 3;
-    if (px / 3 <= 3) within++;
-    n++;
-  }
-  return { mean: n ? sum / n : 0, n, within3: n ? within / n : 0 };
-}
+const meanDiff = (a: Uint8Array, b: Uint8Array, bChannels: 3 | 4, select: (i: number) => boolean) => meanDiffOf(a, b, bChannels, W * H, select);
 
 describe.skipIf(!chromiumPath)('compositors on a real frame', () => {
   let server: Awaited<ReturnType<typeof startHarnessServer>>;

@@ -25,6 +25,7 @@ import { ffmpegPath, sampleVideo } from '../browser/chromium.js';
 import {
   appState, chromiumPath, ffprobePath, grab, launchBrowser, makeStillY4m, openApp, probe, repoRoot, startAppServer, tempDir, waitFrames, warnNoFfprobe, warnSkipped, type AppBrowser,
 } from './app.js';
+import { meanDiff as meanDiffOf } from '../helpers/images.js';
 
 const run = promisify(execFile);
 
@@ -44,19 +45,7 @@ function rgbOf(rgba: Uint8Array): Uint8Array {
   return rgb;
 }
 
-/** Mean |a − b| over RGB of the pixels `select` picks (a RGBA, b RGB or RGBA). */
-function meanDiff(a: Uint8Array, b: Uint8Array, bChannels: 3 | 4, select: (i: number) => boolean): { mean: number; n: number; within3: number } {
-  let sum = 0, n = 0, within = 0;
-  for (let i = 0; i < W * H; i++) {
-    if (!select(i)) continue;
-    let px = 0;
-    for (let c = 0; c < 3; c++) px += Math.abs(a[i * 4 + c] - b[i * bChannels + c]);
-    sum += px / 3;
-    if (px / 3 <= 3) within++;
-    n++;
-  }
-  return { mean: n ? sum / n : 0, n, within3: n ? within / n : 0 };
-}
+const meanDiff = (a: Uint8Array, b: Uint8Array, bChannels: 3 | 4, select: (i: number) => boolean) => meanDiffOf(a, b, bChannels, W * H, select);
 
 async function savePng(name: string, rgba: Uint8Array): Promise<void> {
   await mkdir(outDir, { recursive: true });

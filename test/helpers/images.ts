@@ -34,3 +34,20 @@ export function hugePngHeader(width: number, height: number): Buffer {
   ]);
 }
 
+
+/**
+ * Mean |a − b| over RGB of the pixels `select` picks among `pixels` (a is RGBA, b RGB or RGBA), and
+ * the share of those within 3 levels.
+ */
+export function meanDiff(a: Uint8Array, b: Uint8Array, bChannels: 3 | 4, pixels: number, select: (i: number) => boolean): { mean: number; n: number; within3: number } {
+  let sum = 0, n = 0, within = 0;
+  for (let i = 0; i < pixels; i++) {
+    if (!select(i)) continue;
+    let px = 0;
+    for (let c = 0; c < 3; c++) px += Math.abs(a[i * 4 + c] - b[i * bChannels + c]);
+    sum += px / 3;
+    if (px / 3 <= 3) within++;
+    n++;
+  }
+  return { mean: n ? sum / n : 0, n, within3: n ? within / n : 0 };
+}

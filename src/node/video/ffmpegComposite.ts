@@ -29,10 +29,10 @@ import { upsampleBilinear } from '../../core/refine.js';
 import { axisTaps } from '../../core/postprocess.js';
 import { fitBackground } from '../../core/resize.js';
 import { findFfmpeg, type FfmpegOptions } from './ffmpegPath.js';
-import { formatRational, ffmpegInputPath, probeVideo, rationalValue, type VideoInfo } from './probe.js';
+import { formatRational, ffmpegInputPath, probeVideo, type VideoInfo } from './probe.js';
 import { checkVideoOutput, openVideoSink, type VideoGraph, type VideoSink, type VideoSinkOptions } from './sink.js';
 import { openVideoSource, type VideoSource } from './source.js';
-import type { VideoSummary } from './transcode.js';
+import { noFramesDecoded, sinkOptions, videoSummary, type VideoSummary } from './transcode.js';
 
 /** Why this effect cannot be composited in ffmpeg, or null when it can. */
 export function compositeUnsupported(effect: BackgroundEffect): string | null {
@@ -209,9 +209,13 @@ export async function compositeVideo(opts: CompositeVideoOptions): Promise<Video
       raw = join(tmpdir(), `backdrop-background-${process.pid}-${randomBytes(6).toString('hex')}.raw`);
       await writeFile(raw, still.data);
       render = { kind: 'image', raw, channels: still.channels };
-    } else if (fx.type === 'color') render = { kind: 'color', rgb: [fx.color[0], fx.color[1], fx.color[2]] };
-    else if (fx.type === 'video') throw new Error('unreachable: checked by compositeUnsupported');
-    else render = { kind: fx.type };
+    } else if (fx.type === 'color') {
+      render = { kind: 'color', rgb: [fx.color[0], fx.color[1], fx.color[2]] };
+    } else if (fx.type === 'blur' || fx.type === 'transparent' || fx.type === 'mask') {
+      render = { kind: fx.type };
+    } else {
+      throw new RangeError(`cannot composite a ${fx.type} background in ffmpeg`);
+    }
     const graph = compositeGraph({
       width: W,
       height: H,
@@ -236,26 +240,7 @@ export async function compositeVideo(opts: CompositeVideoOptions): Promise<Video
       signal: opts.signal,
       outputArgs: ['-vf', `fps=${formatRational(frameRate)},scale=${mw}:${mh}:flags=area`],
     });
-    const keepAudio = (opts.audio ?? true) && info.audio.length > 0;
-    const lead = info.startTime - info.formatStartTime;
-    sink = await openVideoSink({
-      ...ff,
-      output,
-      width: W,
-      height: H,
-      fps: frameRate,
-      channels: transparent ? 4 : 3,
-      transparent: transparent || undefined,
-      codec: opts.codec,
-      crf: opts.crf,
-      preset: opts.preset,
-      force: opts.force,
-      outputArgs: opts.outputArgs,
-      inputs: [input],
-      audioFrom: keepAudio ? { path: input, from: opts.from, to: opts.to, streams: info.audio } : undefined,
-      videoDelay: !opts.from && lead > 1 / rationalValue(frameRate) / 2 ? lead : undefined,
-      graph,
-    });
+    sink = await openVideoSink({ ...sinkOptions({ ...opts, transparent: transparent || undefined }, info, W, H, transparent ? 4 : 3), graph });
     const src = source;
     const out = sink;
     const total = src.expectedFrames;
@@ -288,24 +273,16 @@ export async function compositeVideo(opts: CompositeVideoOptions): Promise<Video
       onFrame: opts.onProgress ? (s) => opts.onProgress!(s.framesOut, total, s.fps) : undefined,
     });
     const tFinish = performance.now();
-    if (summary.framesOut === 0) throw new Error(`${input}: no frames were decoded${opts.from !== undefined ? ` in the range ${opts.from}–${opts.to ?? 'end'} s` : ''}`);
+    if (summary.framesOut === 0) throw noFramesDecoded(opts);
     const sinkResult = await out.finish();
-    const finishMs = performance.now() - tFinish;
-    const seconds = (performance.now() - t0) / 1000;
-    return {
-      input,
-      output,
-      frames: summary.framesOut,
-      expectedFrames: total,
-      width: sinkResult.width,
-      height: sinkResult.height,
-      frameRate,
-      fps: summary.framesOut / seconds,
-      seconds,
-      timings: { decodeWaitMs: 0, processMs: summary.processorMs[0], encodeWaitMs: waitMs, totalMs: summary.elapsedMs, setupMs, finishMs },
-      sink: sinkResult,
-      inputInfo: info,
-    };
+    return videoSummary(opts, info, frameRate, summary.framesOut, total, sinkResult, t0, {
+      decodeWaitMs: 0,
+      processMs: summary.processorMs[0],
+      encodeWaitMs: waitMs,
+      totalMs: summary.elapsedMs,
+      setupMs,
+      finishMs: performance.now() - tFinish,
+    });
   } catch (err) {
     await Promise.allSettled([source?.close(), sink?.abort()]);
     throw err;

@@ -150,32 +150,15 @@ export async function processVideo(opts: ProcessVideoOptions): Promise<VideoSumm
     });
     const tFinish = performance.now();
     const sinkResult = encoder.result;
-    if (!sinkResult) {
-      throw new Error(`${input}: no frames were decoded${opts.from !== undefined ? ` in the range ${opts.from}–${opts.to ?? 'end'} s` : ''}`);
-    }
-    const finishMs = performance.now() - tFinish;
-    const seconds = (performance.now() - t0) / 1000;
-    return {
-      input,
-      output,
-      frames: summary.framesOut,
-      expectedFrames: total,
-      width: sinkResult.width,
-      height: sinkResult.height,
-      frameRate: src.info.frameRate,
-      fps: summary.framesOut / seconds,
-      seconds,
-      timings: {
-        decodeWaitMs: decoded.waitMs,
-        processMs: summary.processorMs.reduce((a, b) => a + b, 0),
-        encodeWaitMs: encoder.waitMs,
-        totalMs: summary.elapsedMs,
-        setupMs,
-        finishMs,
-      },
-      sink: sinkResult,
-      inputInfo: info,
-    };
+    if (!sinkResult) throw noFramesDecoded(opts);
+    return videoSummary(opts, info, src.info.frameRate, summary.framesOut, total, sinkResult, t0, {
+      decodeWaitMs: decoded.waitMs,
+      processMs: summary.processorMs.reduce((a, b) => a + b, 0),
+      encodeWaitMs: encoder.waitMs,
+      totalMs: summary.elapsedMs,
+      setupMs,
+      finishMs: performance.now() - tFinish,
+    });
   } catch (err) {
     // The Engine has already closed both ends when it ran; this covers failures around it.
     await Promise.allSettled([frames?.close() ?? source?.close(), encoder?.abort()]);
@@ -183,7 +166,35 @@ export async function processVideo(opts: ProcessVideoOptions): Promise<VideoSumm
   }
 }
 
-function sinkOptions(opts: ProcessVideoOptions, info: VideoInfo, width: number, height: number, channels: 3 | 4, fps?: Rational): VideoSinkOptions {
+/** A job whose source gave no frame at all (an empty range, say). */
+export function noFramesDecoded(opts: Pick<VideoJobOptions, 'input' | 'from' | 'to'>): Error {
+  return new Error(`${opts.input}: no frames were decoded${opts.from !== undefined ? ` in the range ${opts.from}–${opts.to ?? 'end'} s` : ''}`);
+}
+
+/** A finished job's summary; `t0` is when the job started (performance.now()). */
+export function videoSummary(
+  opts: Pick<VideoJobOptions, 'input' | 'output'>,
+  info: VideoInfo,
+  frameRate: Rational,
+  frames: number,
+  expectedFrames: number | undefined,
+  sink: VideoSinkResult,
+  t0: number,
+  timings: VideoSummary['timings'],
+): VideoSummary {
+  const seconds = (performance.now() - t0) / 1000;
+  const { input, output } = opts;
+  return { input, output, frames, expectedFrames, width: sink.width, height: sink.height, frameRate, fps: frames / seconds, seconds, timings, sink, inputInfo: info };
+}
+
+/** What a video file's output needs from the job: encoder settings, and the input's sound kept in step. */
+export type VideoJobOptions = Pick<
+  ProcessVideoOptions,
+  'input' | 'output' | 'audio' | 'from' | 'to' | 'codec' | 'transparent' | 'crf' | 'preset' | 'force' | 'format' | 'outputArgs' | 'ffmpegPath' | 'ffprobePath'
+>;
+
+/** The sink options for a video file job whose frames are width × height × channels. */
+export function sinkOptions(opts: VideoJobOptions, info: VideoInfo, width: number, height: number, channels: 3 | 4, fps?: Rational): VideoSinkOptions {
   const keepAudio = (opts.audio ?? true) && info.audio.length > 0;
   // If the video started after the audio (rare), delay it by as much so they stay aligned.
   const lead = info.startTime - info.formatStartTime;
