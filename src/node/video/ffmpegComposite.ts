@@ -239,6 +239,9 @@ export async function compositeVideo(opts: CompositeVideoOptions): Promise<Video
       to: opts.to,
       signal: opts.signal,
       outputArgs: ['-vf', `fps=${formatRational(frameRate)},scale=${mw}:${mh}:flags=area`],
+      // One thread decodes up to 1080p far faster than the encoder needs and spends ~15 % less CPU
+      // than frame threads, CPU the encoder on the other side can use.
+      decoderThreads: W * H <= 1920 * 1080 ? 1 : undefined,
     });
     sink = await openVideoSink({ ...sinkOptions({ ...opts, transparent: transparent || undefined }, info, W, H, transparent ? 4 : 3), graph });
     const src = source;

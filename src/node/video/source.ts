@@ -65,6 +65,8 @@ export interface VideoSourceOptions extends FfmpegOptions {
   queueFrames?: number;
   /** More ffmpeg output options, e.g. `['-vf', 'scale=640:-2']` (frame size is read back from ffmpeg). */
   outputArgs?: string[];
+  /** Decoder threads for a file (default: ffmpeg's choice, one per core). */
+  decoderThreads?: number;
 }
 
 export interface VideoSource {
@@ -175,6 +177,7 @@ export async function openVideoSource(input: VideoInput, opts: VideoSourceOption
     // The native VP8/VP9 decoders ignore the alpha plane; libvpx reads it.
     if (channels === 4 && fileInfo.hasAlpha && fileInfo.codec === 'vp9') args.push('-c:v', 'libvpx-vp9');
     if (channels === 4 && fileInfo.hasAlpha && fileInfo.codec === 'vp8') args.push('-c:v', 'libvpx');
+    if (opts.decoderThreads) args.push('-threads', String(opts.decoderThreads));
     args.push('-i', ffmpegInputPath(input), '-map', `0:${fileInfo.streamIndex}`);
     args.push('-r', formatRational(opts.frameRate ?? fileInfo.frameRate));
   } else {
