@@ -5,7 +5,9 @@
  *
  * A live source must never fall behind: the Engine runs one frame at a time and is always handed
  * the camera's newest frame; older frames that arrive meanwhile are dropped (counted in `dropped`)
- * instead of queued (newestFrameSource.ts). File and stream outputs keep real time (liveSink.ts).
+ * instead of queued; the camera is read in a worker thread, so it keeps being drained while the
+ * main thread processes a frame (newestFrameSource.ts). File and stream outputs keep real time
+ * (liveSink.ts).
  *
  * Stopping (the signal, `q` in the terminal or page, Ctrl-C in the terminal's raw mode, stop())
  * ends the stream and finishes every output properly, so a recorded file is complete. A camera
@@ -23,7 +25,6 @@ import type { TemporalOptions } from '../../core/temporal.js';
 import type { FfmpegOptions } from '../video/ffmpegPath.js';
 import type { Rational } from '../video/probe.js';
 import { checkVideoOutput, type VideoSinkResult } from '../video/sink.js';
-import { openVideoSource } from '../video/source.js';
 import { resolveLiveInput, type CameraInputOptions } from './cameraInput.js';
 import { KEY_HELP, keyAction, listenTerminalKeys, type KeyAction, type KeyInput } from './keys.js';
 import { LiveSink } from './liveSink.js';
@@ -148,12 +149,12 @@ export async function startLive(opts: LiveOptions): Promise<LiveSession> {
   if (outputs.file) await checkVideoOutput(outputs.file, { force: opts.force });
 
   const input = typeof opts.input === 'string' ? await resolveLiveInput(opts.input, opts) : { args: opts.input.args, name: opts.input.name ?? opts.input.args.join(' ') };
-  const source = await openVideoSource(
+  // Read in a worker thread, so the camera is drained while a frame is processed (newestFrameSource.ts).
+  const camera = await NewestFrameSource.open(
     { args: input.args, name: input.name },
     { channels: 3, stallTimeoutMs: opts.stallTimeoutMs, startTimeoutMs: opts.startTimeoutMs, ffmpegPath: opts.ffmpegPath, ffprobePath: opts.ffprobePath },
   );
-  const { width, height, frameRate } = source.info;
-  const camera = new NewestFrameSource(source);
+  const { width, height, frameRate } = camera.info;
 
   // --- stats
   let frames = 0;
@@ -250,7 +251,7 @@ export async function startLive(opts: LiveOptions): Promise<LiveSession> {
     if (opts.keys) restoreKeys = listenTerminalKeys(action, opts.keys === true ? process.stdin : opts.keys);
   } catch (err) {
     await preview?.close();
-    await source.close();
+    await camera.close();
     throw err;
   }
   const sink = new LiveSink({
