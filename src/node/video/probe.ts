@@ -204,6 +204,26 @@ function displaySize(w: number, h: number, rotation: number): { width: number; h
   return rotation === 90 || rotation === 270 ? { width: h, height: w } : { width: w, height: h };
 }
 
+/** The rate frames are read at (chooseFrameRate), or a VideoInputError when the stream has none. */
+function frameRateOf(path: string, r: Rational | null, avg: Rational | null): { rate: Rational; variable: boolean } {
+  try {
+    return chooseFrameRate(r, avg);
+  } catch {
+    throw new VideoInputError(path, `${path}: the video stream has no frame rate (a still image, or a damaged file)`, 'corrupt');
+  }
+}
+
+/** Size, rotation and rate, as both probes (ffprobe's JSON, ffmpeg's report) put them in VideoInfo. */
+function picture(
+  codedWidth: number,
+  codedHeight: number,
+  rotation: VideoInfo['rotation'],
+  rate: { rate: Rational; variable: boolean },
+  avg: Rational | null,
+): Pick<VideoInfo, 'width' | 'height' | 'codedWidth' | 'codedHeight' | 'rotation' | 'frameRate' | 'variableFrameRate' | 'averageFrameRate'> {
+  return { ...displaySize(codedWidth, codedHeight, rotation), codedWidth, codedHeight, rotation, frameRate: rate.rate, variableFrameRate: rate.variable, averageFrameRate: avg ?? undefined };
+}
+
 /** `00:01:02.50` or `00:00:01.080000000` → seconds. */
 function parseClock(text: string | undefined): number | undefined {
   if (!text) return undefined;
@@ -374,12 +394,7 @@ export function fromFfprobeJson(path: string, json: FfprobeJson): VideoInfo {
 
   const r = parseRational(video.r_frame_rate);
   const avg = parseRational(video.avg_frame_rate);
-  let rate: { rate: Rational; variable: boolean };
-  try {
-    rate = chooseFrameRate(r, avg);
-  } catch {
-    throw new VideoInputError(path, `${path}: the video stream has no frame rate (a still image, or a damaged file)`, 'corrupt');
-  }
+  const rate = frameRateOf(path, r, avg);
 
   const duration =
     positiveNumber(video.duration) ?? parseClock(tag(video.tags, 'DURATION')) ?? positiveNumber(json.format?.duration);
@@ -403,13 +418,7 @@ export function fromFfprobeJson(path: string, json: FfprobeJson): VideoInfo {
     path,
     container: json.format?.format_name ?? 'unknown',
     streamIndex: video.index,
-    ...displaySize(codedWidth, codedHeight, rotation),
-    codedWidth,
-    codedHeight,
-    rotation,
-    frameRate: rate.rate,
-    variableFrameRate: rate.variable,
-    averageFrameRate: avg ?? undefined,
+    ...picture(codedWidth, codedHeight, rotation, rate, avg),
     duration,
     frameCount: frameCount === undefined ? undefined : Math.round(frameCount),
     startTime: finiteNumber(video.start_time) ?? formatStartTime,
@@ -537,12 +546,7 @@ export function parseFfmpegInfo(path: string, stderr: string): VideoInfo {
   const tbrValue = tbrPart ? parseFfmpegNumber(tbrPart[1]) : undefined;
   const avg = avgValue ? snapFrameRate(avgValue) : null;
   const r = tbrValue ? snapFrameRate(tbrValue) : null;
-  let rate: { rate: Rational; variable: boolean };
-  try {
-    rate = chooseFrameRate(r, avg);
-  } catch {
-    throw new VideoInputError(path, `${path}: the video stream has no frame rate (a still image, or a damaged file)`, 'corrupt');
-  }
+  let rate = frameRateOf(path, r, avg);
   // ffmpeg prints rates to 2 decimals, so agreement is judged at that precision.
   if (avgValue && tbrValue && Math.abs(avgValue - tbrValue) <= 0.011) rate = { rate: r ?? rate.rate, variable: false };
 
@@ -571,13 +575,7 @@ export function parseFfmpegInfo(path: string, stderr: string): VideoInfo {
     path,
     container,
     streamIndex: video.index,
-    ...displaySize(codedWidth, codedHeight, rotation),
-    codedWidth,
-    codedHeight,
-    rotation,
-    frameRate: rate.rate,
-    variableFrameRate: rate.variable,
-    averageFrameRate: avg ?? undefined,
+    ...picture(codedWidth, codedHeight, rotation, rate, avg),
     duration: parseClock(video.metadata.duration) ?? formatDuration,
     frameCount: positiveNumber(video.metadata.number_of_frames),
     startTime: formatStartTime,
