@@ -18,7 +18,7 @@ import { onnxNodeBackend } from '../../src/node/onnxBackend.js';
 import {
   base64, bytesFrom64, callHarness, chromiumPath, grabRgbFrame, launchHarness, repoRoot, startHarnessServer, warnSkipped, type Browser,
 } from './chromium.js';
-import { meanDiff as meanDiffOf } from '../helpers/images.js';
+import { countPixels, meanDiff as meanDiffOf } from '../helpers/images.js';
 
 warnSkipped('compositor.test.ts');
 
@@ -67,13 +67,9 @@ describe.skipIf(!chromiumPath)('compositors on a real frame', () => {
   });
 
   it('has enough person and background pixels to judge by', () => {
-    let p = 0, b = 0;
-    for (let i = 0; i < W * H; i++) {
-      if (person(i)) p++;
-      if (background(i)) b++;
-    }
-    expect(p).toBeGreaterThan(W * H * 0.05);
-    expect(b).toBeGreaterThan(W * H * 0.2);
+    const count = countPixels(W * H, person, background);
+    expect(count.person).toBeGreaterThan(W * H * 0.05);
+    expect(count.background).toBeGreaterThan(W * H * 0.2);
   });
 
   for (const kind of ['webgl2', 'canvas2d'] as const) {

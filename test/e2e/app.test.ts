@@ -25,7 +25,7 @@ import { ffmpegPath, sampleVideo } from '../browser/chromium.js';
 import {
   appState, chromiumPath, ffprobePath, grab, launchBrowser, makeStillY4m, openApp, probe, repoRoot, startAppServer, tempDir, waitFrames, warnNoFfprobe, warnSkipped, type AppBrowser,
 } from './app.js';
-import { meanDiff as meanDiffOf } from '../helpers/images.js';
+import { countPixels, meanDiff as meanDiffOf } from '../helpers/images.js';
 
 const run = promisify(execFile);
 
@@ -118,13 +118,9 @@ describe.skipIf(!chromiumPath)('the web app on a fake camera', () => {
     await segmenter.close();
     reference = upsampleMask(low, W, H);
     refined = refineMask(low, frame, {});
-    let p = 0, b = 0;
-    for (let i = 0; i < W * H; i++) {
-      if (person(i)) p++;
-      if (background(i)) b++;
-    }
-    expect(p).toBeGreaterThan(W * H * 0.05);
-    expect(b).toBeGreaterThan(W * H * 0.2);
+    const count = countPixels(W * H, person, background);
+    expect(count.person).toBeGreaterThan(W * H * 0.05);
+    expect(count.background).toBeGreaterThan(W * H * 0.2);
 
     await page.check('input[name="effect"][value="blur"]');
     await waitFrames(page, 15);

@@ -51,3 +51,13 @@ export function meanDiff(a: Uint8Array, b: Uint8Array, bChannels: 3 | 4, pixels:
   }
   return { mean: n ? sum / n : 0, n, within3: n ? within / n : 0 };
 }
+
+/** How many of `pixels` each predicate picks: a test judging person vs background needs enough of both. */
+export function countPixels(pixels: number, person: (i: number) => boolean, background: (i: number) => boolean): { person: number; background: number } {
+  let p = 0, b = 0;
+  for (let i = 0; i < pixels; i++) {
+    if (person(i)) p++;
+    if (background(i)) b++;
+  }
+  return { person: p, background: b };
+}

@@ -6,6 +6,8 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Frame } from '../../src/core/frame.js';
+import type { FrameProcessor } from '../../src/core/processor.js';
 import { ffmpegVersion, findFfmpeg, findFfprobe, npmFfmpegPath } from '../../src/node/video/ffmpegPath.js';
 import { testdata } from './testdata.js';
 
@@ -251,3 +253,13 @@ export async function decodeFrames(file: string, channels: 3 | 4, inputArgs: str
   if (r.code !== 0) throw new Error(`decoding ${file}: ${r.stderr}`);
   return r.stdout;
 }
+
+/** A processor whose effect is plain to see in any pixel: every channel inverted. */
+export const invert: FrameProcessor = {
+  process(frame: Frame): Frame {
+    const data = new Uint8Array(frame.data.length);
+    const src = frame.data;
+    for (let i = 0; i < data.length; i++) data[i] = 255 - src[i];
+    return { ...frame, data };
+  },
+};

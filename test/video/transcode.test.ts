@@ -9,6 +9,7 @@ import {
   decodeErrors,
   decodeFrames,
   ffprobeBin,
+  invert,
   makeTempDir,
   npmFfmpeg,
   ntscClip,
@@ -26,15 +27,6 @@ beforeAll(async () => {
   ({ dir, cleanup } = await makeTempDir());
 });
 afterAll(() => cleanup());
-
-const invert: FrameProcessor = {
-  process(frame: Frame): Frame {
-    const data = new Uint8Array(frame.data.length);
-    const src = frame.data;
-    for (let i = 0; i < data.length; i++) data[i] = 255 - src[i];
-    return { ...frame, data };
-  },
-};
 
 /** RGB → RGBA, transparent on the left half (stands in for "background removed"). */
 const cutLeftHalf: FrameProcessor = {

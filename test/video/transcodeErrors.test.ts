@@ -7,7 +7,7 @@ import { OutputError } from '../../src/node/safeWrite.js';
 import { VideoInputError } from '../../src/node/video/probe.js';
 import { VideoSourceError } from '../../src/node/video/source.js';
 import { processVideo } from '../../src/node/video/transcode.js';
-import { audioOnlyClip, clipWithAudio, ffmpeg, makeTempDir, noise } from '../helpers/videos.js';
+import { audioOnlyClip, clipWithAudio, ffmpeg, invert, makeTempDir, noise } from '../helpers/videos.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -15,14 +15,6 @@ beforeAll(async () => {
   ({ dir, cleanup } = await makeTempDir());
 });
 afterAll(() => cleanup());
-
-const invert: FrameProcessor = {
-  process(frame: Frame): Frame {
-    const data = new Uint8Array(frame.data.length);
-    for (let i = 0; i < data.length; i++) data[i] = 255 - frame.data[i];
-    return { ...frame, data };
-  },
-};
 
 async function tempLeftovers(): Promise<string[]> {
   return (await readdir(dir)).filter((n) => n.endsWith('.tmp'));
