@@ -1,7 +1,6 @@
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Frame } from '../../src/core/frame.js';
 import type { FrameProcessor } from '../../src/core/processor.js';
 import { OutputError } from '../../src/node/safeWrite.js';
 import { VideoInputError } from '../../src/node/video/probe.js';
