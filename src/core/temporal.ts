@@ -266,6 +266,14 @@ export class TemporalSmoother {
     const { w, h, luma } = this;
     const { width: W, channels: C, data } = frame;
     const [xa, xb] = this.thumbX, [ya, yb] = this.thumbY;
+    if (W === w && frame.height === h) {
+      // Already the mask's size (frames scaled by ffmpeg): one tap per pixel.
+      const k1 = 1 / 255;
+      for (let i = 0, p = 0; i < w * h; i++, p += C) luma[i] = (0.299 * data[p] + 0.587 * data[p + 1] + 0.114 * data[p + 2]) * k1;
+      halve(luma, w, h, this.half);
+      halve(this.half, this.hw, this.hh, this.quarter);
+      return;
+    }
     const k = 1 / (4 * 255);
     for (let y = 0; y < h; y++) {
       const ra = ya[y] * W, rb = yb[y] * W;

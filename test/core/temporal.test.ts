@@ -221,6 +221,29 @@ describe('TemporalSmoother', () => {
     expect(f(0.5)).toBeLessThan(f(0.2));
   });
 
+  it('reads a frame already at the mask size directly, as it reads that frame scaled up', () => {
+    // A mask-sized frame, and the same picture at twice the size (each pixel a 2×2 block): the
+    // smoother must see the same picture through its one-tap and its four-tap paths.
+    const small = (left: number): Frame => {
+      const big = scene(left), data = new Uint8Array(M * M * 3);
+      for (let y = 0; y < M; y++) for (let x = 0; x < M; x++) data.set(big.data.subarray(((2 * y) * F + 2 * x) * 3, ((2 * y) * F + 2 * x) * 3 + 3), (y * M + x) * 3);
+      return { width: M, height: M, channels: 3, data };
+    };
+    const doubled = (f: Frame): Frame => {
+      const data = new Uint8Array(F * F * 3);
+      for (let y = 0; y < F; y++) for (let x = 0; x < F; x++) data.set(f.data.subarray(((y >> 1) * M + (x >> 1)) * 3, ((y >> 1) * M + (x >> 1)) * 3 + 3), (y * F + x) * 3);
+      return { width: F, height: F, channels: 3, data };
+    };
+    const r = rng(17);
+    const direct = new TemporalSmoother(), scaled = new TemporalSmoother();
+    for (let i = 0; i < 10; i++) {
+      const left = 20 + 6 * i, m = modelMask(left, 0.3, r), f = small(left);
+      const a = direct.apply(m, f), b = scaled.apply(m, doubled(f));
+      for (let k = 0; k < a.data.length; k++) expect(Math.abs(a.data[k] - b.data[k])).toBeLessThan(1e-5);
+    }
+    expect(direct.lastChange).toBeGreaterThan(0); // pictures were compared, not just masks
+  });
+
   it('validates options, naming the bad one', () => {
     expect(() => validateTemporalOptions({ strength: 2 })).toThrow(/strength/);
     expect(() => validateTemporalOptions({ motionSensitivity: -1 })).toThrow(/motionSensitivity/);

@@ -27,7 +27,7 @@ import { runEngine } from '../../core/engine.js';
 import type { Frame, Mask } from '../../core/frame.js';
 import { upsampleBilinear } from '../../core/refine.js';
 import { axisTaps } from '../../core/postprocess.js';
-import { fitBackground } from '../../core/resize.js';
+import { fitBackground, scratchF32 } from '../../core/resize.js';
 import { findFfmpeg, type FfmpegOptions } from './ffmpegPath.js';
 import { formatRational, ffmpegInputPath, probeVideo, type VideoInfo } from './probe.js';
 import { checkVideoOutput, openVideoSink, type VideoGraph, type VideoSink, type VideoSinkOptions } from './sink.js';
@@ -158,28 +158,41 @@ function packFrame(small: Frame, low: Mask, blurStrength: number | null): Frame 
   const mask = low.width === w && low.height === h ? low : upsampleBilinear(low, w, h);
   const out = new Uint8Array(w * h * 4);
   const m = mask.data;
-  for (let i = 0, o = 3; i < m.length; i++, o += 4) out[o] = m[i] <= 0 ? 0 : m[i] >= 1 ? 255 : Math.round(m[i] * 255);
-  if (blurStrength === null) return { width: w, height: h, channels: 4, data: out, timestamp: small.timestamp };
-  const bg = blurBackground(small, mask, blurStrength);
-  const xs = axisTaps(bg.width, w);
-  const ys = axisTaps(bg.height, h);
-  const bw = bg.width;
-  const src = bg.data;
-  for (let y = 0, o = 0; y < h; y++) {
-    const r0 = ys.i0[y] * bw;
-    const r1 = ys.i1[y] * bw;
-    const wy = ys.w1[y];
-    for (let x = 0; x < w; x++, o += 4) {
-      const a = 3 * (r0 + xs.i0[x]), b = 3 * (r0 + xs.i1[x]), c = 3 * (r1 + xs.i0[x]), d = 3 * (r1 + xs.i1[x]);
-      const wx = xs.w1[x];
-      for (let k = 0; k < 3; k++) {
-        const top = src[a + k] + (src[b + k] - src[a + k]) * wx;
-        const bot = src[c + k] + (src[d + k] - src[c + k]) * wx;
-        out[o + k] = top + (bot - top) * wy + 0.5;
-      }
+  for (let i = 0, o = 3; i < m.length; i++, o += 4) {
+    const v = m[i];
+    out[o] = v <= 0 ? 0 : v >= 1 ? 255 : v * 255 + 0.5;
+  }
+  if (blurStrength !== null) upsampleRgbInto(blurBackground(small, mask, blurStrength), out, w, h);
+  return { width: w, height: h, channels: 4, data: out, timestamp: small.timestamp };
+}
+
+/**
+ * Bilinear (half-pixel) upsample of an RGB frame into the RGB of a w × h RGBA buffer. Separable:
+ * each source row is stretched once, then each output row blends two stretched rows.
+ */
+function upsampleRgbInto(src: Frame, out: Uint8Array, w: number, h: number): void {
+  const { width: sw, height: sh, data } = src;
+  const xs = axisTaps(sw, w);
+  const ys = axisTaps(sh, h);
+  const rowLen = w * 3;
+  const rows = scratchF32('pack.rows', sh * rowLen);
+  for (let y = 0, r = 0; y < sh; y++) {
+    const base = y * sw * 3;
+    for (let x = 0; x < w; x++, r += 3) {
+      const a = base + 3 * xs.i0[x], b = base + 3 * xs.i1[x], f = xs.w1[x];
+      rows[r] = data[a] + (data[b] - data[a]) * f;
+      rows[r + 1] = data[a + 1] + (data[b + 1] - data[a + 1]) * f;
+      rows[r + 2] = data[a + 2] + (data[b + 2] - data[a + 2]) * f;
     }
   }
-  return { width: w, height: h, channels: 4, data: out, timestamp: small.timestamp };
+  for (let y = 0, o = 0; y < h; y++) {
+    const r0 = ys.i0[y] * rowLen, r1 = ys.i1[y] * rowLen, f = ys.w1[y];
+    for (let r = 0; r < rowLen; r += 3, o += 4) {
+      out[o] = rows[r0 + r] + (rows[r1 + r] - rows[r0 + r]) * f + 0.5;
+      out[o + 1] = rows[r0 + r + 1] + (rows[r1 + r + 1] - rows[r0 + r + 1]) * f + 0.5;
+      out[o + 2] = rows[r0 + r + 2] + (rows[r1 + r + 2] - rows[r0 + r + 2]) * f + 0.5;
+    }
+  }
 }
 
 /** Process a video file with the effect composited by ffmpeg. Same outcome and errors as processVideo. */
@@ -231,21 +244,29 @@ export async function compositeVideo(opts: CompositeVideoOptions): Promise<Video
       softness: settings.softness ?? DEFAULT_SOFTNESS,
       invert: settings.invert ?? false,
     });
-    source = await openVideoSource(input, {
-      ...ff,
-      info,
-      channels: 3,
-      from: opts.from,
-      to: opts.to,
-      signal: opts.signal,
-      outputArgs: ['-vf', `fps=${formatRational(frameRate)},scale=${mw}:${mh}:flags=area`],
-      // One thread decodes up to 1080p far faster than the encoder needs and spends ~15 % less CPU
-      // than frame threads, CPU the encoder on the other side can use.
-      decoderThreads: W * H <= 1920 * 1080 ? 1 : undefined,
-    });
-    sink = await openVideoSink({ ...sinkOptions({ ...opts, transparent: transparent || undefined }, info, W, H, transparent ? 4 : 3), graph });
-    const src = source;
-    const out = sink;
+    // Both ffmpegs start together: the encoder's start-up (libraries, inputs, x264) overlaps the
+    // decoder's instead of following it.
+    const opened = await Promise.allSettled([
+      openVideoSource(input, {
+        ...ff,
+        info,
+        channels: 3,
+        from: opts.from,
+        to: opts.to,
+        signal: opts.signal,
+        outputArgs: ['-vf', `fps=${formatRational(frameRate)},scale=${mw}:${mh}:flags=area`],
+        // One thread decodes up to 1080p far faster than the encoder needs and spends ~15 % less CPU
+        // than frame threads, CPU the encoder on the other side can use.
+        decoderThreads: W * H <= 1920 * 1080 ? 1 : undefined,
+      }),
+      openVideoSink({ ...sinkOptions({ ...opts, transparent: transparent || undefined }, info, W, H, transparent ? 4 : 3), graph }),
+    ]);
+    if (opened[0].status === 'fulfilled') source = opened[0].value;
+    if (opened[1].status === 'fulfilled') sink = opened[1].value;
+    if (opened[0].status === 'rejected') throw opened[0].reason;
+    if (opened[1].status === 'rejected') throw opened[1].reason;
+    const src = opened[0].value;
+    const out = opened[1].value;
     const total = src.expectedFrames;
     const blurStrength = fx.type === 'blur' ? fx.strength : null;
     const setupMs = performance.now() - t0;
