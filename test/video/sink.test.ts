@@ -157,6 +157,39 @@ describe('openVideoSink (real ffmpeg)', () => {
     expect(Math.abs(px(150, 60, 1) - 239)).toBeLessThan(8);
   });
 
+  it('arrival timing: each frame shows until the next one arrives, at the exact rate', async () => {
+    const args = (hasFpsMode: boolean) => buildSinkArgs({ ...base, timing: 'arrival' }, planVideoSink(base), 'x', undefined, { hasFpsMode }).join(' ');
+    expect(args(true)).toContain('-use_wallclock_as_timestamps 1 -f rawvideo -pix_fmt rgb24 -s 160x120 -framerate 25 -i pipe:0');
+    expect(args(true)).toContain('-fps_mode cfr -r 25 -f mp4');
+    expect(args(false)).toContain('-vsync cfr -r 25 -f mp4');
+
+    // 12 frames, one every 150 ms: slower than 25 fps, as a live effect can be.
+    const output = join(dir, 'arrival.mp4');
+    const sink = await openVideoSink({ ...base, output, timing: 'arrival' });
+    const t0 = performance.now();
+    for (let i = 0; i < 12; i++) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 150));
+      await sink.write(synthetic(4 * i)); // red 20 × i
+    }
+    const span = (performance.now() - t0) / 1000;
+    const result = await sink.finish();
+    const [v] = await probeStreams(output);
+    expect(v).toMatchObject({ rFrameRate: '25/1', avgFrameRate: '25/1' });
+    expect(result.frames).toBe(v.frames);
+    // Real time kept: the frames span the session (the last one shows for one frame).
+    expect(Math.abs(v.duration! - span)).toBeLessThan(0.5);
+    // Every frame is there, once per run of repeats, in order: its red rises with its index.
+    const decoded = await decodeFrames(output, 3);
+    const runs: number[] = [];
+    for (let n = 0; n < v.frames!; n++) {
+      const red = decoded[n * 160 * 120 * 3 + 60 * 160 * 3 + 80 * 3];
+      if (runs.length === 0 || Math.abs(runs[runs.length - 1] - red) > 6) runs.push(red);
+    }
+    expect(runs).toHaveLength(12);
+    for (let i = 1; i < runs.length; i++) expect(runs[i] - runs[i - 1]).toBeGreaterThan(10);
+    expect(v.frames!).toBeGreaterThan(24);
+  });
+
   it('writes a PNG sequence with alpha into a folder', async () => {
     const output = join(dir, 'png-frames');
     const sink = await openVideoSink({ ...base, output, channels: 4, transparent: true });

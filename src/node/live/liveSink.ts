@@ -2,9 +2,9 @@
  * Where a live session's frames go, as the Engine's FrameSink: the preview page (always the latest
  * frame) and any file, stream URL or virtual camera (each an ffmpeg sink, opened on the first frame).
  *
- * Files and streams are written at the source's frame rate in real time: a frame is repeated when
- * frames were dropped before it (and skipped when it arrives early), so a recording lasts as long as
- * the session did.
+ * Files and streams are written at the source's frame rate in real time: each processed frame is
+ * sent once and shows until the next one arrives (ffmpeg repeats it as often as the rate asks), so
+ * a recording lasts as long as the session did, and a slow effect costs no extra encoding.
  *
  * When the session fails, what happens to the outputs depends on why: a camera that stalled or an
  * output that failed (a stream URL going away) leaves the other outputs to be finished, so a
@@ -34,7 +34,6 @@ export interface LiveSinkOptions extends FfmpegOptions {
 interface Target {
   output: string;
   opening: Promise<VideoSink> | null;
-  written: number;
 }
 
 export class LiveSink implements FrameSink {
@@ -43,12 +42,9 @@ export class LiveSink implements FrameSink {
   /** The first output that failed. */
   error: unknown = null;
   private readonly targets: Target[];
-  private readonly rate: number;
-  private firstTimestamp: number | null = null;
 
   constructor(private readonly opts: LiveSinkOptions) {
-    this.targets = opts.targets.map((output) => ({ output, opening: null, written: 0 }));
-    this.rate = opts.frameRate.num / opts.frameRate.den;
+    this.targets = opts.targets.map((output) => ({ output, opening: null }));
   }
 
   get hasTargets(): boolean {
@@ -57,10 +53,8 @@ export class LiveSink implements FrameSink {
 
   async write(frame: Frame): Promise<void> {
     this.opts.preview?.push(frame);
-    this.firstTimestamp ??= frame.timestamp ?? 0;
-    const t = (frame.timestamp ?? 0) - this.firstTimestamp;
     // Every output gets the frame even when one fails, so a recording survives a dropped stream.
-    const written = await Promise.allSettled(this.targets.map((target) => this.writeInTime(target, frame, t)));
+    const written = await Promise.allSettled(this.targets.map(async (target) => (await this.open(target, frame)).write(frame)));
     const rejected = written.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (rejected) {
       this.error ??= rejected.reason;
@@ -104,6 +98,7 @@ export class LiveSink implements FrameSink {
       channels: frame.channels,
       transparent: target.output === opts.file && frame.channels === 4 ? true : undefined,
       fps: opts.frameRate,
+      timing: 'arrival',
       force: opts.force,
       crf: opts.crf,
       preset: opts.preset,
@@ -111,16 +106,5 @@ export class LiveSink implements FrameSink {
       ffprobePath: opts.ffprobePath,
     });
     return target.opening;
-  }
-
-  /** Writes the frame as often as real time asks: once per frame interval since the previous one. */
-  private async writeInTime(target: Target, frame: Frame, t: number): Promise<void> {
-    const sink = await this.open(target, frame);
-    const due = Math.floor((t * this.rate) / 1000) + 1;
-    const copies = target.written === 0 ? 1 : Math.min(Math.max(0, due - target.written), Math.ceil(this.rate * 10));
-    for (let i = 0; i < copies; i++) {
-      await sink.write(frame);
-      target.written++;
-    }
   }
 }

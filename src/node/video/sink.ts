@@ -28,7 +28,7 @@ import { link, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/pr
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Frame } from '../../core/frame.js';
 import { OutputError, checkOutputPath, tempPathFor, trackTempFile, untrackTempFile } from '../safeWrite.js';
-import { findFfmpeg, type FfmpegOptions } from './ffmpegPath.js';
+import { ffmpegVersion, findFfmpeg, type FfmpegOptions } from './ffmpegPath.js';
 import { FfmpegProcess, describeExit } from './ffmpegProcess.js';
 import { ffmpegInputPath, formatRational, probeVideo, type AudioStreamInfo, type Rational } from './probe.js';
 
@@ -56,6 +56,13 @@ export interface VideoSinkOptions extends FfmpegOptions {
   height: number;
   /** Exact frame rate, e.g. {num: 30000, den: 1001}. */
   fps: Rational;
+  /**
+   * `frames` (default): each frame written is the next frame at `fps` (files). `arrival`: each
+   * frame shows from the moment it reaches ffmpeg until the next one does — ffmpeg repeats or
+   * drops frames to keep `fps` — so a live session slower than its camera still records in real
+   * time, with each processed frame converted and sent once.
+   */
+  timing?: 'frames' | 'arrival';
   /** Channels of the frames that will be written. */
   channels: 3 | 4;
   /** Default: from the output's extension (mp4/mov/mkv → h264, webm → vp9; transparent: webm → vp9, mov → prores, folder → png-sequence). */
@@ -104,6 +111,7 @@ const PIPE_BYTES_PER_PIXEL = { gray: 1, rgb24: 3, rgba: 4 } as const;
 
 export interface VideoSinkResult {
   output: string;
+  /** Frames in the output (with `arrival` timing, ffmpeg's count after its repeats and drops). */
   frames: number;
   /** Size of the frames in the file (differs from the input only when an odd size was padded). */
   width: number;
@@ -344,6 +352,7 @@ export function buildSinkArgs(
   plan: SinkPlan,
   target: string,
   audio?: { path: string; from?: number; to?: number },
+  ffmpeg: { hasFpsMode: boolean } = { hasFpsMode: true },
 ): string[] {
   const args = ['-hide_banner', '-nostdin', '-nostats', '-y'];
   const { graph } = opts;
@@ -351,7 +360,11 @@ export function buildSinkArgs(
   // With a graph, the pipe must keep the timestamps the graph's other inputs are matched to: the delay moves the result instead.
   if (delay && !graph) args.push('-itsoffset', String(delay));
   const pipe = graph?.pipe ?? { pixelFormat: opts.channels === 4 ? 'rgba' : 'rgb24', width: opts.width, height: opts.height };
-  args.push('-f', 'rawvideo', '-pix_fmt', pipe.pixelFormat, '-s', `${pipe.width}x${pipe.height}`, '-r', formatRational(opts.fps), '-i', 'pipe:0');
+  const rate = formatRational(opts.fps);
+  const arrival = opts.timing === 'arrival' && !graph;
+  // Arrival: stamped by ffmpeg's clock (`-framerate` only sets the time base; `-r` would renumber).
+  if (arrival) args.push('-use_wallclock_as_timestamps', '1');
+  args.push('-f', 'rawvideo', '-pix_fmt', pipe.pixelFormat, '-s', `${pipe.width}x${pipe.height}`, arrival ? '-framerate' : '-r', rate, '-i', 'pipe:0');
   for (const input of graph?.inputs ?? []) args.push(...input);
   const audioInput = 1 + (graph?.inputs.length ?? 0);
   const withAudio = audio !== undefined && plan.audio.length > 0;
@@ -385,7 +398,7 @@ export function buildSinkArgs(
       else args.push(`-c:a:${i}`, 'libopus', `-b:a:${i}`, '128k');
     });
   }
-  args.push(...videoArgs, ...(opts.outputArgs ?? []));
+  args.push(...videoArgs, ...(arrival ? [ffmpeg.hasFpsMode ? '-fps_mode' : '-vsync', 'cfr', '-r', rate] : []), ...(opts.outputArgs ?? []));
   switch (plan.kind) {
     case 'device':
       args.push('-f', 'v4l2', target);
@@ -467,7 +480,8 @@ export async function openVideoSink(opts: VideoSinkOptions): Promise<VideoSink> 
     }
     trackTempFile(temp);
   }
-  const args = buildSinkArgs(opts, plan, temp ?? target, plan.audio.length > 0 ? audioSrc : undefined);
+  const caps = opts.timing === 'arrival' ? await ffmpegVersion(ffmpeg) : undefined;
+  const args = buildSinkArgs(opts, plan, temp ?? target, plan.audio.length > 0 ? audioSrc : undefined, caps);
   return new FfmpegVideoSink(ffmpeg, args, opts, plan, target, temp);
 }
 
@@ -514,6 +528,8 @@ class FfmpegVideoSink implements VideoSink {
   private state: 'open' | 'finishing' | 'done' | 'aborted' | 'failed' = 'open';
   private pipeError: Error | null = null;
   private pendingWrite: ((ok: boolean) => void) | null = null;
+  /** Frames in the output by ffmpeg's final report (it repeats or drops frames with `arrival` timing). */
+  private encodedFrames: number | null = null;
 
   constructor(ffmpeg: string, args: string[], opts: VideoSinkOptions, plan: SinkPlan, target: string, temp: string | null) {
     this.output = opts.output;
@@ -525,7 +541,12 @@ class FfmpegVideoSink implements VideoSink {
     this.temp = temp;
     const pipe = opts.graph?.pipe;
     this.frameBytes = pipe ? pipe.width * pipe.height * PIPE_BYTES_PER_PIXEL[pipe.pixelFormat] : opts.width * opts.height * opts.channels;
-    this.proc = new FfmpegProcess(ffmpeg, args, { stdin: true, stdout: false });
+    this.proc = new FfmpegProcess(ffmpeg, args, { stdin: true, stdout: false }, {
+      onLine: (line) => {
+        const done = /^frame=\s*(\d+)/.exec(line);
+        if (done) this.encodedFrames = Number(done[1]);
+      },
+    });
     this.proc.child.stdin!.on('error', (err) => {
       // EPIPE when ffmpeg quits early: the exit status and log say why.
       this.pipeError ??= err;
@@ -607,7 +628,7 @@ class FfmpegVideoSink implements VideoSink {
     this.state = 'done';
     return {
       output: this.output,
-      frames: this.framesWritten,
+      frames: this.opts.timing === 'arrival' ? (this.encodedFrames ?? this.framesWritten) : this.framesWritten,
       width: this.plan.width,
       height: this.plan.height,
       codec: this.plan.codec,
