@@ -2,7 +2,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLiveInput, liveOutputsFrom, runLiveCommand, type LiveCliIO } from '../../src/node/live/liveCli.js';
-import { makeTempDir, probeStreams } from '../helpers/videos.js';
+import type { BackdropOptions } from '../../src/node/photo.js';
+import { ffmpeg, ffmpegBin, makeTempDir, probeStreams } from '../helpers/videos.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -69,5 +70,28 @@ describe('runLiveCommand', () => {
     const code = await runLiveCommand('lavfi:testsrc2=size=160x120:rate=25,select=lt(t\\,0.5)', { stallTimeout: 1, keys: false }, { effect: { type: 'color', color: [0, 0, 0, 255] } }, io);
     expect(code).toBe(1);
     expect(io.err).toMatch(/error: lavfi:testsrc2.*: no frame for 1 s after frame \d+; the camera or stream stopped delivering/);
+  });
+
+  it('plays a video file as a camera in real time, over and over with loop, and never records over it', async () => {
+    const clip = join(dir, 'one-second.mp4');
+    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25:duration=1', '-c:v', 'libx264', '-preset', 'ultrafast', clip], ffmpegBin);
+    const effect: BackdropOptions = { effect: { type: 'color', color: [0, 0, 255, 255] } };
+    const refused = fakeIO();
+    expect(await runLiveCommand(clip, { output: clip, loop: true, force: true, keys: false }, effect, refused)).toBe(1);
+    expect(refused.err).toMatch(/refusing to overwrite the input/);
+
+    const out = join(dir, 'looped.mp4');
+    const ctrl = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const io = fakeIO(ctrl.signal, (err) => {
+      if (!timer && err.includes('recording to')) timer = setTimeout(() => ctrl.abort(), 2500);
+    });
+    const code = await runLiveCommand(clip, { output: out, loop: true, json: true, keys: false }, effect, io);
+    expect(code, io.err).toBe(130);
+    const summary = JSON.parse(io.out) as { frames: number; dropped: number };
+    // 2.5 s of a 25-frame clip played in real time: it started over.
+    expect(summary.frames + summary.dropped).toBeGreaterThan(25);
+    const [v] = await probeStreams(out);
+    expect(v.duration!).toBeGreaterThan(1.5);
   });
 });

@@ -3,6 +3,7 @@
  * shared clip → the preview server (frames read from /frame.jpg, keys posted to /key); a camera
  * that stops delivering → the stall error, no hang.
  */
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp, { type OutputInfo } from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -256,8 +257,11 @@ describe('a camera that stops', () => {
     expect(summary.frames).toBeGreaterThan(0);
   });
 
-  it('needs an output and refuses an existing file', async () => {
+  it('needs an output, refuses an existing file and never records over the file it plays', async () => {
     await expect(runLive({ input: y4m, backdrop, outputs: {} })).rejects.toThrow(/needs an output/);
-    await expect(runLive({ input: y4m, backdrop, outputs: { file: y4m } })).rejects.toThrow(/exists/);
+    const existing = join(dir, 'existing.mp4');
+    await writeFile(existing, 'not empty');
+    await expect(runLive({ input: y4m, backdrop, outputs: { file: existing } })).rejects.toThrow(/exists/);
+    await expect(runLive({ input: y4m, backdrop, outputs: { file: y4m }, force: true })).rejects.toThrow(/refusing to overwrite the input/);
   });
 });

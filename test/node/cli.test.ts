@@ -246,6 +246,9 @@ describe('bad input: one line naming the file and the reason, the batch goes on,
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stderr.length).toBeGreaterThan(0);
     }
+    const twoAsCamera = await cli(photo, photo, '--loop');
+    expect(twoAsCamera.code).toBe(2);
+    expect(twoAsCamera.stderr).toMatch(/--live and --loop play one video file as a camera/);
     const transparentJpeg = await cli(photo, '--transparent', '-o', join(dir, 't.jpg'));
     expect(transparentJpeg.code).not.toBe(0);
     expect(transparentJpeg.stderr).toMatch(/transparen/);

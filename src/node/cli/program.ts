@@ -59,6 +59,8 @@ export interface CliOptions {
   preview?: number | true;
   virtualCamera?: string;
   stallTimeout?: number;
+  live?: boolean;
+  loop?: boolean;
 }
 
 function numberIn(name: string, lo: number, hi: number) {
@@ -130,6 +132,8 @@ export function buildProgram(io: CliIO): Command {
     .addOption(new Option('--preview [port]', 'live: show the result at http://127.0.0.1:PORT (default when no other output); write --preview=8080').argParser(numberIn('--preview', 0, 65535)))
     .addOption(new Option('--virtual-camera <device>', 'live: feed a v4l2loopback device that Zoom/Meet/Teams can use, e.g. /dev/video10 (Linux)'))
     .addOption(new Option('--stall-timeout <seconds>', 'live: give up when the camera sends nothing this long (default 10)').argParser(numberIn('--stall-timeout', 0.1, 3600)))
+    .addOption(new Option('--live', 'play a video file as a camera, in real time: preview it, record it, feed a virtual camera'))
+    .addOption(new Option('--loop', 'live: start the video file over when it ends (implies --live)'))
     .addOption(new Option('-q, --quiet', 'print errors only'))
     .addOption(new Option('--json', 'print a machine-readable summary on stdout'))
     .addHelpText(
@@ -153,6 +157,7 @@ Examples:
                                               keys a/d cycle backgrounds, f FPS, q quit
   backdrop camera --flip --fps                mirrored like a selfie view, FPS meter shown
   backdrop camera:1 --virtual-camera /dev/video10   feed a v4l2loopback virtual camera
+  backdrop talk.mp4 --loop                    try the live preview without a camera
 
 Outputs are written to a temporary file and renamed when complete; an input is never
 overwritten, and an existing output only with --force. Exit status: 0 all done, 1 some
@@ -167,8 +172,10 @@ file failed, 2 bad usage.`,
         return;
       }
       if (inputs.length === 0) throw new UsageError('give image or video files or folders, or a camera: camera, camera:1, /dev/video0, rtsp://…, lavfi:testsrc2');
-      if (inputs.length === 1 && isLiveInput(inputs[0])) {
-        const live = { output: options.output, preview: options.preview, virtualCamera: options.virtualCamera, stallTimeout: options.stallTimeout };
+      const fileAsCamera = options.live || options.loop;
+      if (fileAsCamera && inputs.length !== 1) throw new UsageError('--live and --loop play one video file as a camera');
+      if (inputs.length === 1 && (isLiveInput(inputs[0]) || fileAsCamera)) {
+        const live = { output: options.output, preview: options.preview, virtualCamera: options.virtualCamera, stallTimeout: options.stallTimeout, loop: options.loop };
         const stream = { smoothing: options.smoothing, fps: options.fps, flip: options.flip };
         const encode = { force: options.force, crf: options.crf, preset: options.preset, quiet: options.quiet, json: options.json };
         io.exitCode = await runLiveCommand(inputs[0], { ...live, ...encode, ...stream }, toBackdropOptions(options), io);
@@ -176,7 +183,7 @@ file failed, 2 bad usage.`,
       }
       if (inputs.some(isLiveInput)) throw new UsageError('a camera or stream must be the only input');
       if (options.preview !== undefined || options.virtualCamera || options.stallTimeout !== undefined) {
-        throw new UsageError('--preview, --virtual-camera and --stall-timeout are for camera or stream inputs');
+        throw new UsageError('--preview, --virtual-camera and --stall-timeout are for camera or stream inputs (or a video file played as one: --live)');
       }
       io.exitCode = await runBatch(inputs, options, toBackdropOptions(options), await outputTarget(options, inputs), io);
     });

@@ -1,6 +1,7 @@
 /**
  * The live part of the command line, ready to be wired into cli/program.ts: `backdrop camera[:N]`
- * (or a device, URL or `lavfi:` source) and `backdrop --list-cameras`. Prints to the CLI's io,
+ * (or a device, URL or `lavfi:` source, or a video file with `--live`/`--loop`) and
+ * `backdrop --list-cameras`. Prints to the CLI's io,
  * never to the console directly, and returns the exit status.
  */
 import type { FrameProcessor } from '../../core/processor.js';
@@ -31,6 +32,8 @@ export interface LiveCliOptions {
   virtualCamera?: string;
   /** `--stall-timeout <s>`, seconds (default 10). */
   stallTimeout?: number;
+  /** `--loop`: a video file played as a camera starts over when it ends. */
+  loop?: boolean;
   force?: boolean;
   crf?: number;
   preset?: string;
@@ -114,6 +117,7 @@ export async function runLiveCommand(
       backdrop,
       outputs,
       stallTimeoutMs: opts.stallTimeout !== undefined ? opts.stallTimeout * 1000 : undefined,
+      loop: opts.loop,
       signal: io.signal,
       force: opts.force,
       crf: opts.crf,

@@ -25,7 +25,7 @@ import type { TemporalOptions } from '../../core/temporal.js';
 import type { FfmpegOptions } from '../video/ffmpegPath.js';
 import type { Rational } from '../video/probe.js';
 import { checkVideoOutput, type VideoSinkResult } from '../video/sink.js';
-import { resolveLiveInput, type CameraInputOptions } from './cameraInput.js';
+import { kindOfInputSpec, resolveLiveInput, type CameraInputOptions } from './cameraInput.js';
 import { KEY_HELP, keyAction, listenTerminalKeys, type KeyAction, type KeyInput } from './keys.js';
 import { LiveSink } from './liveSink.js';
 import { NewestFrameSource } from './newestFrameSource.js';
@@ -146,7 +146,9 @@ export async function startLive(opts: LiveOptions): Promise<LiveSession> {
   const outputs = opts.outputs ?? { preview: true };
   const wantsPreview = outputs.preview !== undefined && outputs.preview !== false;
   if (!wantsPreview && !outputs.file && !outputs.url && !outputs.virtualCamera) throw new RangeError('a live session needs an output: preview, file, url or virtualCamera');
-  if (outputs.file) await checkVideoOutput(outputs.file, { force: opts.force });
+  // A video file played as a camera is an input the recording must not replace.
+  const inputFile = typeof opts.input === 'string' && kindOfInputSpec(opts.input) === 'file' ? [opts.input] : [];
+  if (outputs.file) await checkVideoOutput(outputs.file, { force: opts.force, inputs: inputFile });
 
   const input = typeof opts.input === 'string' ? await resolveLiveInput(opts.input, opts) : { args: opts.input.args, name: opts.input.name ?? opts.input.args.join(' ') };
   // Read in a worker thread, so the camera is drained while a frame is processed (newestFrameSource.ts).
