@@ -16,4 +16,6 @@ export interface BackgroundProvider {
   reset?(): void;
   /** Release what the provider holds (a decoder); asking for a frame afterwards may start over. */
   close?(): Promise<void> | void;
+  /** The same background for another stream: its own position (and decoder), from the start. */
+  fork?(): BackgroundProvider;
 }

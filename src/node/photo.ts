@@ -131,7 +131,10 @@ export class Backdrop {
   streamEffect(temporal: TemporalOptions | boolean = this.streamTemporal): BackgroundEffect {
     // Unless asked otherwise, streams take the bilinear edges: several times cheaper per frame.
     const { settings } = this.effect;
-    return new BackgroundEffect(this.segmenter, { ...settings, refine: settings.refine ?? 'bilinear', temporal });
+    // A background video plays along each stream's own clock: every stream gets its own copy.
+    const fx = settings.effect;
+    const effect = fx?.type === 'video' && fx.source.fork ? { ...fx, source: fx.source.fork() } : fx;
+    return new BackgroundEffect(this.segmenter, { ...settings, effect, refine: settings.refine ?? 'bilinear', temporal });
   }
 
   /**

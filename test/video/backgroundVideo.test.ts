@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../../src/core/frame.js';
 import { fitFilter, openBackgroundVideo } from '../../src/node/video/backgroundVideo.js';
 import { VideoInputError } from '../../src/node/video/probe.js';
+import { createBackdrop } from '../../src/node/photo.js';
 import { colourClip, makeTempDir } from '../helpers/videos.js';
 
 let dir: string;
@@ -49,6 +50,28 @@ describe('BackgroundVideo', () => {
       expect(await at(10_000)).toBe('red');
     } finally {
       await bg.close();
+    }
+  });
+
+  it("plays along each stream's own clock when one Backdrop runs several streams", async () => {
+    const backdrop = await createBackdrop({ model: 'landscape', effect: { type: 'video', path: clip } });
+    const [a, b] = [backdrop.streamEffect(), backdrop.streamEffect()];
+    try {
+      const at = async (effect: typeof a, t: number): Promise<Colour> => {
+        const fx = effect.effect;
+        if (fx.type !== 'video') throw new Error('expected a video background');
+        return colourAt(await fx.source.frameFor(frame(64, 48, t)), 32, 24);
+      };
+      expect(await at(a, 0)).toBe('red');
+      expect(await at(a, 300)).toBe('red');
+      // Stream b starts later on its own clock: the video from its start…
+      expect(await at(b, 5000)).toBe('red');
+      // …while stream a goes on where it was (0.7 s in: blue), not restarted by b.
+      expect(await at(a, 700)).toBe('blue');
+      expect(await at(b, 5600)).toBe('blue');
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await backdrop.close();
     }
   });
 

@@ -86,6 +86,10 @@ export class BackgroundVideo implements BackgroundProvider {
     this.start = undefined;
   }
 
+  fork(): BackgroundVideo {
+    return new BackgroundVideo(this.path, this.info, this.opts);
+  }
+
   async close(): Promise<void> {
     const source = this.source;
     this.source = null;
