@@ -1,8 +1,8 @@
 /**
  * The live part of the command line, ready to be wired into cli/program.ts: `backdrop camera[:N]`
  * (or a device, URL or `lavfi:` source, or a video file with `--live`/`--loop`) and
- * `backdrop --list-cameras`. Prints to the CLI's io,
- * never to the console directly, and returns the exit status.
+ * `backdrop --list-cameras`. Prints to the CLI's io, never to the console directly, and returns
+ * the exit status.
  */
 import type { FrameProcessor } from '../../core/processor.js';
 import type { TemporalOptions } from '../../core/temporal.js';

@@ -4,7 +4,8 @@
  *
  * Files and streams are written at the source's frame rate in real time: each processed frame is
  * sent once and shows until the next one arrives (ffmpeg repeats it as often as the rate asks), so
- * a recording lasts as long as the session did, and a slow effect costs no extra encoding.
+ * a recording lasts as long as the session did, and a slow effect does not also pay for piping and
+ * converting the repeats.
  *
  * When the session fails, what happens to the outputs depends on why: a camera that stalled or an
  * output that failed (a stream URL going away) leaves the other outputs to be finished, so a
