@@ -134,7 +134,9 @@ export async function runLiveCommand(
         if (outputs.file) say(`recording to ${outputs.file}\n`);
         if (outputs.url) say(`streaming to ${outputs.url}\n`);
         if (outputs.virtualCamera) say(`virtual camera: ${outputs.virtualCamera}\n`);
-        say(`${KEY_HELP}${process.stdin.isTTY ? '' : ' (in the preview page; Ctrl-C here)'}\n`);
+        // Keys come from the terminal, else from the preview page; with neither, only Ctrl-C.
+        if (process.stdin.isTTY) say(`${KEY_HELP}\n`);
+        else say(info.previewUrl ? `${KEY_HELP} (in the preview page; Ctrl-C here)\n` : 'Ctrl-C stops\n');
       },
       onStats: (s) => {
         if (!showStatus) return;
