@@ -5,6 +5,7 @@
  */
 import { createMask, type Mask } from './frame.js';
 import type { ModelSpec } from './modelSpec.js';
+import { scratchF32 } from './resize.js';
 
 /** Reads the person probability out of a raw output tensor at the model's own resolution. */
 export function tensorToMask(output: Float32Array, spec: ModelSpec): Mask {
@@ -61,7 +62,11 @@ export function axisTaps(srcSize: number, dstSize: number): AxisTaps {
   return { i0, i1, w1 };
 }
 
-/** Bilinear half-pixel upsample (or downsample) of a mask to width × height. */
+/**
+ * Bilinear half-pixel upsample (or downsample) of a mask to width × height. Separable: each source
+ * row is stretched to the output width once, then every output row blends two stretched rows
+ * (two reads per pixel instead of four; a 720p mask in about half the time).
+ */
 export function upsampleMask(low: Mask, width: number, height: number): Mask {
   const out = createMask(width, height);
   const src = low.data;
@@ -69,18 +74,21 @@ export function upsampleMask(low: Mask, width: number, height: number): Mask {
   const xs = axisTaps(low.width, width);
   const ys = axisTaps(low.height, height);
   const lw = low.width;
-  for (let y = 0; y < height; y++) {
-    const r0 = ys.i0[y] * lw;
-    const r1 = ys.i1[y] * lw;
+  const rows = scratchF32('upsample.rows', low.height * width);
+  for (let y = 0, r = 0; y < low.height; y++) {
+    const base = y * lw;
+    for (let x = 0; x < width; x++, r++) {
+      const a = src[base + xs.i0[x]];
+      rows[r] = a + (src[base + xs.i1[x]] - a) * xs.w1[x];
+    }
+  }
+  for (let y = 0, o = 0; y < height; y++) {
+    const r0 = ys.i0[y] * width;
+    const r1 = ys.i1[y] * width;
     const wy = ys.w1[y];
-    let o = y * width;
     for (let x = 0; x < width; x++, o++) {
-      const x0 = xs.i0[x];
-      const x1 = xs.i1[x];
-      const wx = xs.w1[x];
-      const top = src[r0 + x0] + (src[r0 + x1] - src[r0 + x0]) * wx;
-      const bot = src[r1 + x0] + (src[r1 + x1] - src[r1 + x0]) * wx;
-      dst[o] = top + (bot - top) * wy;
+      const top = rows[r0 + x];
+      dst[o] = top + (rows[r1 + x] - top) * wy;
     }
   }
   return out;
