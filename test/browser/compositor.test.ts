@@ -9,16 +9,12 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composite } from '../../src/core/composite.js';
-import { refineMask } from '../../src/core/effect.js';
 import type { Frame, Mask } from '../../src/core/frame.js';
-import { upsampleMask } from '../../src/core/postprocess.js';
-import { Segmenter } from '../../src/core/segmenter.js';
-import { loadBuiltinModel } from '../../src/node/models.js';
-import { onnxNodeBackend } from '../../src/node/onnxBackend.js';
 import {
   base64, bytesFrom64, callHarness, chromiumPath, grabRgbFrame, launchHarness, repoRoot, startHarnessServer, warnSkipped, type Browser,
 } from './chromium.js';
 import { countPixels, meanDiff as meanDiffOf } from '../helpers/images.js';
+import { nodeMasks } from '../helpers/nodeMasks.js';
 
 warnSkipped('compositor.test.ts');
 
@@ -47,12 +43,7 @@ describe.skipIf(!chromiumPath)('compositors on a real frame', () => {
     browser = await launchHarness(server.url);
     rgb = await grabRgbFrame(2, W, H);
     frame = { width: W, height: H, channels: 3, data: rgb };
-    const { onnx, spec } = await loadBuiltinModel('general');
-    const segmenter = await Segmenter.create(onnxNodeBackend(), onnx, spec);
-    const low = await segmenter.segment(frame);
-    await segmenter.close();
-    reference = upsampleMask(low, W, H);
-    refined = refineMask(low, frame, {});
+    ({ reference, refined } = await nodeMasks(frame));
     const rgba = new Uint8Array(W * H * 4);
     for (let i = 0; i < W * H; i++) {
       rgba.set(rgb.subarray(i * 3, i * 3 + 3), i * 4);

@@ -14,18 +14,14 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composite } from '../../src/core/composite.js';
-import { refineMask } from '../../src/core/effect.js';
 import type { Frame, Mask } from '../../src/core/frame.js';
-import { upsampleMask } from '../../src/core/postprocess.js';
-import { Segmenter } from '../../src/core/segmenter.js';
-import { loadBuiltinModel } from '../../src/node/models.js';
-import { onnxNodeBackend } from '../../src/node/onnxBackend.js';
 import { testdata } from '../helpers/testdata.js';
 import { ffmpegPath, sampleVideo } from '../browser/chromium.js';
 import {
   appState, chromiumPath, ffprobePath, grab, launchBrowser, makeStillY4m, openApp, probe, repoRoot, startAppServer, tempDir, waitFrames, warnNoFfprobe, warnSkipped, type AppBrowser,
 } from './app.js';
 import { countPixels, meanDiff as meanDiffOf } from '../helpers/images.js';
+import { nodeMasks } from '../helpers/nodeMasks.js';
 
 const run = promisify(execFile);
 
@@ -112,12 +108,7 @@ describe.skipIf(!chromiumPath)('the web app on a fake camera', () => {
 
     // The Node mask of exactly the pixels the app showed.
     frame = { width: W, height: H, channels: 3, data: rgbOf(raw) };
-    const { onnx, spec } = await loadBuiltinModel('general');
-    const segmenter = await Segmenter.create(onnxNodeBackend(), onnx, spec);
-    const low = await segmenter.segment(frame);
-    await segmenter.close();
-    reference = upsampleMask(low, W, H);
-    refined = refineMask(low, frame, {});
+    ({ reference, refined } = await nodeMasks(frame));
     const count = countPixels(W * H, person, background);
     expect(count.person).toBeGreaterThan(W * H * 0.05);
     expect(count.background).toBeGreaterThan(W * H * 0.2);
