@@ -211,6 +211,21 @@ describe('live to the preview page', () => {
     const summary = await session.done;
     expect(summary.stoppedBy).toBe('key');
   });
+
+  it('f in the page shows and hides the meter without an onToggleFps callback (as the CLI runs)', async () => {
+    const session = await startLive({ input: 'lavfi:testsrc2=size=160x120:rate=25', backdrop, outputs: { preview: 0 } });
+    try {
+      expect(session.fpsMeter.draw).toBe(false);
+      const press = () => fetch(new URL('key', session.previewUrl!), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"key":"f"}' });
+      expect((await press()).status).toBe(200);
+      expect(session.fpsMeter.draw).toBe(true);
+      await press();
+      expect(session.fpsMeter.draw).toBe(false);
+    } finally {
+      session.stop();
+      await session.done;
+    }
+  });
 });
 
 describe('a camera that stops', () => {

@@ -231,7 +231,11 @@ export async function startLive(opts: LiveOptions): Promise<LiveSession> {
   const action = (a: KeyAction): void => {
     if (a === 'previous') effect.previous();
     else if (a === 'next') effect.next();
-    else if (a === 'toggle-fps') opts.onToggleFps?.(fpsMeter.toggle());
+    else if (a === 'toggle-fps') {
+      // Not inside `onToggleFps?.(…)`: an absent callback would skip evaluating its argument.
+      const shown = fpsMeter.toggle();
+      opts.onToggleFps?.(shown);
+    }
     else stop('key');
   };
 
