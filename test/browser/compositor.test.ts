@@ -4,27 +4,20 @@
  * where the mask is 0; and the WebGL and canvas-2D compositors agree with core's CPU composite.
  * The pictures are saved under out/browser-tests/ for a look.
  */
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composite } from '../../src/core/composite.js';
 import type { Frame, Mask } from '../../src/core/frame.js';
 import {
-  base64, bytesFrom64, callHarness, chromiumPath, grabRgbFrame, launchHarness, repoRoot, startHarnessServer, warnSkipped, type Browser,
+  base64, bytesFrom64, callHarness, chromiumPath, grabRgbFrame, launchHarness, startHarnessServer, warnSkipped, type Browser,
 } from './chromium.js';
 import { countPixels, meanDiff as meanDiffOf } from '../helpers/images.js';
 import { nodeMasks } from '../helpers/nodeMasks.js';
+import { saveRaw } from '../helpers/screenshots.js';
 
 warnSkipped('compositor.test.ts');
 
 const W = 640, H = 360;
-const outDir = join(repoRoot, 'out', 'browser-tests');
-
-async function save(name: string, rgba: Uint8Array): Promise<void> {
-  await mkdir(outDir, { recursive: true });
-  await sharp(rgba, { raw: { width: W, height: H, channels: 4 } }).png().toFile(join(outDir, name));
-}
+const save = (name: string, rgba: Uint8Array) => saveRaw(`browser-tests/${name}`, rgba, W, H, 4);
 
 const meanDiff = (a: Uint8Array, b: Uint8Array, bChannels: 3 | 4, select: (i: number) => boolean) => meanDiffOf(a, b, bChannels, W * H, select);
 

@@ -8,7 +8,6 @@
  * A screenshot goes to out/e2e/app.png.
  */
 import { execFile } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
@@ -18,10 +17,11 @@ import type { Frame, Mask } from '../../src/core/frame.js';
 import { testdata } from '../helpers/testdata.js';
 import { ffmpegPath, sampleVideo } from '../browser/chromium.js';
 import {
-  appState, chromiumPath, ffprobePath, grab, launchBrowser, makeStillY4m, openApp, probe, repoRoot, startAppServer, tempDir, waitFrames, warnNoFfprobe, warnSkipped, type AppBrowser,
+  appState, chromiumPath, ffprobePath, grab, launchBrowser, makeStillY4m, openApp, probe, startAppServer, tempDir, waitFrames, warnNoFfprobe, warnSkipped, type AppBrowser,
 } from './app.js';
 import { countPixels, meanDiff as meanDiffOf } from '../helpers/images.js';
 import { nodeMasks } from '../helpers/nodeMasks.js';
+import { outPath, saveRaw } from '../helpers/screenshots.js';
 
 const run = promisify(execFile);
 
@@ -29,7 +29,6 @@ warnSkipped('test/e2e/app.test.ts');
 warnNoFfprobe('the recording and video tests in test/e2e/app.test.ts');
 
 const W = 640, H = 360, FPS = 30;
-const outDir = join(repoRoot, 'out', 'e2e');
 
 function rgbOf(rgba: Uint8Array): Uint8Array {
   const rgb = new Uint8Array((rgba.length / 4) * 3);
@@ -44,8 +43,7 @@ function rgbOf(rgba: Uint8Array): Uint8Array {
 const meanDiff = (a: Uint8Array, b: Uint8Array, bChannels: 3 | 4, select: (i: number) => boolean) => meanDiffOf(a, b, bChannels, W * H, select);
 
 async function savePng(name: string, rgba: Uint8Array): Promise<void> {
-  await mkdir(outDir, { recursive: true });
-  await sharp(rgba, { raw: { width: W, height: H, channels: 4 } }).png().toFile(join(outDir, name));
+  await saveRaw(`e2e/${name}`, rgba, W, H, 4);
 }
 
 describe.skipIf(!chromiumPath)('the web app on a fake camera', () => {
@@ -363,8 +361,7 @@ describe.skipIf(!chromiumPath)('the web app on a fake camera', () => {
     await page.locator('#gallery button').nth(4).click();
     await waitFrames(page, 10);
     await page.waitForTimeout(600);
-    await mkdir(outDir, { recursive: true });
-    await page.screenshot({ path: join(outDir, 'app.png'), fullPage: true });
+    await page.screenshot({ path: await outPath('e2e/app.png'), fullPage: true });
     expect((await appState(page)).effect).toBe('image');
   });
 
@@ -385,7 +382,6 @@ describe.skipIf(!chromiumPath)('the web app on a fake camera', () => {
     // The view shows the camera as it is.
     const shown = (await grab(page)).data;
     expect(meanDiff(shown, raw, 4, () => true).mean).toBeLessThan(3);
-    await mkdir(outDir, { recursive: true });
-    await page.screenshot({ path: join(outDir, 'model-failed.png') });
+    await page.screenshot({ path: await outPath('e2e/model-failed.png') });
   });
 });

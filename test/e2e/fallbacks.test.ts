@@ -3,11 +3,10 @@
  * all (each: a clear message and the sample clip, processed and moving), and WebGL switched off by
  * a flag (a message, and the canvas-2D compositor still applying the effect).
  */
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { outPath } from '../helpers/screenshots.js';
 import {
-  appState, chromiumPath, grab, launchBrowser, makeStillY4m, openApp, repoRoot, startAppServer, tempDir, waitFrames, warnSkipped, type AppBrowser, type CameraMode,
+  appState, chromiumPath, grab, launchBrowser, makeStillY4m, openApp, startAppServer, tempDir, waitFrames, warnSkipped, type AppBrowser, type CameraMode,
 } from './app.js';
 
 warnSkipped('test/e2e/fallbacks.test.ts');
@@ -65,8 +64,7 @@ describe.skipIf(!chromiumPath)('the web app without a camera or WebGL', () => {
         console.log(`sample clip: ${JSON.stringify({ fps: (await appState(browser.page)).metrics.fps })}, moved Δ ${moved.toFixed(2)}`);
         expect(moved).toBeGreaterThan(0.5);
         if (c.camera === 'denied') {
-          await mkdir(join(repoRoot, 'out', 'e2e'), { recursive: true });
-          await browser.page.screenshot({ path: join(repoRoot, 'out', 'e2e', 'camera-denied.png') });
+          await browser.page.screenshot({ path: await outPath('e2e/camera-denied.png') });
         }
       } finally {
         await browser.close();
@@ -93,7 +91,6 @@ describe.skipIf(!chromiumPath)('the web app without a camera or WebGL', () => {
     const changed = meanAbsDiff(blurred.data, raw.data);
     console.log(`canvas 2D: ${JSON.stringify((await appState(browser.page)).metrics.fps)} fps, blur vs none Δ ${changed.toFixed(2)}`);
     expect(changed).toBeGreaterThan(2);
-    await mkdir(join(repoRoot, 'out', 'e2e'), { recursive: true });
-    await browser.page.screenshot({ path: join(repoRoot, 'out', 'e2e', 'no-webgl.png') });
+    await browser.page.screenshot({ path: await outPath('e2e/no-webgl.png') });
   });
 });

@@ -1,10 +1,14 @@
-/** `backdrop video…`: frame count, rate, duration and sound kept; effect range; transparency; Ctrl-C; bad input. */
+/**
+ * `backdrop video…`: frame count, rate, duration and sound kept; effect range; transparency; Ctrl-C;
+ * bad input. A frame of each effect's output is saved under out/video/ for a look.
+ */
 import { spawn } from 'node:child_process';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackdrop } from '../../src/node/photo.js';
 import { cli } from '../helpers/cli.js';
+import { saveRaw } from '../helpers/screenshots.js';
 import { audioOnlyClip, clipWithAudio, decodeFrames, makeTempDir, ntscClip, probeStreams } from '../helpers/videos.js';
 
 let dir: string;
@@ -57,6 +61,7 @@ describe('backdrop on a video', () => {
     expect(v.codec).toBe('h264');
     expect(Math.abs(a.duration! - inA.duration!)).toBeLessThan(0.1);
     const output = await decodeFrames(out, 3);
+    await saveRaw('video/blur.png', output.subarray(0, W * H * 3), W, H, 3);
     expect(frameDiff(input, output, 0, person)).toBeLessThan(4);
     // The wall behind is nearly flat, so a blur changes it a little but clearly more than the face.
     expect(frameDiff(input, output, 0, background)).toBeGreaterThan(1.2 * frameDiff(input, output, 0, person));
@@ -64,6 +69,7 @@ describe('backdrop on a video', () => {
     const green = join(dir, 'green.mp4');
     expect((await cli(clip, '--color', '#00ff00', '--light-wrap', '0', '-o', green)).code).toBe(0);
     const painted = await decodeFrames(green, 3);
+    await saveRaw('video/color.png', painted.subarray(0, W * H * 3), W, H, 3);
     const pure = Buffer.alloc(input.length);
     for (let i = 0; i < pure.length; i += 3) pure[i + 1] = 255;
     expect(frameDiff(pure, painted, 40, background)).toBeLessThan(12);
@@ -93,6 +99,7 @@ describe('backdrop on a video', () => {
     const out = join(dir, 'cut.webm');
     expect((await cli(clip, '--transparent', '-o', out, '--to', '8')).code).toBe(0);
     const rgba = await decodeFrames(out, 4, ['-c:v', 'libvpx-vp9']);
+    await saveRaw('video/transparent.png', rgba.subarray(0, W * H * 4), W, H, 4);
     let bgAlpha = 0;
     let personAlpha = 0;
     let nb = 0;
