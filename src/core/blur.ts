@@ -6,7 +6,7 @@
  * per pass, whatever the sigma).
  */
 import type { Frame, Mask } from './frame.js';
-import { resampleTaps, scratchF32, type ResampleTaps } from './resize.js';
+import { aspectFitSize, resampleTaps, resizeFrame, resizeMask, scratchF32, type ResampleTaps } from './resize.js';
 
 /** Edge handling of {@link boxBlur3}: 'zero' pads with 0, 'clamp' repeats the edge pixel. */
 export type BlurEdge = 'zero' | 'clamp';
@@ -314,4 +314,18 @@ export function blurBackground(frame: Frame, mask: Mask, strength: number): Fram
   }
   const sigmaFull = (strength / 100) * 0.04 * Math.max(frame.width, frame.height);
   return weightedBlur(frame, mask, sigmaFull);
+}
+
+/**
+ * {@link blurBackground} of a width × height picture, worked out from a smaller view of it:
+ * `frame` (any size: the picture itself, or e.g. a model's square input) and its `mask` (any size).
+ * Both are resized to the mask's size reshaped to the picture's aspect ratio, so the blur, once
+ * stretched back over the picture, is as strong across as down. Returns the low-resolution RGB
+ * background, with the picture's aspect ratio.
+ */
+export function blurBackgroundFor(frame: Frame, mask: Mask, strength: number, width: number, height: number): Frame {
+  const size = aspectFitSize(mask.width, mask.height, width, height);
+  const f = frame.width === size.width && frame.height === size.height ? frame : resizeFrame(frame, size.width, size.height);
+  const m = mask.width === size.width && mask.height === size.height ? mask : resizeMask(mask, size.width, size.height);
+  return blurBackground(f, m, strength);
 }

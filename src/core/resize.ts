@@ -268,6 +268,16 @@ function checkSize(width: number, height: number, what: string): void {
 }
 
 /**
+ * The largest size with the aspect ratio of width × height that fits in maxW × maxH and is no
+ * larger than width × height itself (at least 1 × 1): the shape a picture keeps when seen
+ * through, say, a model's square 256 × 256 input.
+ */
+export function aspectFitSize(maxW: number, maxH: number, width: number, height: number): { width: number; height: number } {
+  const k = Math.min(maxW / width, maxH / height, 1);
+  return { width: Math.max(1, Math.min(maxW, Math.round(width * k))), height: Math.max(1, Math.min(maxH, Math.round(height * k))) };
+}
+
+/**
  * Resizes a frame to width × height, keeping its channel count (and timestamp). Bilinear with
  * half-pixel centres and edge clamping when upscaling or shrinking by at most 2× on an axis; an
  * area (box) average when shrinking by more, so it does not alias. Same size returns a copy.

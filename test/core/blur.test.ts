@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { blurBackground, boxBlur3, boxRadii } from '../../src/core/blur.js';
+import { blurBackground, blurBackgroundFor, boxBlur3, boxRadii } from '../../src/core/blur.js';
 import { createFrame, createMask, type Frame } from '../../src/core/frame.js';
+import { resizeFrame } from '../../src/core/resize.js';
 
 /** Number of positions where two arrays differ (plus the length difference); cheap on big arrays. */
 function diffs(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -105,5 +106,33 @@ describe('blurBackground', () => {
       const variance = r.reduce((v, ri) => v + ((2 * ri + 1) ** 2 - 1) / 12, 0);
       expect(Math.abs(Math.sqrt(variance) - sigma)).toBeLessThan(0.35);
     }
+  });
+});
+
+describe('blurBackgroundFor', () => {
+  it('blurs as much across as down when the picture is seen through a square view (a model input)', () => {
+    // A 640 × 360 picture, dark with a bright square in the middle, seen as 128 × 128.
+    const W = 640, H = 360;
+    const picture = createFrame(W, H, 3);
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) picture.data.fill(Math.abs(x - W / 2) < 6 && Math.abs(y - H / 2) < 6 ? 255 : 10, (y * W + x) * 3, (y * W + x + 1) * 3);
+    const view = resizeFrame(picture, 128, 128);
+    const low = blurBackgroundFor(view, createMask(128, 128), 100, W, H);
+    expect(Math.abs(low.width / low.height - W / H)).toBeLessThan(0.1);
+    // Spread of the blurred square in picture pixels, along the middle row and the middle column.
+    const back = resizeFrame(low, W, H);
+    const spread = (n: number, value: (i: number) => number): number => {
+      let sw = 0, s2 = 0;
+      for (let i = 0; i < n; i++) {
+        const w = Math.max(0, value(i) - 10);
+        sw += w;
+        s2 += w * (i + 0.5 - n / 2) ** 2;
+      }
+      return Math.sqrt(s2 / sw);
+    };
+    const across = spread(W, (x) => back.data[((H / 2) * W + x) * 3]);
+    const down = spread(H, (y) => back.data[(y * W + W / 2) * 3]);
+    expect(across).toBeGreaterThan(15);
+    expect(down / across).toBeGreaterThan(0.85);
+    expect(down / across).toBeLessThan(1.15);
   });
 });

@@ -21,7 +21,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { blurBackground } from '../../core/blur.js';
+import { blurBackgroundFor } from '../../core/blur.js';
 import { DEFAULT_SOFTNESS, DEFAULT_THRESHOLD, type BackgroundEffect } from '../../core/effect.js';
 import { runEngine } from '../../core/engine.js';
 import type { Frame, Mask } from '../../core/frame.js';
@@ -151,9 +151,10 @@ export interface CompositeVideoOptions extends FfmpegOptions, Pick<VideoSinkOpti
 
 /**
  * What Node sends ffmpeg per frame, at the small frame's size: the mask in alpha and, for blur,
- * the weighted blur (computed at its own smaller working size) sampled bilinearly in RGB.
+ * the weighted blur (computed at its own smaller working size, in the W × H output's shape, so a
+ * square model input still blurs evenly) sampled bilinearly in RGB.
  */
-function packFrame(small: Frame, low: Mask, blurStrength: number | null): Frame {
+function packFrame(small: Frame, low: Mask, blurStrength: number | null, W: number, H: number): Frame {
   const { width: w, height: h } = small;
   const mask = low.width === w && low.height === h ? low : upsampleBilinear(low, w, h);
   const out = new Uint8Array(w * h * 4);
@@ -162,7 +163,7 @@ function packFrame(small: Frame, low: Mask, blurStrength: number | null): Frame 
     const v = m[i];
     out[o] = v <= 0 ? 0 : v >= 1 ? 255 : v * 255 + 0.5;
   }
-  if (blurStrength !== null) upsampleRgbInto(blurBackground(small, mask, blurStrength), out, w, h);
+  if (blurStrength !== null) upsampleRgbInto(blurBackgroundFor(small, mask, blurStrength, W, H), out, w, h);
   return { width: w, height: h, channels: 4, data: out, timestamp: small.timestamp };
 }
 
@@ -277,7 +278,7 @@ export async function compositeVideo(opts: CompositeVideoOptions): Promise<Video
         {
           process: async (small: Frame) => {
             const low = await effect.lowResMask(small);
-            const packed = packFrame(small, low, blurStrength);
+            const packed = packFrame(small, low, blurStrength, W, H);
             src.recycle(small);
             effect.frames++;
             return packed;
