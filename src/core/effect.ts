@@ -5,7 +5,7 @@
 import type { BackgroundProvider } from './backgroundProvider.js';
 import { now } from './clock.js';
 import type { RGBA } from './color.js';
-import { composite, maskToGray, type Background } from './composite.js';
+import { composite, compositeLowRes, maskToGray, type Background } from './composite.js';
 import type { Frame, Mask } from './frame.js';
 import { cutout } from './matte.js';
 import { upsampleMask } from './postprocess.js';
@@ -181,14 +181,26 @@ export class BackgroundEffect implements FrameProcessor {
   }
 
   async process(frame: Frame): Promise<Frame> {
-    const mask = await this.mask(frame);
-    const { effect } = this.options;
+    const { effect, refine = 'bilateral' } = this.options;
+    // Bilinear edges behind a new background (the stream default) are composited straight from
+    // the low-resolution mask: the frame-sized mask is never built, so there is no refine stage.
+    const lowRes = refine === 'bilinear' && effect.type !== 'transparent' && effect.type !== 'mask';
+    const low = lowRes ? await this.lowResMask(frame) : null;
+    const mask = low ? null : await this.mask(frame);
     const t0 = now();
     const picture = effect.type === 'video' ? await effect.source.frameFor(frame) : undefined;
-    const out = this.render(frame, mask, picture);
+    const out = low ? this.renderLowRes(frame, low, picture) : this.render(frame, mask!, picture);
     this.timings.composite += now() - t0;
     this.frames++;
     return out;
+  }
+
+  /** A new background behind the person, from the model's mask with bilinear edges (compositeLowRes). */
+  private renderLowRes(frame: Frame, low: Mask, picture?: Frame): Frame {
+    const { effect, threshold = DEFAULT_THRESHOLD, softness = DEFAULT_SOFTNESS, invert = false, lightWrap } = this.options;
+    if (effect.type === 'transparent' || effect.type === 'mask') throw new RangeError(`a ${effect.type} output needs the whole mask`);
+    const out = compositeLowRes(frame, low, { threshold, softness, invert }, this.background(effect, frame, picture), { lightWrap });
+    return { ...out, timestamp: frame.timestamp };
   }
 
   /**

@@ -19,29 +19,34 @@ function target(width: number, height: number, out: Mask | undefined): Mask {
   return out;
 }
 
-/**
- * Soft threshold: out = smoothstep(e0, e1, p) with e0 = threshold − softness/2 and
- * e1 = threshold + softness/2, both clamped into [0, 1] (so with threshold 0.95 a fully confident
- * p = 1 still maps to 1). softness 0 (or edges that collapse after clamping) is the seed's hard
- * cut: 1 where p > threshold, else 0. Output is always within [0, 1]. Returns a new mask, or
- * writes into `out` (same size; may be `mask` itself) and returns it.
- */
-export function smoothstepMask(mask: Mask, threshold = 0.5, softness = 0.2, out?: Mask): Mask {
+/** @internal A validated soft edge: see {@link smoothstepMask}. */
+export interface SoftEdge {
+  threshold: number;
+  /** Edges rounded to float32 like the mask values, so p = e0 gives exactly 0 and p = e1 exactly 1. */
+  e0: number;
+  e1: number;
+  /** softness 0 (or edges that collapse after clamping): 1 where p > threshold, else 0. */
+  hard: boolean;
+}
+
+/** @internal Checks threshold and softness and works out the edges. */
+export function softEdge(threshold: number, softness: number): SoftEdge {
   checkFinite('threshold', threshold);
   checkFinite('softness', softness);
   if (softness < 0) throw new RangeError(`softness must be ≥ 0, got ${softness}`);
-  const result = target(mask.width, mask.height, out);
-  const src = mask.data;
-  const n = src.length;
-  const dst = result.data;
-  // Edges rounded to float32 like the mask values, so p = e0 gives exactly 0 and p = e1 exactly 1.
   const e0 = Math.fround(Math.max(0, threshold - softness / 2));
   const e1 = Math.fround(Math.min(1, threshold + softness / 2));
-  if (softness === 0 || !(e1 > e0)) {
-    for (let i = 0; i < n; i++) dst[i] = src[i] > threshold ? 1 : 0;
+  return { threshold, e0, e1, hard: softness === 0 || !(e1 > e0) };
+}
+
+/** @internal The soft edge on src[from..to) into dst (may be src), then 1 − value when `invert`. */
+export function applySoftEdge(src: Float32Array, dst: Float32Array, from: number, to: number, edge: SoftEdge, invert = false): void {
+  const { threshold, e0, e1 } = edge;
+  if (edge.hard) {
+    for (let i = from; i < to; i++) dst[i] = src[i] > threshold ? 1 : 0;
   } else {
     const inv = 1 / (e1 - e0);
-    for (let i = 0; i < n; i++) {
+    for (let i = from; i < to; i++) {
       const p = src[i];
       if (p <= e0) dst[i] = 0;
       else if (p >= e1) dst[i] = 1;
@@ -51,6 +56,20 @@ export function smoothstepMask(mask: Mask, threshold = 0.5, softness = 0.2, out?
       }
     }
   }
+  if (invert) for (let i = from; i < to; i++) dst[i] = 1 - dst[i];
+}
+
+/**
+ * Soft threshold: out = smoothstep(e0, e1, p) with e0 = threshold − softness/2 and
+ * e1 = threshold + softness/2, both clamped into [0, 1] (so with threshold 0.95 a fully confident
+ * p = 1 still maps to 1). softness 0 (or edges that collapse after clamping) is the seed's hard
+ * cut: 1 where p > threshold, else 0. Output is always within [0, 1]. Returns a new mask, or
+ * writes into `out` (same size; may be `mask` itself) and returns it.
+ */
+export function smoothstepMask(mask: Mask, threshold = 0.5, softness = 0.2, out?: Mask): Mask {
+  const edge = softEdge(threshold, softness);
+  const result = target(mask.width, mask.height, out);
+  applySoftEdge(mask.data, result.data, 0, mask.data.length, edge);
   return result;
 }
 

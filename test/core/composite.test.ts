@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { composite, maskToGray, type Background } from '../../src/core/composite.js';
+import { composite, compositeLowRes, maskToGray, type Background } from '../../src/core/composite.js';
+import { invertMask, smoothstepMask, upsampleBilinear } from '../../src/core/refine.js';
 import { createFrame, createMask, type Frame, type Mask } from '../../src/core/frame.js';
 import { fitBackground } from '../../src/core/resize.js';
 
@@ -145,5 +146,66 @@ describe('maskToGray', () => {
   it('rounds and clamps', () => {
     const m: Mask = { width: 5, height: 1, data: Float32Array.from([-0.5, 0, 0.5, 1, 1.5]) };
     expect(Array.from(maskToGray(m))).toEqual([0, 0, 128, 255, 255]);
+  });
+});
+
+describe('compositeLowRes (straight from the model mask, bilinear edges)', () => {
+  const W = 320, H = 180;
+  /** A smooth blob of person probability at 64 × 36, like a model's output. */
+  function blob(lw = 64, lh = 36): Mask {
+    const m = createMask(lw, lh);
+    for (let y = 0; y < lh; y++) for (let x = 0; x < lw; x++) m.data[y * lw + x] = Math.max(0, Math.min(1, 1.6 - Math.hypot((x - lw / 2) / (lw / 5), (y - lh / 2) / (lh / 3))));
+    return m;
+  }
+  const edge = { threshold: 0.5, softness: 0.2, invert: false };
+  const refined = (low: Mask, invert = false) => {
+    const m = smoothstepMask(upsampleBilinear(low, W, H), edge.threshold, edge.softness);
+    return invert ? invertMask(m) : m;
+  };
+
+  it('gives exactly what composite gives with the upsampled, soft-edged mask (colour, image, inverted, hard edge)', () => {
+    const f = noise(W, H, 3);
+    const low = blob();
+    const image = noise(100, 80, 3, 11);
+    const cases: [Background, boolean, number][] = [
+      [{ kind: 'color', color: [0, 200, 0, 255] }, false, 0.2],
+      [{ kind: 'color', color: [0, 0, 0, 128] }, false, 0.2],
+      [{ kind: 'image', image }, false, 0.2],
+      [{ kind: 'color', color: [255, 0, 0, 255] }, true, 0.2],
+      [{ kind: 'color', color: [255, 0, 0, 255] }, false, 0],
+    ];
+    for (const [bg, invert, softness] of cases) {
+      const full = smoothstepMask(upsampleBilinear(low, W, H), edge.threshold, softness);
+      const expected = composite(f, invert ? invertMask(full) : full, bg, { lightWrap: 0 });
+      const got = compositeLowRes(f, low, { ...edge, softness, invert }, bg, { lightWrap: 0 });
+      expect(diffs(got.data, expected.data), JSON.stringify({ bg: bg.kind, invert, softness })).toBe(0);
+    }
+  });
+
+  it('blur and light wrap: the person identical, the background within rounding of composite', () => {
+    const f = noise(W, H, 3);
+    const low = blob();
+    const mask = refined(low);
+    for (const [bg, lightWrap] of [[{ kind: 'blur', strength: 50 }, 0], [{ kind: 'image', image: noise(100, 80, 3, 5) }, 0.3]] as [Background, number][]) {
+      const expected = composite(f, mask, bg, { lightWrap });
+      const got = compositeLowRes(f, low, edge, bg, { lightWrap });
+      let sum = 0;
+      let max = 0;
+      let person = 0;
+      for (let i = 0; i < W * H; i++) {
+        for (let c = 0; c < 3; c++) {
+          const d = Math.abs(got.data[3 * i + c] - expected.data[3 * i + c]);
+          sum += d;
+          max = Math.max(max, d);
+          if (mask.data[i] === 1 && bg.kind === 'blur') person += d;
+        }
+      }
+      expect(person, bg.kind).toBe(0);
+      // Noise is the worst case for two different chains of area averages; a photo differs less.
+      expect(sum / (W * H * 3), bg.kind).toBeLessThan(1);
+      expect(max, `${bg.kind} max`).toBeLessThanOrEqual(bg.kind === 'blur' ? 8 : 3);
+      // And it did change the background.
+      expect(diffs(got.data, f.data)).toBeGreaterThan(W * H);
+    }
   });
 });
