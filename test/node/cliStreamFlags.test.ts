@@ -1,6 +1,6 @@
 /**
  * `backdrop video…` with the stream flags, judged on the output's pixels: --flip mirrors, --fps
- * draws the meter top-left, --background plays a video (looped) or cycles a folder every
+ * draws the meter top-left (or in the corner, colour and size asked for), --background plays a video (looped) or cycles a folder every
  * --background-interval seconds, and temporal smoothing is on unless --smoothing 0.
  */
 import { mkdir } from 'node:fs/promises';
@@ -104,6 +104,37 @@ describe('--flip and --fps', () => {
       // Elsewhere only the encoder's rounding differs.
       expect(diff(plain, withMeter, n, { box: [W / 2, H / 2, W, H] }), `frame ${n}`).toBeLessThan(3);
     }
+  });
+
+  it('--fps-corner bottom-right --fps-color red --fps-size 3: that corner, that colour, that size', async () => {
+    const styled = await render('fps-styled', '--fps', '--fps-corner', 'bottom-right', '--fps-color', 'red', '--fps-size', '3');
+    const n = 40;
+    expect(diff(plain, styled, n, { box: [W - 100, H - 30, W, H] })).toBeGreaterThan(25);
+    expect(diff(plain, styled, n, { box: [0, 0, W / 2, H / 2] })).toBeLessThan(3);
+    // Red text: strongly red pixels in the corner, and the text is 7 font pixels (21 px) tall.
+    let rows = 0;
+    let red = 0;
+    for (let y = H - 40; y < H; y++) {
+      let rowRed = 0;
+      for (let x = W - 120; x < W; x++) {
+        const p = n * FRAME + (y * W + x) * 3;
+        if (styled[p] > 170 && styled[p + 1] < 90 && styled[p + 2] < 90) rowRed++;
+      }
+      red += rowRed;
+      if (rowRed > 0) rows++;
+    }
+    expect(red).toBeGreaterThan(100);
+    expect(rows).toBeGreaterThanOrEqual(18);
+    expect(rows).toBeLessThanOrEqual(24);
+  });
+
+  it('refuses a meter style without --fps, and an unknown corner', async () => {
+    const alone = await cli(clip, '-o', join(dir, 'never.mp4'), '--fps-color', 'red');
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain('--fps-corner, --fps-color and --fps-size go with --fps');
+    const corner = await cli(clip, '-o', join(dir, 'never.mp4'), '--fps', '--fps-corner', 'middle');
+    expect(corner.code).toBe(2);
+    expect(corner.stderr).toMatch(/top-left.*bottom-right/);
   });
 });
 

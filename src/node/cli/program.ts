@@ -7,13 +7,14 @@ import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { parseColor } from '../../core/color.js';
 import { DEFAULT_LIGHT_WRAP, DEFAULT_SOFTNESS, DEFAULT_THRESHOLD, REFINE_MODES, type Refine } from '../../core/effect.js';
+import { CORNERS, type Corner } from '../../core/fpsMeter.js';
 import { validateSpec, type ModelSpec } from '../../core/modelSpec.js';
 import { DEFAULT_TEMPORAL } from '../../core/temporal.js';
 import { DEFAULT_MAX_PIXELS, formatFromPath, type ImageFormat } from '../imageIO.js';
 import type { BackdropOptions, PhotoEffect } from '../photo.js';
 import { runBatch, type CliIO } from './batch.js';
 import type { VideoCodec } from '../video/sink.js';
-import { CODECS, parseVideoPoint } from './video.js';
+import { CODECS, fpsMeterFrom, parseVideoPoint } from './video.js';
 import { isVideoPath } from './outputs.js';
 import { isLiveInput, listCamerasCommand, runLiveCommand } from '../live/liveCli.js';
 
@@ -52,6 +53,9 @@ export interface CliOptions {
   // Video and live
   smoothing: number;
   fps?: boolean;
+  fpsCorner?: Corner;
+  fpsColor?: string;
+  fpsSize?: number;
   flip?: boolean;
   backgroundInterval?: number;
   // Live
@@ -78,6 +82,14 @@ function point(value: string): string {
     throw new InvalidArgumentError((e as Error).message);
   }
   return value;
+}
+
+function integerIn(name: string, lo: number, hi: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < lo || n > hi) throw new InvalidArgumentError(`${name} must be a whole number from ${lo} to ${hi}.`);
+    return n;
+  };
 }
 
 function colour(value: string): string {
@@ -126,7 +138,10 @@ export function buildProgram(io: CliIO): Command {
     .addOption(new Option('--trim', 'video: drop the frames outside --from/--to instead of passing them through'))
     .addOption(new Option('--no-audio', 'video: leave the sound out (by default every audio stream is kept)'))
     .addOption(new Option('--smoothing <0-1>', 'video and cameras: smooth the mask over time against flicker; 0 = off').argParser(numberIn('--smoothing', 0, 1)).default(DEFAULT_TEMPORAL.strength))
-    .addOption(new Option('--fps', 'video and cameras: draw the frames-per-second meter in the top-left corner (live: f shows/hides it)'))
+    .addOption(new Option('--fps', 'video and cameras: draw the frames-per-second meter (live: f shows/hides it)'))
+    .addOption(new Option('--fps-corner <corner>', 'where the FPS meter goes (default top-left)').choices(CORNERS))
+    .addOption(new Option('--fps-color <css>', 'colour of the FPS meter\'s text (default white)').argParser(colour))
+    .addOption(new Option('--fps-size <px>', 'size of the FPS meter\'s font pixels in frame pixels (default: about 1/100 of the shorter side)').argParser(integerIn('--fps-size', 1, 100)))
     .addOption(new Option('--flip', 'video and cameras: mirror the picture left to right, as a selfie view'))
     .addOption(new Option('--list-cameras', 'list cameras (for camera:N) and exit'))
     .addOption(new Option('--preview [port]', 'live: show the result at http://127.0.0.1:PORT (default when no other output); write --preview=8080').argParser(numberIn('--preview', 0, 65535)))
@@ -153,6 +168,7 @@ Examples:
   backdrop talk.mp4 --background beach.mp4    a looping video behind the person
   backdrop talk.mp4 --background bgs/ --background-interval 5   a new image every 5 s
   backdrop talk.mp4 --fps --smoothing 0       FPS meter drawn, no temporal smoothing
+  backdrop talk.mp4 --fps --fps-corner bottom-right --fps-color yellow
   backdrop camera --background bgs/           live webcam, preview at http://127.0.0.1:…;
                                               keys a/d cycle backgrounds, f FPS, q quit
   backdrop camera --flip --fps                mirrored like a selfie view, FPS meter shown
@@ -172,11 +188,12 @@ file failed, 2 bad usage.`,
         return;
       }
       if (inputs.length === 0) throw new UsageError('give image or video files or folders, or a camera: camera, camera:1, /dev/video0, rtsp://…, lavfi:testsrc2');
+      if (!options.fps && (options.fpsCorner ?? options.fpsColor ?? options.fpsSize) !== undefined) throw new UsageError('--fps-corner, --fps-color and --fps-size go with --fps');
       const fileAsCamera = options.live || options.loop;
       if (fileAsCamera && inputs.length !== 1) throw new UsageError('--live and --loop play one video file as a camera');
       if (inputs.length === 1 && (isLiveInput(inputs[0]) || fileAsCamera)) {
         const live = { output: options.output, preview: options.preview, virtualCamera: options.virtualCamera, stallTimeout: options.stallTimeout, loop: options.loop };
-        const stream = { smoothing: options.smoothing, fps: options.fps, flip: options.flip };
+        const stream = { smoothing: options.smoothing, fps: fpsMeterFrom(options), flip: options.flip };
         const encode = { force: options.force, crf: options.crf, preset: options.preset, quiet: options.quiet, json: options.json };
         io.exitCode = await runLiveCommand(inputs[0], { ...live, ...encode, ...stream }, toBackdropOptions(options), io);
         return;

@@ -4,7 +4,9 @@
  * encode with the sound kept, with a progress bar.
  */
 import { extname } from 'node:path';
+import { parseColor } from '../../core/color.js';
 import type { FrameRange } from '../../core/engine.js';
+import type { FpsMeterOptions } from '../../core/fpsMeter.js';
 import { temporalFrom } from '../live/liveCli.js';
 import type { Backdrop } from '../photo.js';
 import type { VideoSummary } from '../video/transcode.js';
@@ -38,6 +40,16 @@ export function parseVideoPoint(text: string): VideoPoint {
   throw new Error(`"${text}" is not a frame number (120), seconds (4.5s) or a timestamp (1:02.5)`);
 }
 
+/** The FPS meter --fps and its style flags ask for; undefined without --fps. */
+export function fpsMeterFrom(cli: Pick<CliOptions, 'fps' | 'fpsCorner' | 'fpsColor' | 'fpsSize'>): FpsMeterOptions | undefined {
+  if (!cli.fps) return undefined;
+  return {
+    position: cli.fpsCorner,
+    color: cli.fpsColor !== undefined ? parseColor(cli.fpsColor) : undefined,
+    scale: cli.fpsSize,
+  };
+}
+
 const toSeconds = (p: VideoPoint, fps: number) => ('frame' in p ? p.frame / fps : p.seconds);
 /** The frame shown at a point: a time selects the frame nearest to it. */
 const toFrame = (p: VideoPoint, fps: number) => ('frame' in p ? p.frame : Math.round(p.seconds * fps));
@@ -65,7 +77,7 @@ export async function processVideoFile(plan: PlannedOutput, backdrop: Backdrop, 
       info,
       temporal: temporalFrom(cli.smoothing),
       flip: cli.flip,
-      fps: cli.fps,
+      fps: fpsMeterFrom(cli),
       // --trim reads only the range; otherwise the Engine passes the frames outside it through.
       range: cli.trim ? undefined : effectRange(cli, fps),
       from: cli.trim ? from : undefined,

@@ -4,6 +4,7 @@
  * `backdrop --list-cameras`. Prints to the CLI's io, never to the console directly, and returns
  * the exit status.
  */
+import type { FpsMeterOptions } from '../../core/fpsMeter.js';
 import type { FrameProcessor } from '../../core/processor.js';
 import type { TemporalOptions } from '../../core/temporal.js';
 import { createBackdrop, type BackdropOptions } from '../photo.js';
@@ -43,8 +44,8 @@ export interface LiveCliOptions {
   keys?: boolean;
   /** `--flip`: mirror the camera. */
   flip?: boolean;
-  /** `--fps`: show the FPS meter from the start (`f` toggles it). */
-  fps?: boolean;
+  /** `--fps`: show the FPS meter from the start, in this style (`f` toggles it). */
+  fps?: boolean | FpsMeterOptions;
   /** `--smoothing <0-1>`: temporal smoothing strength, 0 = off (default 0.5). */
   smoothing?: number;
 }
