@@ -218,9 +218,13 @@ export async function benchLive(argv: string[] = []): Promise<void> {
     const perMin = last.t > first.t ? growth / (last.t - first.t) : 0;
     const fit = fitSlope(after.map((s) => s.t), after.map((s) => s.rss / MB));
     const heapFit = fitSlope(after.map((s) => s.t), after.map((s) => s.heapUsed / MB));
+    // A slope needs three samples after minute 1 (a run of two minutes or more).
+    const slopes = Number.isFinite(fit.se)
+      ? `least-squares slope over the ${after.length} samples ${signed(fit.slope, 2)} ± ${fit.se.toFixed(2)} MB/min (heap used ${signed(heapFit.slope, 2)} ± ${heapFit.se.toFixed(2)} MB/min); `
+      : `no slope (${after.length} sample${after.length === 1 ? '' : 's'} after minute 1: run --minutes 2 or more); `;
     console.log(
       `\nRSS growth from minute 1 to the end (${(last.t - first.t).toFixed(1)} min): ${signed(growth, 1)} MB (${signed(perMin, 2)} MB/min); ` +
-        `least-squares slope over the ${after.length} samples ${signed(fit.slope, 2)} ± ${fit.se.toFixed(2)} MB/min (heap used ${signed(heapFit.slope, 2)} ± ${heapFit.se.toFixed(2)} MB/min); ` +
+        slopes +
         `RSS range after minute 1: ${(Math.min(...after.map((s) => s.rss)) / MB).toFixed(1)}–${(Math.max(...after.map((s) => s.rss)) / MB).toFixed(1)} MB.`,
     );
     console.log(
