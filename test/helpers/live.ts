@@ -1,7 +1,10 @@
 /**
  * Helpers for live tests and the live bench: a synthetic camera made from a shared clip (a .y4m
- * played in a loop), a reader for the preview's MJPEG stream, and a free TCP port.
+ * played in a loop), a reader for the preview's MJPEG stream, a free TCP port, and the live
+ * command run as a user runs it.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { testdata } from './testdata.js';
@@ -118,6 +121,47 @@ export async function openMjpeg(url: string): Promise<MjpegReader> {
     async close(): Promise<void> {
       ctrl.abort();
       await reader.cancel().catch(() => undefined);
+    },
+  };
+}
+
+export interface LiveCommand {
+  child: ChildProcess;
+  /** What the command printed so far. */
+  readonly stdout: string;
+  readonly stderr: string;
+  /** False once the command has exited. */
+  readonly running: boolean;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+}
+
+/**
+ * Run the built command (`node dist/node/cli.js`, so `npm run build` first) with these args, and
+ * resolve once it prints the preview's address (or exits first: check `running`).
+ */
+export async function startLiveCommand(args: string[]): Promise<LiveCommand> {
+  if (!existsSync('dist/node/cli.js')) throw new Error('dist/node/cli.js is missing: run `npm run build` first');
+  const child = spawn(process.execPath, ['dist/node/cli.js', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let running = true;
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  void exited.then(() => (running = false));
+  while (running && !stderr.includes('preview: ')) await new Promise((r) => setTimeout(r, 50));
+  return {
+    child,
+    exited,
+    get stdout() {
+      return stdout;
+    },
+    get stderr() {
+      return stderr;
+    },
+    get running() {
+      return running;
     },
   };
 }

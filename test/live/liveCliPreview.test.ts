@@ -8,14 +8,13 @@
  * The CLI has no way to loop a plain file (a file input is transcoded, not played live), so the
  * camera is ffmpeg's `movie` source with `loop=0` through a `lavfi:` input (see loopingLavfiSpec).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../../src/core/frame.js';
 import { createBackdrop, type Backdrop } from '../../src/node/photo.js';
-import { freePort, loopingLavfiSpec, makeY4m, openMjpeg } from '../helpers/live.js';
+import { freePort, loopingLavfiSpec, makeY4m, openMjpeg, startLiveCommand } from '../helpers/live.js';
 import { THOUGHTFUL, decodeErrors, decodeFrames, makeTempDir, probeStreams } from '../helpers/videos.js';
 
 const W = 640;
@@ -116,21 +115,11 @@ describe('backdrop <looping y4m camera> --preview=PORT -o rec.mp4 (the built com
     expect(existsSync('dist/node/cli.js'), 'run `npm run build` first').toBe(true);
     const port = await freePort();
     const rec = join(dir, 'rec.mp4');
-    const child: ChildProcess = spawn(process.execPath, ['dist/node/cli.js', loopingLavfiSpec(y4m), `--preview=${port}`, '-o', rec, '--json'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    let running = true;
-    void exited.then(() => (running = false));
+    // Ready: the command prints the preview address once the camera is open.
+    const cmd = await startLiveCommand([loopingLavfiSpec(y4m), `--preview=${port}`, '-o', rec, '--json']);
     try {
-      // Ready: the command prints the preview address once the camera is open.
-      while (running && !stderr.includes('preview: ')) await sleep(50);
-      expect(stderr).toContain(`preview: http://127.0.0.1:${port}/`);
-      expect(stderr).toMatch(/: 640×360 at 29\.97 fps/);
+      expect(cmd.stderr).toContain(`preview: http://127.0.0.1:${port}/`);
+      expect(cmd.stderr).toMatch(/: 640×360 at 29\.97 fps/);
       const url = `http://127.0.0.1:${port}/`;
 
       // Several frames from the MJPEG stream, a few parts apart.
@@ -139,7 +128,7 @@ describe('backdrop <looping y4m camera> --preview=PORT -o rec.mp4 (the built com
       try {
         for (let part = 0; jpegs.length < 4; part++) {
           const jpeg = await stream.next();
-          expect(jpeg, stderr).not.toBeNull();
+          expect(jpeg, cmd.stderr).not.toBeNull();
           if (part % 5 === 4) jpegs.push(jpeg!);
         }
       } finally {
@@ -167,18 +156,18 @@ describe('backdrop <looping y4m camera> --preview=PORT -o rec.mp4 (the built com
       // Let the camera loop at least once (it delivered more frames than the clip has) before stopping.
       const clipFrames = inputFrames.length;
       let stats: Stats = { frames: 0, dropped: 0 };
-      while (running && stats.frames + stats.dropped <= clipFrames * 1.5) {
+      while (cmd.running && stats.frames + stats.dropped <= clipFrames * 1.5) {
         await sleep(250);
         stats = (await (await fetch(new URL('stats', url))).json()) as Stats;
       }
-      child.kill('SIGINT');
-      const code = await exited;
-      expect(code, stderr).toBe(130);
+      cmd.child.kill('SIGINT');
+      const code = await cmd.exited;
+      expect(code, cmd.stderr).toBe(130);
     } finally {
-      if (running) child.kill('SIGKILL');
+      if (cmd.running) cmd.child.kill('SIGKILL');
     }
 
-    const summary = JSON.parse(stdout) as { frames: number; dropped: number; seconds: number; stoppedBy: string; outputs: { output: string; frames: number }[] };
+    const summary = JSON.parse(cmd.stdout) as { frames: number; dropped: number; seconds: number; stoppedBy: string; outputs: { output: string; frames: number }[] };
     expect(summary.stoppedBy).toBe('signal');
     expect(summary.frames + summary.dropped).toBeGreaterThan(inputFrames.length);
     expect(summary.outputs.map((o) => o.output)).toEqual([rec]);

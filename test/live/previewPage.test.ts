@@ -5,7 +5,6 @@
  * terminal's do: `f` draws the FPS meter on the frames, `d` moves to the next background, `q`
  * ends the session. Screenshots of the page go to out/live/.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser as PlaywrightBrowser, type Page } from 'playwright-core';
@@ -15,7 +14,7 @@ import type { Frame } from '../../src/core/frame.js';
 import { fitBackground } from '../../src/core/resize.js';
 import { decodeImage } from '../../src/node/imageIO.js';
 import { baseArgs, chromiumPath, repoRoot, warnSkipped } from '../browser/chromium.js';
-import { freePort, loopingLavfiSpec, makeY4m } from '../helpers/live.js';
+import { freePort, loopingLavfiSpec, makeY4m, startLiveCommand } from '../helpers/live.js';
 import { outPath } from '../helpers/screenshots.js';
 import { THOUGHTFUL, makeTempDir } from '../helpers/videos.js';
 
@@ -108,20 +107,10 @@ describe.skipIf(!chromiumPath)('the preview page in Chromium', () => {
     for (const bg of fitted) expect(meterPixels(bg), 'the meter corner of the backgrounds must be dark').toBeLessThan(50);
     const port = await freePort();
     const url = `http://127.0.0.1:${port}/`;
-    const child: ChildProcess = spawn(process.execPath, ['dist/node/cli.js', loopingLavfiSpec(y4m), `--preview=${port}`, '--background', folder, '--json'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    let running = true;
-    void exited.then(() => (running = false));
+    const cmd = await startLiveCommand([loopingLavfiSpec(y4m), `--preview=${port}`, '--background', folder, '--json']);
     let browser: PlaywrightBrowser | null = null;
     try {
-      while (running && !stderr.includes('preview: ')) await sleep(50);
-      expect(stderr).toContain(`preview: ${url}`);
+      expect(cmd.stderr).toContain(`preview: ${url}`);
 
       browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: baseArgs });
       const page: Page = await browser.newPage({ viewport: { width: 800, height: 480 } });
@@ -156,13 +145,13 @@ describe.skipIf(!chromiumPath)('the preview page in Chromium', () => {
 
       // q: the session ends as if quit from the terminal.
       await page.keyboard.press('q');
-      const code = await Promise.race([exited, sleep(20_000).then(() => 'still running')]);
-      expect(code, stderr).toBe(0);
+      const code = await Promise.race([cmd.exited, sleep(20_000).then(() => 'still running')]);
+      expect(code, cmd.stderr).toBe(0);
     } finally {
       await browser?.close();
-      if (running) child.kill('SIGKILL');
+      if (cmd.running) cmd.child.kill('SIGKILL');
     }
-    const summary = JSON.parse(stdout) as { stoppedBy: string; frames: number };
+    const summary = JSON.parse(cmd.stdout) as { stoppedBy: string; frames: number };
     expect(summary.stoppedBy).toBe('key');
     expect(summary.frames).toBeGreaterThan(0);
   });

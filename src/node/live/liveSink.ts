@@ -1,6 +1,7 @@
 /**
  * Where a live session's frames go, as the Engine's FrameSink: the preview page (always the latest
- * frame) and any file, stream URL or virtual camera (each an ffmpeg sink, opened on the first frame).
+ * frame) and any file, stream URL or virtual camera (each an ffmpeg sink, started before the first
+ * frame when its shape is known — `prepare` — else on the first frame).
  *
  * Files and streams are written at the source's frame rate in real time: each processed frame is
  * sent once and shows until the next one arrives (ffmpeg repeats it as often as the rate asks), so
@@ -35,6 +36,10 @@ export interface LiveSinkOptions extends FfmpegOptions {
 interface Target {
   output: string;
   opening: Promise<VideoSink> | null;
+  /** The frame shape the sink was opened for, `W×H×C`. */
+  shape: string | null;
+  /** Whether a frame went to it. */
+  used: boolean;
 }
 
 export class LiveSink implements FrameSink {
@@ -45,11 +50,20 @@ export class LiveSink implements FrameSink {
   private readonly targets: Target[];
 
   constructor(private readonly opts: LiveSinkOptions) {
-    this.targets = opts.targets.map((output) => ({ output, opening: null }));
+    this.targets = opts.targets.map((output) => ({ output, opening: null, shape: null, used: false }));
   }
 
   get hasTargets(): boolean {
     return this.targets.length > 0;
+  }
+
+  /**
+   * Start the outputs' ffmpegs now, for frames of this shape: the first processed frame is then
+   * recorded when it arrives, not once ffmpeg has started (a few hundred ms, seconds on a busy
+   * machine, that a recording used to miss). A first frame of another shape opens them again.
+   */
+  prepare(width: number, height: number, channels: number): void {
+    for (const target of this.targets) if (!target.opening) this.start(target, width, height, channels);
   }
 
   async write(frame: Frame): Promise<void> {
@@ -68,6 +82,11 @@ export class LiveSink implements FrameSink {
     for (const target of this.targets) {
       const sink = await this.opened(target);
       if (!sink) continue;
+      // Prepared but never given a frame: nothing to keep.
+      if (!target.used) {
+        await sink.abort();
+        continue;
+      }
       try {
         this.results.push(await sink.finish());
       } catch (err) {
@@ -91,13 +110,25 @@ export class LiveSink implements FrameSink {
   }
 
   private open(target: Target, frame: Frame): Promise<VideoSink> {
+    const { width, height, channels } = frame;
+    if (target.opening && !target.used && target.shape !== `${width}×${height}×${channels}`) {
+      // Prepared for frames of another shape, and nothing written yet: start again.
+      void this.opened(target).then((sink) => sink?.abort());
+      target.opening = null;
+    }
+    target.used = true;
+    return target.opening ?? this.start(target, width, height, channels);
+  }
+
+  private start(target: Target, width: number, height: number, channels: number): Promise<VideoSink> {
     const { opts } = this;
-    target.opening ??= openVideoSink({
+    target.shape = `${width}×${height}×${channels}`;
+    const opening = openVideoSink({
       output: target.output,
-      width: frame.width,
-      height: frame.height,
-      channels: frame.channels,
-      transparent: target.output === opts.file && frame.channels === 4 ? true : undefined,
+      width,
+      height,
+      channels: channels as 3 | 4,
+      transparent: target.output === opts.file && channels === 4 ? true : undefined,
       fps: opts.frameRate,
       timing: 'arrival',
       force: opts.force,
@@ -106,6 +137,9 @@ export class LiveSink implements FrameSink {
       ffmpegPath: opts.ffmpegPath,
       ffprobePath: opts.ffprobePath,
     });
-    return target.opening;
+    // The first write awaits it; a failure before then is not an unhandled rejection.
+    opening.catch(() => undefined);
+    target.opening = opening;
+    return opening;
   }
 }

@@ -105,7 +105,7 @@ export interface LiveStats {
   dropped: number;
   /** Processed frames per second over the last 30 frames (at most 5 s). */
   fps: number;
-  /** Since the first processed frame (in the summary: from the first to the last one). */
+  /** Since the first frame came out processed (in the summary: from the first out to the last). */
   seconds: number;
   width: number;
   height: number;
@@ -203,7 +203,6 @@ export async function startLive(opts: LiveOptions): Promise<LiveSession> {
     close: () => effect.close?.(),
     process: async (frame: Frame) => {
       const t0 = performance.now();
-      firstAt ??= t0;
       const before = effect.timings ? { ...effect.timings } : null;
       const out = await effect.process(frame);
       effectMs = performance.now() - t0;
@@ -273,6 +272,9 @@ export async function startLive(opts: LiveOptions): Promise<LiveSession> {
     // A stalled or failed camera keeps what was recorded.
     keepOutputsAfter: (reason) => reason === camera.error,
   });
+  // The recorders start with the camera, so they take the first processed frame at once. Frames
+  // stay RGB at the camera's size except for a transparent cut-out (RGBA), which reopens them.
+  sink.prepare(width, height, 3);
   const timedSink = {
     write: async (frame: Frame) => {
       const t = performance.now();
@@ -287,6 +289,9 @@ export async function startLive(opts: LiveOptions): Promise<LiveSession> {
     stage('processors', s.processMs - effectMs);
     frames++;
     lastAt = performance.now();
+    // The session runs from the first frame out (what a recording starts with), not from when the
+    // first frame went in: that one also pays for warming the model up.
+    firstAt ??= lastAt;
     recent.push(lastAt);
     if (recent.length > 120) recent.splice(0, recent.length - 120);
     if (frames % 30 === 0) sampleRss();
