@@ -278,6 +278,50 @@ export function aspectFitSize(maxW: number, maxH: number, width: number, height:
 }
 
 /**
+ * @internal The mean of every k × k block of the frame (any channel count): the cheapest area
+ * downsample, one read per source value. The last W mod k columns and H mod k rows are left out.
+ */
+export function boxDownsample(src: Frame, k: number): Frame {
+  if (!(Number.isInteger(k) && k >= 1)) throw new RangeError(`box size must be a whole number ≥ 1, got ${k}`);
+  const C = src.channels;
+  const w = Math.floor(src.width / k), h = Math.floor(src.height / k);
+  checkSize(w, h, 'box downsample');
+  const rowLen = w * C;
+  const data = new Uint8Array(h * rowLen);
+  const acc = scratchF32('box.acc', rowLen);
+  const inv = 1 / (k * k);
+  const sd = src.data;
+  for (let y = 0; y < h; y++) {
+    acc.fill(0);
+    for (let r = 0; r < k; r++) boxRow(sd, (y * k + r) * src.width * C, C, k, w, acc);
+    const o = y * rowLen;
+    for (let i = 0; i < rowLen; i++) data[o + i] = acc[i] * inv + 0.5;
+  }
+  return { width: w, height: h, channels: src.channels, data, timestamp: src.timestamp };
+}
+
+/** Adds the k-wide horizontal sums of one source row into acc (w blocks × C channels). */
+function boxRow(sd: Uint8Array | Uint8ClampedArray, so: number, C: number, k: number, w: number, acc: Float32Array): void {
+  if (C === 3) {
+    for (let x = 0, p = so, a = 0; x < w; x++, a += 3) {
+      let r = 0, g = 0, b = 0;
+      for (let j = 0; j < k; j++, p += 3) {
+        r += sd[p];
+        g += sd[p + 1];
+        b += sd[p + 2];
+      }
+      acc[a] += r;
+      acc[a + 1] += g;
+      acc[a + 2] += b;
+    }
+    return;
+  }
+  for (let x = 0, p = so, a = 0; x < w; x++, a += C) {
+    for (let j = 0; j < k; j++) for (let c = 0; c < C; c++) acc[a + c] += sd[p++];
+  }
+}
+
+/**
  * Resizes a frame to width × height, keeping its channel count (and timestamp). Bilinear with
  * half-pixel centres and edge clamping when upscaling or shrinking by at most 2× on an axis; an
  * area (box) average when shrinking by more, so it does not alias. Same size returns a copy.

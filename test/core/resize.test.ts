@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createFrame, type Frame } from '../../src/core/frame.js';
-import { fitBackground, resizeFrame, resizeMask } from '../../src/core/resize.js';
+import { boxDownsample, fitBackground, resizeFrame, resizeMask } from '../../src/core/resize.js';
 
 /** A frame whose red channel holds `values` along x (one row), green = x, blue = 7. */
 function row(values: number[], channels: 3 | 4 = 3): Frame {
@@ -101,5 +101,27 @@ describe('fitBackground', () => {
     const out = fitBackground(wide, 4, 4, 'stretch');
     expect(reds(out)).toEqual([10, 20, 30, 40, 10, 20, 30, 40, 10, 20, 30, 40, 10, 20, 30, 40]);
     expect(() => fitBackground(wide, 4, 4, 'zoom' as 'cover')).toThrow(/fit must be/);
+  });
+});
+
+describe('boxDownsample', () => {
+  it('averages k × k blocks (rounded), leaving out the rows and columns that do not fill a block', () => {
+    for (const C of [3, 4] as const) {
+      const f = createFrame(7, 5, C);
+      for (let i = 0; i < f.data.length; i++) f.data[i] = (i * 37) % 256;
+      const out = boxDownsample(f, 2);
+      expect([out.width, out.height, out.channels]).toEqual([3, 2, C]);
+      for (let y = 0; y < 2; y++) {
+        for (let x = 0; x < 3; x++) {
+          for (let c = 0; c < C; c++) {
+            let sum = 0;
+            for (let dy = 0; dy < 2; dy++) for (let dx = 0; dx < 2; dx++) sum += f.data[((2 * y + dy) * 7 + 2 * x + dx) * C + c];
+            expect(out.data[(y * 3 + x) * C + c]).toBe(Math.round(sum / 4));
+          }
+        }
+      }
+    }
+    expect(() => boxDownsample(createFrame(4, 4, 3), 0)).toThrow(RangeError);
+    expect(() => boxDownsample(createFrame(4, 4, 3), 5)).toThrow(RangeError);
   });
 });
