@@ -256,11 +256,11 @@ export interface LowResEdge {
 /**
  * {@link composite} straight from the model's low-resolution mask with plain bilinear edges: the
  * same picture as `composite(frame, smoothstepMask(upsampleBilinear(low)), …)` (inverted when
- * asked), for about a quarter less work at 720p. The frame-sized float mask is never written and
- * read back: each output row upsamples and soft-edges its own mask values. The blur's weights and
- * the light wrap read the small mask. The blurred background starts from the frame area-resized
- * to about the mask's size (in the frame's shape), so it differs from `composite`'s by rounding-
- * level amounts; the person and the edge are identical.
+ * asked), for about a third less work at 720p (20 against 13 ms for a blur here). The frame-sized
+ * float mask is never written and read back: each output row upsamples and soft-edges its own
+ * mask values. The blur's weights and the light wrap read the small mask, and the blurred
+ * background starts from the frame reduced to about the mask's size (blurBackgroundFor), so it
+ * differs from `composite`'s by rounding-level amounts; the person and the edge are identical.
  */
 export function compositeLowRes(frame: Frame, low: Mask, edge: LowResEdge, background: Background, opts: CompositeOptions = {}): Frame {
   const W = frame.width, H = frame.height;

@@ -62,7 +62,7 @@ export class LiveSink implements FrameSink {
    * recorded when it arrives, not once ffmpeg has started (a few hundred ms, seconds on a busy
    * machine, that a recording used to miss). A first frame of another shape opens them again.
    */
-  prepare(width: number, height: number, channels: number): void {
+  prepare(width: number, height: number, channels: Frame['channels']): void {
     for (const target of this.targets) if (!target.opening) this.start(target, width, height, channels);
   }
 
@@ -120,14 +120,14 @@ export class LiveSink implements FrameSink {
     return target.opening ?? this.start(target, width, height, channels);
   }
 
-  private start(target: Target, width: number, height: number, channels: number): Promise<VideoSink> {
+  private start(target: Target, width: number, height: number, channels: Frame['channels']): Promise<VideoSink> {
     const { opts } = this;
     target.shape = `${width}×${height}×${channels}`;
     const opening = openVideoSink({
       output: target.output,
       width,
       height,
-      channels: channels as 3 | 4,
+      channels,
       transparent: target.output === opts.file && channels === 4 ? true : undefined,
       fps: opts.frameRate,
       timing: 'arrival',
