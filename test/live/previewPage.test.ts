@@ -2,8 +2,8 @@
  * The preview page in a real browser (Chromium), driving the built command
  * (`node dist/node/cli.js`, so run `npm run build` first): a looping .y4m camera with a folder of
  * two backgrounds. The page shows the processed stream and the frame rate; its keys work as the
- * terminal's do: `f` draws the FPS meter on the frames, `d` moves to the next background, `q`
- * ends the session. Screenshots of the page go to out/live/.
+ * terminal's do: `f` draws the FPS meter on the frames, `d` and `a` move to the next and previous
+ * background, `q` ends the session. Screenshots of the page go to out/live/.
  */
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -103,7 +103,7 @@ async function until(url: string, ok: (f: Frame) => boolean, what: string, timeo
 }
 
 describe.skipIf(!chromiumPath)('the preview page in Chromium', () => {
-  it('shows the stream and the frame rate; f, d and q work from the page', async () => {
+  it('shows the stream and the frame rate; f, d, a and q work from the page', async () => {
     for (const bg of fitted) expect(meterPixels(bg), 'the meter corner of the backgrounds must be dark').toBeLessThan(50);
     const port = await freePort();
     const url = `http://127.0.0.1:${port}/`;
@@ -142,6 +142,10 @@ describe.skipIf(!chromiumPath)('the preview page in Chromium', () => {
       expect(meterPixels(next)).toBeGreaterThan(300);
       await page.waitForTimeout(300); // let the <img> show a frame with the new background
       await page.screenshot({ path: await outPath('live/preview-next-background-fps.png') });
+
+      // a: back to the first one.
+      await page.keyboard.press('a');
+      await until(url, (f) => shownBackground(f).index === 0, 'the first background again');
 
       // q: the session ends as if quit from the terminal.
       await page.keyboard.press('q');
