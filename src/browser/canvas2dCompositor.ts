@@ -5,7 +5,7 @@
  * background blur, light wrapping, the cut-out), so it gives the same picture as Node, only slower.
  */
 import type { RGBA } from '../core/color.js';
-import { composite, maskToGray } from '../core/composite.js';
+import { composite, compositeLowRes, maskToGray, type Background } from '../core/composite.js';
 import type { Frame, Mask } from '../core/frame.js';
 import { cutout } from '../core/matte.js';
 import { upsampleMask } from '../core/postprocess.js';
@@ -186,45 +186,62 @@ export class Canvas2DCompositor implements Compositor {
     return frame;
   }
 
+  /** What goes behind the person, or null when the effect draws the mask or a plain cut-out. */
+  private background(frame: Frame): Background | null {
+    const { effect } = this.opts;
+    switch (effect.type) {
+      case 'blur':
+        return { kind: 'blur', strength: effect.strength };
+      case 'color':
+        return { kind: 'color', color: effect.color as RGBA };
+      case 'image':
+        return { kind: 'image', image: this.backgroundFrame(effect.image), fit: effect.fit ?? 'cover' };
+      case 'transparent':
+        if (effect.checkerboard === false) return null;
+        if (this.checker?.width !== frame.width || this.checker.height !== frame.height) this.checker = checkerboard(frame.width, frame.height);
+        return { kind: 'image', image: this.checker, fit: 'stretch' };
+      default:
+        return null;
+    }
+  }
+
+  /** Light wrap for a new colour or image (a blur has none); none over the checkerboard that shows transparency. */
+  private wrapFor(type: CompositorOptions['effect']['type']): number {
+    return type === 'transparent' ? 0 : this.opts.lightWrap;
+  }
+
   render(): void {
     const frame = this.frame;
     if (!frame) throw new Error('render() before setFrame()');
     const start = performance.now();
-    const { effect, lightWrap } = this.opts;
+    const { effect } = this.opts;
     let out: Frame = frame;
     if (effect.type !== 'none' && this.smoothed) {
-      const mask = this.refined(frame, this.smoothed);
-      const t1 = performance.now();
-      this.times.refine = t1 - start;
-      switch (effect.type) {
-        case 'blur':
-          out = composite(frame, mask, { kind: 'blur', strength: effect.strength });
-          break;
-        case 'color':
-          out = composite(frame, mask, { kind: 'color', color: effect.color as RGBA }, { lightWrap });
-          break;
-        case 'image':
-          out = composite(frame, mask, { kind: 'image', image: this.backgroundFrame(effect.image), fit: effect.fit ?? 'cover' }, { lightWrap });
-          break;
-        case 'transparent':
-          if (effect.checkerboard === false) out = cutout(frame, mask);
-          else {
-            if (this.checker?.width !== frame.width || this.checker.height !== frame.height) this.checker = checkerboard(frame.width, frame.height);
-            out = composite(frame, mask, { kind: 'image', image: this.checker, fit: 'stretch' }, { lightWrap: 0 });
-          }
-          break;
-        case 'mask': {
+      const background = this.background(frame);
+      const o = this.opts;
+      if (background && o.refine === 'bilinear') {
+        // Plain edges over a new background: straight from the small mask (no frame-sized mask).
+        this.times.refine = 0;
+        const edge = { threshold: o.threshold, softness: o.softness, invert: o.invert };
+        out = compositeLowRes(frame, this.smoothed, edge, background, { lightWrap: this.wrapFor(effect.type) });
+        this.times.composite = performance.now() - start;
+      } else {
+        const mask = this.refined(frame, this.smoothed);
+        const t1 = performance.now();
+        this.times.refine = t1 - start;
+        if (background) out = composite(frame, mask, background, { lightWrap: this.wrapFor(effect.type) });
+        else if (effect.type === 'transparent') out = cutout(frame, mask);
+        else {
           const grey = maskToGray(mask);
           const data = new Uint8Array(grey.length * 4);
-          for (let i = 0, o = 0; i < grey.length; i++, o += 4) {
-            data[o] = data[o + 1] = data[o + 2] = grey[i];
-            data[o + 3] = 255;
+          for (let i = 0, q = 0; i < grey.length; i++, q += 4) {
+            data[q] = data[q + 1] = data[q + 2] = grey[i];
+            data[q + 3] = 255;
           }
           out = { width: frame.width, height: frame.height, channels: 4, data };
-          break;
         }
+        this.times.composite = performance.now() - t1;
       }
-      this.times.composite = performance.now() - t1;
     }
     if (!this.output || this.output.width !== frame.width || this.output.height !== frame.height) {
       this.output = new ImageData(frame.width, frame.height);

@@ -316,6 +316,22 @@ function boxRow(sd: Uint8Array | Uint8ClampedArray, so: number, C: number, k: nu
     }
     return;
   }
+  if (C === 4) {
+    for (let x = 0, p = so, a = 0; x < w; x++, a += 4) {
+      let r = 0, g = 0, b = 0, al = 0;
+      for (let j = 0; j < k; j++, p += 4) {
+        r += sd[p];
+        g += sd[p + 1];
+        b += sd[p + 2];
+        al += sd[p + 3];
+      }
+      acc[a] += r;
+      acc[a + 1] += g;
+      acc[a + 2] += b;
+      acc[a + 3] += al;
+    }
+    return;
+  }
   for (let x = 0, p = so, a = 0; x < w; x++, a += C) {
     for (let j = 0; j < k; j++) for (let c = 0; c < C; c++) acc[a + c] += sd[p++];
   }
