@@ -60,40 +60,6 @@ function fittedImage(image: Frame, width: number, height: number, fit: Fit): Fra
   return fitted;
 }
 
-/** Horizontal bilinear tables for sampling a low-res image across `dstW` output columns. */
-function columnTaps(srcW: number, dstW: number): { i0: Int32Array; i1: Int32Array; f: Float32Array } {
-  const t = resampleTaps(srcW, 0, srcW, dstW, 'bilinear');
-  const i0 = new Int32Array(dstW), i1 = new Int32Array(dstW), f = new Float32Array(dstW);
-  for (let x = 0; x < dstW; x++) {
-    i0[x] = t.start[x];
-    const two = t.count[x] === 2;
-    i1[x] = two ? t.start[x] + 1 : t.start[x];
-    f[x] = two ? t.weights[x * 2 + 1] : 0;
-  }
-  return { i0, i1, f };
-}
-
-/**
- * Interpolates every row of a low-res C-channel image horizontally to `dstW` columns, so a
- * full-res bilinear sample is one lerp between two of these rows.
- */
-function widenRows(key: string, src: ArrayLike<number>, srcW: number, srcH: number, C: number, dstW: number): Float32Array {
-  const { i0, i1, f } = columnTaps(srcW, dstW);
-  const out = scratchF32(key, srcH * dstW * C);
-  for (let y = 0; y < srcH; y++) {
-    const so = y * srcW * C;
-    let o = y * dstW * C;
-    for (let x = 0; x < dstW; x++) {
-      const a = so + i0[x] * C, b = so + i1[x] * C, t = f[x];
-      for (let c = 0; c < C; c++) {
-        const va = src[a + c];
-        out[o++] = va + (src[b + c] - va) * t;
-      }
-    }
-  }
-  return out;
-}
-
 /**
  * Blurred copy of the mask at low resolution (edge-clamped), widened to the frame's width W. The
  * mask may be at the frame's size or smaller (it is point-sampled down to the blur's size).
@@ -106,7 +72,7 @@ function blurredMaskRows(mask: Mask, W: number, H: number, sigmaFull: number): {
   // spacing, and it saves reading the whole full-resolution mask.
   const small = resizeMask(mask, lw, lh, 'bilinear');
   const blurred = boxBlur3(small.data, lw, lh, 1, sigmaFull / Math.sqrt((W / lw) * (H / lh)), 'clamp');
-  return { rows: widenRows('composite.wrap', blurred, lw, lh, 1, W), lh };
+  return { rows: stretchRows('composite.wrap', blurred, lw, lh, 1, W), lh };
 }
 
 /**
@@ -136,7 +102,7 @@ function refinedMaskRows(low: Mask, W: number, H: number, soft: SoftEdge, invert
   return {
     data,
     row: (y) => {
-      stretched ??= stretchRows(low, W);
+      stretched ??= stretchRows('upsample.rows', low.data, low.width, low.height, 1, W);
       blendRows(stretched, ys.i0[y] * W, ys.i1[y] * W, ys.w1[y], data, 0, W);
       applySoftEdge(data, data, 0, W, soft, invert);
       return 0;
@@ -300,7 +266,7 @@ function compositeRows(
     if (background.strength === 0) return result;
     const low = blur(background.strength);
     const lw = low.width, lh = low.height;
-    const rows = widenRows('composite.bg', low.data, lw, lh, 3, W);
+    const rows = stretchRows('composite.bg', low.data, lw, lh, 3, W);
     const yt = resampleTaps(lh, 0, lh, H, 'bilinear');
     const rowLen = W * 3;
     for (let y = 0; y < H; y++) {

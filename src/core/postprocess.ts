@@ -63,20 +63,22 @@ export function axisTaps(srcSize: number, dstSize: number): AxisTaps {
 }
 
 /**
- * @internal The first half of a separable bilinear resize: every row of `low` stretched to `width`
- * (half-pixel centres, edge clamped). Row y of the result starts at y · width. A scratch buffer:
- * use it before the next call.
+ * @internal The first half of a separable bilinear resize: every row of an srcW × srcH image of C
+ * interleaved channels stretched to dstW columns (half-pixel centres, edge clamped). Row y of the
+ * result starts at y · dstW · C; a full-size bilinear sample is then one lerp between two rows.
+ * Returns the scratch buffer named `key`: use it before that name is asked for again.
  */
-export function stretchRows(low: Mask, width: number): Float32Array {
-  const src = low.data;
-  const lw = low.width;
-  const xs = axisTaps(lw, width);
-  const rows = scratchF32('upsample.rows', low.height * width);
-  for (let y = 0, r = 0; y < low.height; y++) {
-    const base = y * lw;
-    for (let x = 0; x < width; x++, r++) {
-      const a = src[base + xs.i0[x]];
-      rows[r] = a + (src[base + xs.i1[x]] - a) * xs.w1[x];
+export function stretchRows(key: string, src: ArrayLike<number>, srcW: number, srcH: number, C: number, dstW: number): Float32Array {
+  const { i0, i1, w1 } = axisTaps(srcW, dstW);
+  const rows = scratchF32(key, srcH * dstW * C);
+  for (let y = 0, o = 0; y < srcH; y++) {
+    const so = y * srcW * C;
+    for (let x = 0; x < dstW; x++) {
+      const a = so + i0[x] * C, b = so + i1[x] * C, t = w1[x];
+      for (let c = 0; c < C; c++, o++) {
+        const va = src[a + c];
+        rows[o] = va + (src[b + c] - va) * t;
+      }
     }
   }
   return rows;
@@ -97,7 +99,7 @@ export function blendRows(rows: Float32Array, r0: number, r1: number, wy: number
  */
 export function upsampleMask(low: Mask, width: number, height: number): Mask {
   const out = createMask(width, height);
-  const rows = stretchRows(low, width);
+  const rows = stretchRows('upsample.rows', low.data, low.width, low.height, 1, width);
   const ys = axisTaps(low.height, height);
   for (let y = 0; y < height; y++) blendRows(rows, ys.i0[y] * width, ys.i1[y] * width, ys.w1[y], out.data, y * width, width);
   return out;

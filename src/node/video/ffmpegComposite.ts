@@ -26,8 +26,8 @@ import { DEFAULT_SOFTNESS, DEFAULT_THRESHOLD, type BackgroundEffect } from '../.
 import { runEngine } from '../../core/engine.js';
 import type { Frame, Mask } from '../../core/frame.js';
 import { upsampleBilinear } from '../../core/refine.js';
-import { axisTaps } from '../../core/postprocess.js';
-import { fitBackground, scratchF32 } from '../../core/resize.js';
+import { axisTaps, stretchRows } from '../../core/postprocess.js';
+import { fitBackground } from '../../core/resize.js';
 import { findFfmpeg, type FfmpegOptions } from './ffmpegPath.js';
 import { formatRational, ffmpegInputPath, probeVideo, type VideoInfo } from './probe.js';
 import { checkVideoOutput, openVideoSink, type VideoGraph, type VideoSink, type VideoSinkOptions } from './sink.js';
@@ -173,19 +173,9 @@ function packFrame(small: Frame, low: Mask, blurStrength: number | null, W: numb
  */
 function upsampleRgbInto(src: Frame, out: Uint8Array, w: number, h: number): void {
   const { width: sw, height: sh, data } = src;
-  const xs = axisTaps(sw, w);
   const ys = axisTaps(sh, h);
   const rowLen = w * 3;
-  const rows = scratchF32('pack.rows', sh * rowLen);
-  for (let y = 0, r = 0; y < sh; y++) {
-    const base = y * sw * 3;
-    for (let x = 0; x < w; x++, r += 3) {
-      const a = base + 3 * xs.i0[x], b = base + 3 * xs.i1[x], f = xs.w1[x];
-      rows[r] = data[a] + (data[b] - data[a]) * f;
-      rows[r + 1] = data[a + 1] + (data[b + 1] - data[a + 1]) * f;
-      rows[r + 2] = data[a + 2] + (data[b + 2] - data[a + 2]) * f;
-    }
-  }
+  const rows = stretchRows('pack.rows', data, sw, sh, 3, w);
   for (let y = 0, o = 0; y < h; y++) {
     const r0 = ys.i0[y] * rowLen, r1 = ys.i1[y] * rowLen, f = ys.w1[y];
     for (let r = 0; r < rowLen; r += 3, o += 4) {
