@@ -21,6 +21,7 @@ import { printTable } from '../bench/table.js';
 import { refineMask, type Refine } from '../src/core/effect.js';
 import type { Frame } from '../src/core/frame.js';
 import type { BuiltinModel } from '../src/core/modelSpec.js';
+import { RoiTracker } from '../src/core/roi.js';
 import type { Segmenter } from '../src/core/segmenter.js';
 import { TemporalSmoother } from '../src/core/temporal.js';
 import { decodeImage } from '../src/node/imageIO.js';
@@ -118,8 +119,10 @@ function iou(mask: Float32Array, truth: Uint8Array): number {
   return union === 0 ? 1 : inter / union;
 }
 
-async function runClip(clip: Clip, segmenter: Segmenter, refine: Refine): Promise<Result> {
+async function runClip(clip: Clip, segmenter: Segmenter, refine: Refine, roi: boolean): Promise<Result> {
   const smoother = new TemporalSmoother();
+  // With ROI zoom, "raw" is the tracked zoomed mask before smoothing, as a stream computes it.
+  const tracker = roi ? new RoiTracker() : null;
   let prevRaw: Float32Array | null = null, prevSmoothed: Float32Array | null = null;
   // |Δ| maps of the pairs since the last annotated frame, scored once the next annotation arrives.
   let pending: { raw: Float32Array; smoothed: Float32Array }[] = [];
@@ -128,7 +131,7 @@ async function runClip(clip: Clip, segmenter: Segmenter, refine: Refine): Promis
   let iouRaw = 0, iouSmoothed = 0, annotated = 0;
   let frames = 0, smoothMs = 0;
   for await (const { frame, truth } of clip.frames()) {
-    const low = await segmenter.segment(frame);
+    const low = tracker ? await tracker.segment(segmenter, frame) : await segmenter.segment(frame);
     // CPU time, not wall time: the number stays meaningful on a busy machine.
     const t0 = process.cpuUsage();
     const lowSmoothed = smoother.apply(low, frame);
@@ -188,17 +191,17 @@ const VIDEOS: [string, string][] = [
   ['asl_hand (25 fps)', 'tfjs-models/hand-pose-detection/test_data/asl_hand.25fps.mp4'],
 ];
 
-function rowFor(clip: Clip, model: string, refine: Refine, r: Result): string[] {
+function rowFor(clip: Clip, model: string, refine: Refine, roi: boolean, r: Result): string[] {
   const f = (v: number) => v.toFixed(5);
   const pct = (v: number) => (100 * v).toFixed(2);
   return [
-    clip.name, model, refine, String(r.frames), f(r.flickerRaw), f(r.flickerSmoothed), (r.flickerSmoothed / r.flickerRaw).toFixed(3),
+    clip.name, model, refine, roi ? 'auto' : 'off', String(r.frames), f(r.flickerRaw), f(r.flickerSmoothed), (r.flickerSmoothed / r.flickerRaw).toFixed(3),
     clip.noPerson ? '—' : pct(r.iouRaw), clip.noPerson ? '—' : pct(r.iouSmoothed),
     clip.noPerson ? '—' : ((r.iouSmoothed - r.iouRaw) * 100).toFixed(2), r.smoothMs.toFixed(2),
   ];
 }
 
-const HEADER = ['clip', 'model', 'edges', 'frames', 'flicker raw', 'flicker smoothed', 'ratio', 'IoU raw %', 'IoU smoothed %', 'Δ IoU (points)', 'smoothing CPU ms/frame'];
+const HEADER = ['clip', 'model', 'edges', 'roi', 'frames', 'flicker raw', 'flicker smoothed', 'ratio', 'IoU raw %', 'IoU smoothed %', 'Δ IoU (points)', 'smoothing CPU ms/frame'];
 
 /**
  * Prints the flicker tables. `segmenters` are the loaded models (eval/run.ts's): the DAVIS clips run
@@ -210,7 +213,11 @@ export async function flickerEval(segmenters: Map<BuiltinModel, Segmenter>, opts
   const rows: string[][] = [];
   // Bilinear edges are what videos and cameras use by default; bilateral what photos and --refine bilateral use.
   const refines: Refine[] = ['bilinear', 'bilateral'];
-  for (const clip of davis) for (const [model, seg] of segmenters) for (const refine of refines) rows.push(rowFor(clip, model, refine, await runClip(clip, seg, refine)));
+  for (const clip of davis) {
+    for (const [model, seg] of segmenters) {
+      for (const refine of refines) for (const roi of [false, true]) rows.push(rowFor(clip, model, refine, roi, await runClip(clip, seg, refine, roi)));
+    }
+  }
   printTable(
     'Flicker on DAVIS 2016 (human truth, every frame), final full-resolution refined mask, raw vs temporal smoothing (defaults). ' +
       'Flicker = mean |Δmask| between consecutive frames over pixels whose truth did not change. Target: ratio ≤ 0.6 with IoU within 1 point.',
@@ -222,7 +229,7 @@ export async function flickerEval(segmenters: Map<BuiltinModel, Segmenter>, opts
   const vrows: string[][] = [];
   for (const [name, rel] of VIDEOS) {
     const clip = videoClip(name, rel);
-    for (const model of videoModels) vrows.push(rowFor(clip, model, 'bilinear', await runClip(clip, segmenters.get(model)!, 'bilinear')));
+    for (const model of videoModels) for (const roi of [false, true]) vrows.push(rowFor(clip, model, 'bilinear', roi, await runClip(clip, segmenters.get(model)!, 'bilinear', roi)));
   }
   printTable(
     'Flicker on the test videos (first 10 s, every frame), truth = Robust Video Matting mattes on every 3rd frame (a model, not humans): ' +

@@ -12,6 +12,7 @@ import { upsampleMask } from './postprocess.js';
 import type { FrameProcessor } from './processor.js';
 import { invertMask, jointBilateralUpsample, smoothstepMask, upsampleBilinear } from './refine.js';
 import type { Fit } from './resize.js';
+import { ROI_MODES, RoiTracker, segmentZoomed, type RoiMode } from './roi.js';
 import type { Segmenter } from './segmenter.js';
 import { TemporalSmoother, validateTemporalOptions, type TemporalOptions } from './temporal.js';
 
@@ -44,6 +45,12 @@ export interface MaskOptions {
   refine?: Refine;
   /** Swap person and background. */
   invert?: boolean;
+  /**
+   * 'auto' (default): people who are small in the frame get a second model pass on a crop around
+   * them (roi.ts); 'off': the model sees the whole frame only (with refine 'none', exactly
+   * MediaPipe's own output).
+   */
+  roi?: RoiMode;
 }
 
 export interface EffectOptions extends MaskOptions {
@@ -88,6 +95,8 @@ export class BackgroundEffect implements FrameProcessor {
   /** Timestamp where the current interval cycle began; undefined = at the next frame. */
   private cycleStart: number | undefined = undefined;
   private smoother: TemporalSmoother | null = null;
+  /** ROI zoom that follows people from frame to frame, for a stream (see `lowResMask`). */
+  private readonly tracker = new RoiTracker();
 
   constructor(
     readonly segmenter: Segmenter,
@@ -105,6 +114,11 @@ export class BackgroundEffect implements FrameProcessor {
     if ('temporal' in options && JSON.stringify(options.temporal) !== JSON.stringify(before)) this.smoother = makeSmoother(this.options.temporal);
   }
 
+  /** A stream's effect is made with `temporal` set (to false when smoothing is off): its frames follow one another. */
+  private get isStream(): boolean {
+    return this.options.temporal !== undefined;
+  }
+
   /** The temporal smoother in use, or null when smoothing is off. */
   get temporal(): TemporalSmoother | null {
     return this.smoother;
@@ -116,6 +130,7 @@ export class BackgroundEffect implements FrameProcessor {
    */
   resetTemporal(): void {
     this.smoother?.reset();
+    this.tracker.reset();
     this.cycleStart = undefined;
     const { effect } = this.options;
     if (effect.type === 'video') effect.source.reset?.();
@@ -159,11 +174,19 @@ export class BackgroundEffect implements FrameProcessor {
   }
 
   /**
-   * The person probability at the model's size, temporally smoothed when smoothing is on: what
-   * `mask` refines. For renderers that upsample and composite elsewhere (ffmpeg, a GPU).
+   * The person probability over the whole frame at low resolution, temporally smoothed when
+   * smoothing is on: what `mask` refines. For renderers that upsample and composite elsewhere
+   * (ffmpeg, a GPU). With ROI zoom, a stream's mask keeps the model's output size (the crops are
+   * tracked from frame to frame); a photo's may be finer, to keep the detail of a zoomed crop.
    */
   async lowResMask(frame: Frame): Promise<Mask> {
-    const low = await this.segmenter.segment(frame, this.timings);
+    const { roi = 'auto' } = this.options;
+    const low =
+      roi === 'off'
+        ? await this.segmenter.segment(frame, this.timings)
+        : this.isStream
+          ? await this.tracker.segment(this.segmenter, frame, this.timings)
+          : await segmentZoomed(this.segmenter, frame, this.timings);
     if (!this.smoother) return low;
     const t = now();
     const smoothed = this.smoother.apply(low, frame);
@@ -273,6 +296,9 @@ export function validateEffectOptions(options: EffectOptions): EffectOptions {
   inUnitRange('threshold', options.threshold);
   inUnitRange('softness', options.softness);
   inUnitRange('lightWrap', options.lightWrap);
+  if (options.roi !== undefined && !ROI_MODES.includes(options.roi)) {
+    throw new RangeError(`roi must be ${ROI_MODES.map((m) => `"${m}"`).join(' or ')}, got ${String(options.roi)}`);
+  }
   if (options.refine !== undefined && !REFINE_MODES.includes(options.refine)) {
     throw new RangeError(`refine must be ${REFINE_MODES.map((m) => `"${m}"`).join(', ')}, got ${String(options.refine)}`);
   }

@@ -21,6 +21,14 @@ export interface Mask {
   readonly data: Float32Array;
 }
 
+/** A rectangle in a frame's pixel coordinates (not necessarily whole pixels). */
+export interface Rect {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
 export function createFrame(width: number, height: number, channels: 3 | 4, timestamp?: number): Frame {
   return { width, height, channels, data: new Uint8Array(width * height * channels), timestamp };
 }

@@ -1,5 +1,5 @@
 /** backdrop's platform-neutral core: usable from Node, browsers and workers alike. */
-export type { Frame, Mask } from './frame.js';
+export type { Frame, Mask, Rect } from './frame.js';
 export { createFrame, createMask } from './frame.js';
 export type { ModelSpec, BuiltinModel } from './modelSpec.js';
 export { builtinSpec, validateSpec, BUILTIN_MODELS } from './modelSpec.js';
@@ -32,6 +32,7 @@ export { Engine, runEngine, type EngineOptions, type EngineSummary, type FrameRa
 export { FpsMeter, type Corner, type FpsMeterOptions } from './fpsMeter.js';
 export { drawText, measureText, type TextOptions } from './font.js';
 export { FlipProcessor, flipFrame, type FlipOptions } from './flip.js';
+export { RoiTracker, segmentZoomed, findPeople, cropAround, pasteCrops, DEFAULT_ROI, ROI_MODES, type RoiMode, type RoiTuning, type Box } from './roi.js';
 export { TemporalSmoother, DEFAULT_TEMPORAL, type TemporalOptions } from './temporal.js';
 export type { BackgroundProvider } from './backgroundProvider.js';
 export { streamChain, type StreamChain, type StreamOptions } from './streamChain.js';

@@ -44,14 +44,17 @@ export interface AxisTaps {
   w1: Float32Array;
 }
 
-/** src = (dst + 0.5) · srcSize / dstSize − 0.5, clamped to the edge like GL_CLAMP_TO_EDGE. */
-export function axisTaps(srcSize: number, dstSize: number): AxisTaps {
+/**
+ * src = start + (dst + 0.5) · span / dstSize − 0.5, clamped to the edge like GL_CLAMP_TO_EDGE.
+ * By default the whole axis (start 0, span srcSize); a crop samples [start, start + span).
+ */
+export function axisTaps(srcSize: number, dstSize: number, start = 0, span = srcSize): AxisTaps {
   const i0 = new Int32Array(dstSize);
   const i1 = new Int32Array(dstSize);
   const w1 = new Float32Array(dstSize);
-  const scale = srcSize / dstSize;
+  const scale = span / dstSize;
   for (let d = 0; d < dstSize; d++) {
-    let s = (d + 0.5) * scale - 0.5;
+    let s = start + (d + 0.5) * scale - 0.5;
     if (s < 0) s = 0;
     if (s > srcSize - 1) s = srcSize - 1;
     const f = Math.floor(s);

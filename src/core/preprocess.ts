@@ -3,20 +3,21 @@
  * frame is stretched (no letterbox) to the model size with bilinear half-pixel sampling and edge
  * clamping, then RGB is mapped linearly onto the model's input range.
  */
-import type { Frame } from './frame.js';
+import type { Frame, Rect } from './frame.js';
 import type { ModelSpec } from './modelSpec.js';
 import { axisTaps } from './postprocess.js';
 
-export function frameToTensor(frame: Frame, spec: ModelSpec, out?: Float32Array): Float32Array {
+/** `crop` (frame pixels) stretches only that part of the frame to the model's input: see roi.ts. */
+export function frameToTensor(frame: Frame, spec: ModelSpec, out?: Float32Array, crop?: Rect): Float32Array {
   const { inputWidth: w, inputHeight: h, inputLayout } = spec;
   const [lo, hi] = spec.inputRange;
   const scale = (hi - lo) / 255;
   const tensor = out ?? new Float32Array(w * h * 3);
   const { data, channels: ch, width: fw } = frame;
-  const xs = axisTaps(frame.width, w);
-  const ys = axisTaps(frame.height, h);
+  const xs = crop ? axisTaps(frame.width, w, crop.x, crop.width) : axisTaps(frame.width, w);
+  const ys = crop ? axisTaps(frame.height, h, crop.y, crop.height) : axisTaps(frame.height, h);
   const plane = w * h;
-  if (frame.width === w && frame.height === h) {
+  if (!crop && frame.width === w && frame.height === h) {
     // Already the model's size (e.g. scaled by ffmpeg): the same result without interpolation.
     for (let o = 0, a = 0; o < plane; o++, a += ch) {
       for (let k = 0; k < 3; k++) {

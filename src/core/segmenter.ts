@@ -4,7 +4,7 @@
  * the frame itself can guide them.
  */
 import { now } from './clock.js';
-import type { Frame, Mask } from './frame.js';
+import type { Frame, Mask, Rect } from './frame.js';
 import { validateSpec, type ModelSpec } from './modelSpec.js';
 import { tensorToMask } from './postprocess.js';
 import { frameToTensor, inputDims } from './preprocess.js';
@@ -32,10 +32,13 @@ export class Segmenter {
     return new Segmenter(await backend.createSession(onnxModel), validateSpec(spec));
   }
 
-  /** The person probability at the model's own size (e.g. 256×256), 0..1. */
-  async segment(frame: Frame, timings?: SegmentTimings): Promise<Mask> {
+  /**
+   * The person probability at the model's own size (e.g. 256×256), 0..1: of the whole frame, or
+   * of `crop` (frame pixels) alone, stretched to the model's input.
+   */
+  async segment(frame: Frame, timings?: SegmentTimings, crop?: Rect): Promise<Mask> {
     const t0 = now();
-    frameToTensor(frame, this.spec, this.input);
+    frameToTensor(frame, this.spec, this.input, crop);
     const t1 = now();
     const output = await this.session.run(this.input, this.dims);
     const t2 = now();

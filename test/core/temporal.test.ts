@@ -254,7 +254,7 @@ describe('TemporalSmoother', () => {
 });
 
 describe('BackgroundEffect temporal option', () => {
-  /** A stand-in segmenter returning the given low-resolution masks in turn. */
+  /** A stand-in segmenter returning the given low-resolution masks in turn (ROI zoom off: one pass a frame). */
   function fakeSegmenter(masks: Mask[]): Segmenter {
     let i = 0;
     return { segment: async () => masks[i++ % masks.length] } as unknown as Segmenter;
@@ -263,7 +263,7 @@ describe('BackgroundEffect temporal option', () => {
   it('is off by default: the mask is exactly the refined model output (photos unchanged)', async () => {
     const r = rng(17);
     const masks = Array.from({ length: 4 }, () => modelMask(30, 0.3, r));
-    const effect = new BackgroundEffect(fakeSegmenter(masks), { effect: { type: 'mask' } });
+    const effect = new BackgroundEffect(fakeSegmenter(masks), { effect: { type: 'mask' }, roi: 'off' });
     expect(effect.temporal).toBeNull();
     const frame = scene(30);
     for (const m of masks) expect(Array.from((await effect.mask(frame)).data)).toEqual(Array.from(refineMask(m, frame, {}).data));
@@ -274,7 +274,7 @@ describe('BackgroundEffect temporal option', () => {
     const r = rng(19);
     const masks = Array.from({ length: 6 }, () => modelMask(30, 0.3, r));
     const frame = scene(30);
-    const effect = new BackgroundEffect(fakeSegmenter(masks), { effect: { type: 'mask' }, temporal: { strength: 0.6 } });
+    const effect = new BackgroundEffect(fakeSegmenter(masks), { effect: { type: 'mask' }, temporal: { strength: 0.6 }, roi: 'off' });
     expect(effect.temporal?.options.strength).toBe(0.6);
     const reference = new TemporalSmoother({ strength: 0.6 });
     for (const m of masks) {

@@ -1,5 +1,5 @@
 /**
- * Acceptance: `backdrop IMG --mask --refine none -o out.png` reproduces the official MediaPipe
+ * Acceptance: `backdrop IMG --mask --refine none --roi off -o out.png` reproduces the official MediaPipe
  * solution's masks (goldens/, full size) for both models: MAD ≤ 0.002 on every image, IoU@0.5
  * ≥ 0.98 where the person covers ≥ 1 %, ≥ 0.995 on average.
  */
@@ -28,7 +28,7 @@ function distinctNameGroups(rows: GoldenRow[]): GoldenRow[][] {
   return groups.map((g) => g.rows);
 }
 
-describe.each(['general', 'landscape'] as const)('backdrop --mask --refine none --model %s', (model) => {
+describe.each(['general', 'landscape'] as const)('backdrop --mask --refine none --roi off --model %s', (model) => {
   const rows = goldenRows().filter((r) => !r.modelres && r.model === model);
 
   it('matches the official MediaPipe masks', async () => {
@@ -37,7 +37,7 @@ describe.each(['general', 'landscape'] as const)('backdrop --mask --refine none 
     for (const group of distinctNameGroups(rows)) {
       const out = await mkdtemp(join(tmpdir(), 'backdrop-fidelity-'));
       dirs.push(out);
-      const run = await cli(...group.map((r) => testdata(r.input)), '--mask', '--refine', 'none', '--model', model, '-o', out, '--json');
+      const run = await cli(...group.map((r) => testdata(r.input)), '--mask', '--refine', 'none', '--roi', 'off', '--model', model, '-o', out, '--json');
       expect(run.stderr).toBe('');
       expect(run.code).toBe(0);
       const summary = JSON.parse(run.stdout) as { files: { input: string; output: string }[] };

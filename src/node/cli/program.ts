@@ -9,6 +9,7 @@ import { parseColor } from '../../core/color.js';
 import { DEFAULT_LIGHT_WRAP, DEFAULT_SOFTNESS, DEFAULT_THRESHOLD, REFINE_MODES, type Refine } from '../../core/effect.js';
 import { CORNERS, type Corner } from '../../core/fpsMeter.js';
 import { validateSpec, type ModelSpec } from '../../core/modelSpec.js';
+import { ROI_MODES, type RoiMode } from '../../core/roi.js';
 import { DEFAULT_TEMPORAL } from '../../core/temporal.js';
 import { DEFAULT_MAX_PIXELS, formatFromPath, type ImageFormat } from '../imageIO.js';
 import type { BackdropOptions, PhotoEffect } from '../photo.js';
@@ -32,6 +33,7 @@ export interface CliOptions {
   threshold: number;
   softness: number;
   refine?: Refine;
+  roi: RoiMode;
   invert?: boolean;
   lightWrap: number;
   output?: string;
@@ -122,6 +124,7 @@ export function buildProgram(io: CliIO): Command {
     .addOption(new Option('--threshold <0-1>', 'where the edge sits: lower keeps more of the person').argParser(numberIn('--threshold', 0, 1)).default(DEFAULT_THRESHOLD))
     .addOption(new Option('--softness <0-1>', 'width of the soft edge; 0 = hard cut').argParser(numberIn('--softness', 0, 1)).default(DEFAULT_SOFTNESS))
     .addOption(new Option('--refine <mode>', 'edges — bilateral: follow the picture (default for photos); bilinear: smooth, several times faster (default for video and cameras, and lets ffmpeg composite video files); none: raw model output, no threshold').choices(REFINE_MODES))
+    .addOption(new Option('--roi <mode>', 'auto: people small in the frame get a second, zoomed-in look by the model (sharper, truer edges; selfies are left as they are); off: the model sees the whole frame only').choices(ROI_MODES).default('auto'))
     .addOption(new Option('--invert', 'swap person and background (blur the person instead)'))
     .addOption(new Option('--light-wrap <0-1>', 'let a new background\'s light spill onto the edge').argParser(numberIn('--light-wrap', 0, 1)).default(DEFAULT_LIGHT_WRAP))
     .addOption(new Option('-o, --output <file|folder>', 'output file (one input) or folder; default: <name>_out.<ext> beside each input'))
@@ -161,7 +164,8 @@ Examples:
   backdrop photos/ -r --background bgs/ -o out/  backgrounds from bgs/ in turn, results in out/
   backdrop me.jpg --color "#00b140"           green screen
   backdrop me.jpg --transparent               me_out.png with a transparent background
-  backdrop me.jpg --mask --refine none        the model's raw mask as a greyscale PNG
+  backdrop me.jpg --mask --refine none --roi off
+                                              the model's own raw mask (MediaPipe's) as a grey PNG
   backdrop talk.mp4                           blurred background, sound kept -> talk_out.mp4
   backdrop talk.mp4 --transparent             talk_out.webm with an alpha channel (VP9)
   backdrop talk.mp4 --from 2s --to 10s --trim only seconds 2-10, effect applied
@@ -235,6 +239,7 @@ function toBackdropOptions(options: CliOptions): BackdropOptions {
     threshold: options.threshold,
     softness: options.softness,
     refine: options.refine,
+    roi: options.roi,
     invert: options.invert,
     lightWrap: options.lightWrap,
     maxPixels: options.maxPixels,

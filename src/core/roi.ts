@@ -1,0 +1,303 @@
+/**
+ * ROI zoom: a person who is small in the frame gets a second, closer look.
+ *
+ * The model sees the whole frame stretched to 256×256 (or 256×144), so someone standing a few
+ * metres away is a few dozen model pixels tall and is cut out badly. A first pass over the whole
+ * frame finds the people (blobs of the mask, grouped into one box per person or group, a few at
+ * most); each gets a crop around it (a margin on every side, grown to the model's aspect ratio, kept
+ * inside the frame) that the model looks at again, and the crop masks are pasted into a mask of the
+ * whole frame. Outside the crops the mask is 0: every person found has a crop of their own.
+ *
+ * Where the crops would cover most of the frame anyway (a selfie), the zoom gains nothing and the
+ * first pass is the answer, unchanged. Streams track the crops from frame to frame (RoiTracker), so
+ * they cost one inference per person and frame plus a full-frame pass now and then.
+ */
+import { createMask, type Frame, type Mask, type Rect } from './frame.js';
+import { axisTaps } from './postprocess.js';
+import type { Segmenter, SegmentTimings } from './segmenter.js';
+
+/** 'auto': zoom in on people who are small in the frame; 'off': the model sees the whole frame only. */
+export type RoiMode = 'auto' | 'off';
+export const ROI_MODES: readonly RoiMode[] = ['auto', 'off'];
+
+export interface RoiTuning {
+  /** Mask value above which a cell is a person. */
+  threshold: number;
+  /** Smallest blob, as a fraction of the mask's cells, that counts (smaller ones are noise). */
+  minBlob: number;
+  /** Each side of a crop lies this fraction of the box's size outside it. */
+  margin: number;
+  /** At most this many crops: the nearest boxes are merged until there are no more. */
+  maxCrops: number;
+  /** No zoom when the crops together would cover more than this fraction of the frame. */
+  maxCoverage: number;
+  /** A crop is never smaller than this fraction of the model's input size, in frame pixels (the model gains nothing from blown-up pixels). */
+  minCropScale: number;
+  /** Streams: a full-frame pass at least every this many frames, to find people who came in. */
+  refreshEvery: number;
+  /** Streams: a tracked crop moves only when the new one overlaps it by less than this (IoU), so the model's view does not jitter. */
+  keepOverlap: number;
+}
+
+export const DEFAULT_ROI: RoiTuning = {
+  threshold: 0.5,
+  minBlob: 0.002,
+  margin: 0.15,
+  maxCrops: 3,
+  maxCoverage: 0.65,
+  minCropScale: 0.5,
+  refreshEvery: 10,
+  keepOverlap: 0.85,
+};
+
+/** A box in fractions of the picture it was found in: 0..1 across and down. */
+export interface Box {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+/**
+ * People in a probability mask: the bounding boxes of its blobs (8-connected cells above the
+ * threshold, tiny ones dropped), merged while their margin-grown boxes overlap (an arm and its
+ * body; two people standing together) and then, nearest first, down to `maxCrops`.
+ */
+export function findPeople(mask: Mask, tuning: RoiTuning = DEFAULT_ROI): Box[] {
+  const { width: w, height: h, data } = mask;
+  const seen = new Uint8Array(w * h);
+  const stack = new Int32Array(w * h);
+  const minCells = Math.max(1, tuning.minBlob * w * h);
+  let boxes: Box[] = [];
+  for (let start = 0; start < w * h; start++) {
+    if (seen[start] || !(data[start] > tuning.threshold)) continue;
+    let top = 0;
+    let cells = 0;
+    let x0 = w, y0 = h, x1 = 0, y1 = 0;
+    stack[top++] = start;
+    seen[start] = 1;
+    while (top > 0) {
+      const i = stack[--top];
+      const x = i % w, y = (i - x) / w;
+      cells++;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
+      for (let dy = -1; dy <= 1; dy++) {
+        const ny = y + dy;
+        if (ny < 0 || ny >= h) continue;
+        for (let dx = -1; dx <= 1; dx++) {
+          const nx = x + dx;
+          if (nx < 0 || nx >= w) continue;
+          const j = ny * w + nx;
+          if (!seen[j] && data[j] > tuning.threshold) {
+            seen[j] = 1;
+            stack[top++] = j;
+          }
+        }
+      }
+    }
+    if (cells >= minCells) boxes.push({ x0: x0 / w, y0: y0 / h, x1: (x1 + 1) / w, y1: (y1 + 1) / h });
+  }
+  // Merge boxes that are not clearly apart, then the nearest pairs down to the cap.
+  for (;;) {
+    const pair = nearestPair(boxes, tuning.margin);
+    if (!pair || (pair.gap > 0 && boxes.length <= tuning.maxCrops)) break;
+    const [a, b] = [boxes[pair.i], boxes[pair.j]];
+    boxes = boxes.filter((_, k) => k !== pair.i && k !== pair.j);
+    boxes.push(union(a, b));
+  }
+  return boxes.sort((a, b) => a.x0 - b.x0 || a.y0 - b.y0);
+}
+
+function union(a: Box, b: Box): Box {
+  return { x0: Math.min(a.x0, b.x0), y0: Math.min(a.y0, b.y0), x1: Math.max(a.x1, b.x1), y1: Math.max(a.y1, b.y1) };
+}
+
+/** The two boxes with the smallest gap between their margin-grown selves (≤ 0: they overlap). */
+function nearestPair(boxes: Box[], margin: number): { i: number; j: number; gap: number } | null {
+  let best: { i: number; j: number; gap: number } | null = null;
+  const grow = (b: Box) => {
+    const mx = (b.x1 - b.x0) * margin, my = (b.y1 - b.y0) * margin;
+    return { x0: b.x0 - mx, y0: b.y0 - my, x1: b.x1 + mx, y1: b.y1 + my };
+  };
+  for (let i = 0; i < boxes.length; i++) {
+    const a = grow(boxes[i]);
+    for (let j = i + 1; j < boxes.length; j++) {
+      const b = grow(boxes[j]);
+      const gap = Math.max(a.x0 - b.x1, b.x0 - a.x1, a.y0 - b.y1, b.y0 - a.y1);
+      if (!best || gap < best.gap) best = { i, j, gap };
+    }
+  }
+  return best;
+}
+
+/**
+ * The crop the model looks at for a box (fractions of a width × height frame): the box with the
+ * margin on every side, grown to the model's aspect ratio and to its minimum size, then shifted
+ * (and, where it is larger than the frame, cut) to lie inside the frame. Frame pixels.
+ */
+export function cropAround(box: Box, width: number, height: number, segmenter: Pick<Segmenter, 'spec'>, tuning: RoiTuning = DEFAULT_ROI): Rect {
+  const { inputWidth: mw, inputHeight: mh } = segmenter.spec;
+  const bw = (box.x1 - box.x0) * width, bh = (box.y1 - box.y0) * height;
+  const aspect = mw / mh;
+  const gw = Math.max(bw * (1 + 2 * tuning.margin), mw * tuning.minCropScale);
+  const gh = Math.max(bh * (1 + 2 * tuning.margin), mh * tuning.minCropScale);
+  // The model's aspect ratio where the frame allows it; where one side is cut to the frame, the
+  // other keeps the ratio as far as the person allows.
+  let cw = Math.max(gw, gh * aspect);
+  let ch = Math.max(gh, gw / aspect);
+  if (ch > height) [ch, cw] = [height, Math.max(gw, height * aspect)];
+  if (cw > width) [cw, ch] = [width, Math.min(height, Math.max(gh, width / aspect))];
+  const cx = ((box.x0 + box.x1) / 2) * width, cy = ((box.y0 + box.y1) / 2) * height;
+  const x = Math.min(Math.max(cx - cw / 2, 0), width - cw);
+  const y = Math.min(Math.max(cy - ch / 2, 0), height - ch);
+  return { x, y, width: cw, height: ch };
+}
+
+/** Crops for the people in a first-pass mask, or null when zooming gains nothing (nobody, or crops covering most of the frame). */
+export function cropsFor(first: Mask, frame: Frame, segmenter: Pick<Segmenter, 'spec'>, tuning: RoiTuning = DEFAULT_ROI): Rect[] | null {
+  const people = findPeople(first, tuning);
+  if (people.length === 0) return null;
+  const crops = people.map((box) => cropAround(box, frame.width, frame.height, segmenter, tuning));
+  const covered = crops.reduce((sum, c) => sum + c.width * c.height, 0);
+  return covered > tuning.maxCoverage * frame.width * frame.height ? null : crops;
+}
+
+/** One crop's mask at the model's size, with the crop (frame pixels) it covers. */
+export interface CropMask {
+  crop: Rect;
+  mask: Mask;
+}
+
+/** Runs the model on each crop. */
+export async function segmentCrops(segmenter: Segmenter, frame: Frame, crops: Rect[], timings?: SegmentTimings): Promise<CropMask[]> {
+  const parts: CropMask[] = [];
+  for (const crop of crops) parts.push({ crop, mask: await segmenter.segment(frame, timings, crop) });
+  return parts;
+}
+
+/**
+ * The crop masks pasted into a gridWidth × gridHeight mask of the whole width × height frame: each
+ * cell whose centre lies in a crop samples that crop's mask bilinearly (half-pixel centres, as
+ * every upsample here); where crops overlap the larger value wins; cells outside every crop are 0.
+ */
+export function pasteCrops(parts: CropMask[], width: number, height: number, gridWidth: number, gridHeight: number): Mask {
+  const out = createMask(gridWidth, gridHeight);
+  const od = out.data;
+  for (const { crop, mask } of parts) {
+    const { width: mw, height: mh, data: md } = mask;
+    // Grid cell g has its centre at frame x = (g + 0.5)·width/gridWidth, which is mask x =
+    // (x − crop.x)·mw/crop.width − 0.5: axisTaps over the whole grid with a shifted start.
+    const sx = mw / crop.width, sy = mh / crop.height;
+    const xs = axisTaps(mw, gridWidth, -crop.x * sx, width * sx);
+    const ys = axisTaps(mh, gridHeight, -crop.y * sy, height * sy);
+    const gx0 = Math.max(0, Math.ceil((crop.x * gridWidth) / width - 0.5));
+    const gx1 = Math.min(gridWidth, Math.ceil(((crop.x + crop.width) * gridWidth) / width - 0.5));
+    const gy0 = Math.max(0, Math.ceil((crop.y * gridHeight) / height - 0.5));
+    const gy1 = Math.min(gridHeight, Math.ceil(((crop.y + crop.height) * gridHeight) / height - 0.5));
+    for (let gy = gy0; gy < gy1; gy++) {
+      const r0 = ys.i0[gy] * mw, r1 = ys.i1[gy] * mw, wy = ys.w1[gy];
+      for (let gx = gx0; gx < gx1; gx++) {
+        const a = xs.i0[gx], b = xs.i1[gx], wx = xs.w1[gx];
+        const top = md[r0 + a] + (md[r0 + b] - md[r0 + a]) * wx;
+        const bottom = md[r1 + a] + (md[r1 + b] - md[r1 + a]) * wx;
+        const v = top + (bottom - top) * wy;
+        const o = gy * gridWidth + gx;
+        if (v > od[o]) od[o] = v;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * A photo's mask with ROI zoom: the first pass alone when zooming gains nothing, else the crop
+ * masks pasted into a mask of the frame's shape fine enough to keep their detail (the densest
+ * crop's model pixels per frame pixel, at most the frame's own size).
+ */
+export async function segmentZoomed(segmenter: Segmenter, frame: Frame, timings?: SegmentTimings, tuning: RoiTuning = DEFAULT_ROI): Promise<Mask> {
+  const first = await segmenter.segment(frame, timings);
+  const crops = cropsFor(first, frame, segmenter, tuning);
+  if (!crops) return first;
+  const parts = await segmentCrops(segmenter, frame, crops, timings);
+  const scale = Math.min(1, Math.max(...parts.map(({ crop, mask }) => Math.max(mask.width / crop.width, mask.height / crop.height))));
+  const gw = Math.max(1, Math.round(frame.width * scale)), gh = Math.max(1, Math.round(frame.height * scale));
+  return pasteCrops(parts, frame.width, frame.height, gw, gh);
+}
+
+function overlap(a: Rect, b: Rect): number {
+  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+  if (!(w > 0 && h > 0)) return 0;
+  const inter = w * h;
+  return inter / (a.width * a.height + b.width * b.height - inter);
+}
+
+/**
+ * ROI zoom for a stream: the crops follow the people from frame to frame, found again in each
+ * crop's own mask, so a frame costs one inference per person. A full-frame pass runs every
+ * `refreshEvery` frames (someone may have come in), and at once when a person is lost, reaches a
+ * crop's edge or grows too big for zooming to help. The mask always has the model's output size
+ * over the whole frame, as without ROI, so temporal smoothing and every compositor take it as it is.
+ */
+export class RoiTracker {
+  /** The crops being followed; null while the whole frame is what the model sees. */
+  private crops: Rect[] | null = null;
+  private sinceFull = 0;
+
+  constructor(private readonly tuning: RoiTuning = DEFAULT_ROI) {}
+
+  /** Forget the crops (after a seek or a cut): the next frame starts with a full-frame pass. */
+  reset(): void {
+    this.crops = null;
+  }
+
+  async segment(segmenter: Segmenter, frame: Frame, timings?: SegmentTimings): Promise<Mask> {
+    const { outputWidth: gw, outputHeight: gh } = segmenter.spec;
+    if (!this.crops || ++this.sinceFull >= this.tuning.refreshEvery) {
+      const first = await segmenter.segment(frame, timings);
+      this.sinceFull = 0;
+      this.crops = this.steady(cropsFor(first, frame, segmenter, this.tuning));
+      if (!this.crops) return first;
+    }
+    const parts = await segmentCrops(segmenter, frame, this.crops, timings);
+    this.crops = this.steady(this.follow(parts, frame, segmenter));
+    return pasteCrops(parts, frame.width, frame.height, gw, gh);
+  }
+
+  /** Where each person is now, from their crop's mask; null when one was lost or touches their crop's edge. */
+  private follow(parts: CropMask[], frame: Frame, segmenter: Segmenter): Rect[] | null {
+    const crops: Rect[] = [];
+    for (const { crop, mask } of parts) {
+      const people = findPeople(mask, { ...this.tuning, maxCrops: 1 });
+      if (people.length !== 1) return null;
+      const [p] = people;
+      // A person cut by the crop's edge (where that edge is not the frame's) may go on beyond it.
+      const edge = 1 / mask.width;
+      const cut =
+        (p.x0 < edge && crop.x > 0.5) ||
+        (p.y0 < edge && crop.y > 0.5) ||
+        (p.x1 > 1 - edge && crop.x + crop.width < frame.width - 0.5) ||
+        (p.y1 > 1 - edge && crop.y + crop.height < frame.height - 0.5);
+      if (cut) return null;
+      const box: Box = {
+        x0: (crop.x + p.x0 * crop.width) / frame.width,
+        y0: (crop.y + p.y0 * crop.height) / frame.height,
+        x1: (crop.x + p.x1 * crop.width) / frame.width,
+        y1: (crop.y + p.y1 * crop.height) / frame.height,
+      };
+      crops.push(cropAround(box, frame.width, frame.height, segmenter, this.tuning));
+    }
+    const covered = crops.reduce((sum, c) => sum + c.width * c.height, 0);
+    return covered > this.tuning.maxCoverage * frame.width * frame.height ? null : crops;
+  }
+
+  /** The new crops, except that a crop that moved only a little stays where it was (null: a full-frame pass next frame). */
+  private steady(next: Rect[] | null): Rect[] | null {
+    const before = this.crops;
+    if (!next || !before || before.length !== next.length) return next;
+    return next.map((crop, i) => (overlap(crop, before[i]) >= this.tuning.keepOverlap ? before[i] : crop));
+  }
+}
