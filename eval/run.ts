@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { refineMask, DEFAULT_THRESHOLD } from '../src/core/effect.js';
 import type { Frame, Mask } from '../src/core/frame.js';
 import type { BuiltinModel } from '../src/core/modelSpec.js';
+import { segmentZoomed } from '../src/core/roi.js';
 import { Segmenter } from '../src/core/segmenter.js';
 import { decodeImage } from '../src/node/imageIO.js';
 import { loadBuiltinModel } from '../src/node/models.js';
@@ -100,10 +101,13 @@ function paletteTruth(path: string): Truth {
   return Float32Array.from(data, (v) => (v === 255 ? NaN : v === 15 ? 1 : 0));
 }
 
+/** `low`: the whole-frame pass (--roi off); `zoomed`: with ROI zoom (--roi auto, the default). */
 const variants = {
-  raw: (low: Mask, frame: Frame) => refineMask(low, frame, { refine: 'none' }).data,
-  'seed hard threshold': (low: Mask, frame: Frame) => Float32Array.from(refineMask(low, frame, { refine: 'none' }).data, (p) => (p > DEFAULT_THRESHOLD ? 1 : 0)),
-  refined: (low: Mask, frame: Frame) => refineMask(low, frame, {}).data,
+  raw: (low: Mask, _zoomed: Mask, frame: Frame) => refineMask(low, frame, { refine: 'none' }).data,
+  'seed hard threshold': (low: Mask, _zoomed: Mask, frame: Frame) => Float32Array.from(refineMask(low, frame, { refine: 'none' }).data, (p) => (p > DEFAULT_THRESHOLD ? 1 : 0)),
+  refined: (low: Mask, _zoomed: Mask, frame: Frame) => refineMask(low, frame, {}).data,
+  'ROI zoom, raw': (_low: Mask, zoomed: Mask, frame: Frame) => refineMask(zoomed, frame, { refine: 'none' }).data,
+  'ROI zoom, refined (default)': (_low: Mask, zoomed: Mask, frame: Frame) => refineMask(zoomed, frame, {}).data,
 };
 type Variant = keyof typeof variants;
 
@@ -114,11 +118,12 @@ for (const model of MODELS) {
     const truth = await pair.truth();
     const band = edgeBand(truth, frame.width, frame.height, 10);
     const low = await segmenters.get(model)!.segment(frame);
+    const zoomed = await segmentZoomed(segmenters.get(model)!, frame);
     const perSet = tallies.get(pair.set) ?? new Map<Variant, Tally>();
     tallies.set(pair.set, perSet);
     for (const [name, make] of Object.entries(variants) as [Variant, (typeof variants)[Variant]][]) {
       const t = perSet.get(name) ?? emptyTally();
-      accumulate(t, make(low, frame), truth, band);
+      accumulate(t, make(low, zoomed, frame), truth, band);
       perSet.set(name, t);
     }
   }

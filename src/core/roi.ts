@@ -14,7 +14,11 @@
  */
 import { createMask, type Frame, type Mask, type Rect } from './frame.js';
 import { axisTaps } from './postprocess.js';
+import type { ModelSpec } from './modelSpec.js';
 import type { Segmenter, SegmentTimings } from './segmenter.js';
+
+/** What the crops are shaped for: the model's input size. */
+export type ModelInput = Pick<ModelSpec, 'inputWidth' | 'inputHeight'>;
 
 /** 'auto': zoom in on people who are small in the frame; 'off': the model sees the whole frame only. */
 export type RoiMode = 'auto' | 'off';
@@ -138,8 +142,8 @@ function nearestPair(boxes: Box[], margin: number): { i: number; j: number; gap:
  * margin on every side, grown to the model's aspect ratio and to its minimum size, then shifted
  * (and, where it is larger than the frame, cut) to lie inside the frame. Frame pixels.
  */
-export function cropAround(box: Box, width: number, height: number, segmenter: Pick<Segmenter, 'spec'>, tuning: RoiTuning = DEFAULT_ROI): Rect {
-  const { inputWidth: mw, inputHeight: mh } = segmenter.spec;
+export function cropAround(box: Box, width: number, height: number, model: ModelInput, tuning: RoiTuning = DEFAULT_ROI): Rect {
+  const { inputWidth: mw, inputHeight: mh } = model;
   const bw = (box.x1 - box.x0) * width, bh = (box.y1 - box.y0) * height;
   const aspect = mw / mh;
   const gw = Math.max(bw * (1 + 2 * tuning.margin), mw * tuning.minCropScale);
@@ -157,10 +161,10 @@ export function cropAround(box: Box, width: number, height: number, segmenter: P
 }
 
 /** Crops for the people in a first-pass mask, or null when zooming gains nothing (nobody, or crops covering most of the frame). */
-export function cropsFor(first: Mask, frame: Frame, segmenter: Pick<Segmenter, 'spec'>, tuning: RoiTuning = DEFAULT_ROI): Rect[] | null {
+export function cropsFor(first: Mask, frame: Frame, model: ModelInput, tuning: RoiTuning = DEFAULT_ROI): Rect[] | null {
   const people = findPeople(first, tuning);
   if (people.length === 0) return null;
-  const crops = people.map((box) => cropAround(box, frame.width, frame.height, segmenter, tuning));
+  const crops = people.map((box) => cropAround(box, frame.width, frame.height, model, tuning));
   const covered = crops.reduce((sum, c) => sum + c.width * c.height, 0);
   return covered > tuning.maxCoverage * frame.width * frame.height ? null : crops;
 }
@@ -219,7 +223,7 @@ export function pasteCrops(parts: CropMask[], width: number, height: number, gri
  */
 export async function segmentZoomed(segmenter: Segmenter, frame: Frame, timings?: SegmentTimings, tuning: RoiTuning = DEFAULT_ROI): Promise<Mask> {
   const first = await segmenter.segment(frame, timings);
-  const crops = cropsFor(first, frame, segmenter, tuning);
+  const crops = cropsFor(first, frame, segmenter.spec, tuning);
   if (!crops) return first;
   const parts = await segmentCrops(segmenter, frame, crops, timings);
   const scale = Math.min(1, Math.max(...parts.map(({ crop, mask }) => Math.max(mask.width / crop.width, mask.height / crop.height))));
@@ -259,16 +263,16 @@ export class RoiTracker {
     if (!this.crops || ++this.sinceFull >= this.tuning.refreshEvery) {
       const first = await segmenter.segment(frame, timings);
       this.sinceFull = 0;
-      this.crops = this.steady(cropsFor(first, frame, segmenter, this.tuning));
+      this.crops = this.steady(cropsFor(first, frame, segmenter.spec, this.tuning));
       if (!this.crops) return first;
     }
     const parts = await segmentCrops(segmenter, frame, this.crops, timings);
-    this.crops = this.steady(this.follow(parts, frame, segmenter));
+    this.crops = this.steady(this.follow(parts, frame, segmenter.spec));
     return pasteCrops(parts, frame.width, frame.height, gw, gh);
   }
 
   /** Where each person is now, from their crop's mask; null when one was lost or touches their crop's edge. */
-  private follow(parts: CropMask[], frame: Frame, segmenter: Segmenter): Rect[] | null {
+  private follow(parts: CropMask[], frame: Frame, model: ModelInput): Rect[] | null {
     const crops: Rect[] = [];
     for (const { crop, mask } of parts) {
       const people = findPeople(mask, { ...this.tuning, maxCrops: 1 });
@@ -288,7 +292,7 @@ export class RoiTracker {
         x1: (crop.x + p.x1 * crop.width) / frame.width,
         y1: (crop.y + p.y1 * crop.height) / frame.height,
       };
-      crops.push(cropAround(box, frame.width, frame.height, segmenter, this.tuning));
+      crops.push(cropAround(box, frame.width, frame.height, model, this.tuning));
     }
     const covered = crops.reduce((sum, c) => sum + c.width * c.height, 0);
     return covered > this.tuning.maxCoverage * frame.width * frame.height ? null : crops;

@@ -9,8 +9,8 @@ function blobs(w: number, h: number, ...rects: [number, number, number, number][
   return m;
 }
 
-const square = { spec: { inputWidth: 256, inputHeight: 256 } } as const;
-const landscape = { spec: { inputWidth: 256, inputHeight: 144 } } as const;
+const square = { inputWidth: 256, inputHeight: 256 };
+const landscape = { inputWidth: 256, inputHeight: 144 };
 
 describe('findPeople', () => {
   it('gives one box per person when they are clearly apart, in fractions of the mask', () => {
