@@ -5,8 +5,8 @@
  * RSS and heap are sampled every 10 s; the table has one row a minute, then RSS growth from
  * minute 1 to the end (a live session must not grow).
  *
- * `npm run bench -- live [--minutes 10] [--size 1280x720] [--no-file] [--gc] [--heap-snapshots DIR]`
- * (`--no-file`: the preview only; `--gc`: a full garbage collection before each sample, so the
+ * `npm run bench -- live [--minutes 10] [--size 1280x720] [--no-file] [--roi off] [--gc] [--heap-snapshots DIR]`
+ * (`--no-file`: the preview only; `--roi off`: without ROI zoom, to see what it costs; `--gc`:
  * figures show what is still referenced rather than where the collector happened to be.)
  */
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { setFlagsFromString, writeHeapSnapshot } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { startLive } from '../src/node/live/runLive.js';
+import { ROI_MODES, type RoiMode } from '../src/core/roi.js';
 import { createBackdrop } from '../src/node/photo.js';
 import { loopingInputArgs, makeY4m, openMjpeg } from '../test/helpers/live.js';
 import { printTable } from './table.js';
@@ -28,6 +29,8 @@ interface LiveBenchOptions {
   size: string;
   /** Record to a file besides the preview (default true). */
   file: boolean;
+  /** ROI zoom (default auto, as the CLI). */
+  roi: RoiMode;
   /** Collect garbage before each sample. */
   gc: boolean;
   /** Write a heap snapshot here after minute 1 and at the end. */
@@ -35,7 +38,7 @@ interface LiveBenchOptions {
 }
 
 function parseArgs(argv: string[]): LiveBenchOptions {
-  const opts: LiveBenchOptions = { minutes: 10, size: '1280x720', file: true, gc: false };
+  const opts: LiveBenchOptions = { minutes: 10, size: '1280x720', file: true, roi: 'auto', gc: false };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);
     const value = (): string => {
@@ -46,10 +49,12 @@ function parseArgs(argv: string[]): LiveBenchOptions {
     if (flag === '--minutes') opts.minutes = Number(value());
     else if (flag === '--size') opts.size = value();
     else if (flag === '--no-file') opts.file = false;
+    else if (flag === '--roi') opts.roi = value() as RoiMode;
     else if (flag === '--gc') opts.gc = true;
     else if (flag === '--heap-snapshots') opts.heapSnapshots = value();
-    else throw new Error(`bench live: unknown option ${argv[i]} (use --minutes N, --size WxH, --no-file, --gc, --heap-snapshots DIR)`);
+    else throw new Error(`bench live: unknown option ${argv[i]} (use --minutes N, --size WxH, --no-file, --roi auto|off, --gc, --heap-snapshots DIR)`);
   }
+  if (!ROI_MODES.includes(opts.roi)) throw new Error('--roi must be auto or off');
   if (!(opts.minutes > 0)) throw new Error('--minutes must be a positive number');
   if (!/^\d+x\d+$/.test(opts.size)) throw new Error('--size must look like 1280x720');
   return opts;
@@ -123,7 +128,7 @@ export async function benchLive(argv: string[] = []): Promise<void> {
     // 4 s of the clip, 30 fps (the clip is 29.97: one frame repeated).
     const camera = await makeY4m(dir, SOURCE, { seconds: 4, size: opts.size, rate: 30 });
     const recording = join(dir, 'live.mp4');
-    const backdrop = await createBackdrop({ effect: { type: 'blur', strength: 50 }, model: 'landscape' });
+    const backdrop = await createBackdrop({ effect: { type: 'blur', strength: 50 }, model: 'landscape', roi: opts.roi });
     const session = await startLive({
       input: { args: loopingInputArgs(camera), name: `looping ${opts.size} camera` },
       backdrop,

@@ -1,22 +1,28 @@
 /**
- * Photo speed: ms per stage for a 720p, a 1080p and a 12 MP JPEG with blur, end to end, beside
- * sharp's own decode + encode of the same file in the same run (the floor any tool pays).
+ * Photo speed: ms per stage for a 720p, a 1080p and a 12 MP JPEG selfie with blur, and a 1080p
+ * photo of a person far away with and without ROI zoom, end to end, beside sharp's own decode +
+ * encode of the same file in the same run (the floor any tool pays).
  */
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import type { RoiMode } from '../src/core/roi.js';
 import { createBackdrop } from '../src/node/photo.js';
 import { sessionsCreated } from '../src/node/onnxBackend.js';
 import { cli } from '../test/helpers/cli.js';
 import { testdata } from '../test/helpers/testdata.js';
 import { median, printTable } from './table.js';
 
-const SOURCE = 'tfjs-models/body-segmentation/test_data/portrait.jpg';
-const SIZES: [string, number, number, number][] = [
-  ['720p', 1280, 720, 7],
-  ['1080p', 1920, 1080, 7],
-  ['12 MP', 4000, 3000, 3],
+const SELFIE = 'tfjs-models/body-segmentation/test_data/portrait.jpg';
+/** A person a few metres away: ROI zoom runs the model a second time, on a crop. */
+const FAR = 'davis2016/DAVIS/JPEGImages/480p/breakdance-flare/00000.jpg';
+const SIZES: [string, string, number, number, number, RoiMode][] = [
+  ['720p selfie', SELFIE, 1280, 720, 7, 'auto'],
+  ['1080p selfie', SELFIE, 1920, 1080, 7, 'auto'],
+  ['12 MP selfie', SELFIE, 4000, 3000, 3, 'auto'],
+  ['1080p, person far away', FAR, 1920, 1080, 7, 'auto'],
+  ['1080p, person far away, --roi off', FAR, 1920, 1080, 7, 'off'],
 ];
 
 export async function benchPhotos(): Promise<void> {
@@ -24,9 +30,10 @@ export async function benchPhotos(): Promise<void> {
   try {
     const rows: (string | number)[][] = [];
     const backdrop = await createBackdrop({ effect: { type: 'blur', strength: 50 } });
-    for (const [label, w, h, runs] of SIZES) {
+    for (const [label, source, w, h, runs, roi] of SIZES) {
+      backdrop.effect.setOptions({ roi });
       const input = join(dir, `photo-${label.replace(/\W/g, '')}.jpg`);
-      await sharp(testdata(SOURCE)).resize(w, h, { fit: 'fill' }).jpeg({ quality: 90 }).toFile(input);
+      await sharp(testdata(source)).resize(w, h, { fit: 'fill' }).jpeg({ quality: 90 }).toFile(input);
       const sharpMs: number[] = [];
       const stages: Record<string, number[]> = {};
       for (let i = 0; i < runs + 1; i++) {
@@ -53,7 +60,7 @@ export async function benchPhotos(): Promise<void> {
 
     // A folder of 50 photos: one model load, throughput.
     const folder = join(dir, 'folder');
-    await sharp(testdata(SOURCE)).resize(1280, 720, { fit: 'fill' }).jpeg().toFile(join(dir, 'one.jpg'));
+    await sharp(testdata(SELFIE)).resize(1280, 720, { fit: 'fill' }).jpeg().toFile(join(dir, 'one.jpg'));
     const { mkdir, copyFile } = await import('node:fs/promises');
     await mkdir(folder);
     for (let i = 0; i < 50; i++) await copyFile(join(dir, 'one.jpg'), join(folder, `photo${i}.jpg`));

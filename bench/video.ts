@@ -77,14 +77,17 @@ export async function benchVideo(): Promise<void> {
         return { fps: r.result.fps, peakMb: r.peakMb, stages: [] };
       });
       const effects = [
-        ['blur 50', { type: 'blur', strength: 50 }],
-        ['image background', { type: 'image', path: 'assets/hubble_deep_field.jpg' }],
+        ['blur 50', { type: 'blur', strength: 50 }, 'auto'],
+        // Without ROI zoom (what every release before it did), to see what the zoom costs.
+        ['blur 50, --roi off', { type: 'blur', strength: 50 }, 'off'],
+        ['image background', { type: 'image', path: 'assets/hubble_deep_field.jpg' }, 'auto'],
       ] as const;
       // The default for video: ffmpeg composites (bilinear edges); then Node composites with the photo path's bilateral edges.
       for (const [how, refine] of [['ffmpeg compositing', 'bilinear'], ['Node compositing, bilateral edges', 'bilateral']] as const) {
-        for (const [name, effect] of effects) {
+        for (const [name, effect, roi] of effects) {
+          if (refine !== 'bilinear' && roi === 'off') continue;
           add(`backdrop, ${name} (${how})`, refine === 'bilinear' ? ROUNDS : 1, async () => {
-            const backdrop = await createBackdrop({ effect, model: 'landscape', refine, temporal: true });
+            const backdrop = await createBackdrop({ effect, model: 'landscape', refine, roi, temporal: true });
             try {
               const r = await withPeakRss(() =>
                 refine === 'bilinear' ? compositeVideo({ ...common, effect: backdrop.effect }) : processVideo({ ...common, processors: [backdrop.effect], reuseFrameBuffers: true }),
