@@ -7,6 +7,7 @@
  *
  * `npm run bench -- live [--minutes 10] [--size 1280x720] [--no-file] [--roi off] [--gc] [--heap-snapshots DIR]`
  * (`--no-file`: the preview only; `--roi off`: without ROI zoom, to see what it costs; `--gc`:
+ * a full garbage collection before each sample, so the
  * figures show what is still referenced rather than where the collector happened to be.)
  */
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
