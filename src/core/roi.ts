@@ -161,12 +161,16 @@ export function cropAround(box: Box, width: number, height: number, model: Model
 }
 
 /** Crops for the people in a first-pass mask, or null when zooming gains nothing (nobody, or crops covering most of the frame). */
-export function cropsFor(first: Mask, frame: Frame, model: ModelInput, tuning: RoiTuning = DEFAULT_ROI): Rect[] | null {
+export function cropsFor(first: Mask, width: number, height: number, model: ModelInput, tuning: RoiTuning = DEFAULT_ROI): Rect[] | null {
   const people = findPeople(first, tuning);
   if (people.length === 0) return null;
-  const crops = people.map((box) => cropAround(box, frame.width, frame.height, model, tuning));
+  return worthZooming(people.map((box) => cropAround(box, width, height, model, tuning)), width, height, tuning);
+}
+
+/** The crops, or null where together they cover so much of the frame that zooming gains nothing. */
+function worthZooming(crops: Rect[], width: number, height: number, tuning: RoiTuning): Rect[] | null {
   const covered = crops.reduce((sum, c) => sum + c.width * c.height, 0);
-  return covered > tuning.maxCoverage * frame.width * frame.height ? null : crops;
+  return covered > tuning.maxCoverage * width * height ? null : crops;
 }
 
 /** One crop's mask at the model's size, with the crop (frame pixels) it covers. */
@@ -175,10 +179,18 @@ export interface CropMask {
   mask: Mask;
 }
 
+/** The model's look at a crop of the frame (frame pixels), or at the whole frame when `crop` is undefined. */
+export type Look = (crop?: Rect) => Promise<Mask>;
+
+/** The model's look at a frame in Node or anywhere the frame's pixels are at hand. */
+export function lookAt(segmenter: Segmenter, frame: Frame, timings?: SegmentTimings): Look {
+  return (crop) => segmenter.segment(frame, timings, crop);
+}
+
 /** Runs the model on each crop. */
-export async function segmentCrops(segmenter: Segmenter, frame: Frame, crops: Rect[], timings?: SegmentTimings): Promise<CropMask[]> {
+async function lookAtCrops(look: Look, crops: Rect[]): Promise<CropMask[]> {
   const parts: CropMask[] = [];
-  for (const crop of crops) parts.push({ crop, mask: await segmenter.segment(frame, timings, crop) });
+  for (const crop of crops) parts.push({ crop, mask: await look(crop) });
   return parts;
 }
 
@@ -222,10 +234,11 @@ export function pasteCrops(parts: CropMask[], width: number, height: number, gri
  * crop's model pixels per frame pixel, at most the frame's own size).
  */
 export async function segmentZoomed(segmenter: Segmenter, frame: Frame, timings?: SegmentTimings, tuning: RoiTuning = DEFAULT_ROI): Promise<Mask> {
-  const first = await segmenter.segment(frame, timings);
-  const crops = cropsFor(first, frame, segmenter.spec, tuning);
+  const look = lookAt(segmenter, frame, timings);
+  const first = await look();
+  const crops = cropsFor(first, frame.width, frame.height, segmenter.spec, tuning);
   if (!crops) return first;
-  const parts = await segmentCrops(segmenter, frame, crops, timings);
+  const parts = await lookAtCrops(look, crops);
   const scale = Math.min(1, Math.max(...parts.map(({ crop, mask }) => Math.max(mask.width / crop.width, mask.height / crop.height))));
   const gw = Math.max(1, Math.round(frame.width * scale)), gh = Math.max(1, Math.round(frame.height * scale));
   return pasteCrops(parts, frame.width, frame.height, gw, gh);
@@ -258,21 +271,29 @@ export class RoiTracker {
     this.crops = null;
   }
 
-  async segment(segmenter: Segmenter, frame: Frame, timings?: SegmentTimings): Promise<Mask> {
-    const { outputWidth: gw, outputHeight: gh } = segmenter.spec;
+  /** The next frame's mask in Node: see `track`. */
+  segment(segmenter: Segmenter, frame: Frame, timings?: SegmentTimings): Promise<Mask> {
+    return this.track(lookAt(segmenter, frame, timings), frame.width, frame.height, segmenter.spec);
+  }
+
+  /**
+   * The next width × height frame's mask, at the model's output size over the whole frame, from
+   * `look` (the model's look at a crop, or at the whole frame): a browser crops on the GPU.
+   */
+  async track(look: Look, width: number, height: number, model: ModelSpec): Promise<Mask> {
     if (!this.crops || ++this.sinceFull >= this.tuning.refreshEvery) {
-      const first = await segmenter.segment(frame, timings);
+      const first = await look();
       this.sinceFull = 0;
-      this.crops = this.steady(cropsFor(first, frame, segmenter.spec, this.tuning));
+      this.crops = this.steady(cropsFor(first, width, height, model, this.tuning));
       if (!this.crops) return first;
     }
-    const parts = await segmentCrops(segmenter, frame, this.crops, timings);
-    this.crops = this.steady(this.follow(parts, frame, segmenter.spec));
-    return pasteCrops(parts, frame.width, frame.height, gw, gh);
+    const parts = await lookAtCrops(look, this.crops);
+    this.crops = this.steady(this.follow(parts, width, height, model));
+    return pasteCrops(parts, width, height, model.outputWidth, model.outputHeight);
   }
 
   /** Where each person is now, from their crop's mask; null when one was lost or touches their crop's edge. */
-  private follow(parts: CropMask[], frame: Frame, model: ModelInput): Rect[] | null {
+  private follow(parts: CropMask[], width: number, height: number, model: ModelInput): Rect[] | null {
     const crops: Rect[] = [];
     for (const { crop, mask } of parts) {
       const people = findPeople(mask, { ...this.tuning, maxCrops: 1 });
@@ -283,19 +304,18 @@ export class RoiTracker {
       const cut =
         (p.x0 < edge && crop.x > 0.5) ||
         (p.y0 < edge && crop.y > 0.5) ||
-        (p.x1 > 1 - edge && crop.x + crop.width < frame.width - 0.5) ||
-        (p.y1 > 1 - edge && crop.y + crop.height < frame.height - 0.5);
+        (p.x1 > 1 - edge && crop.x + crop.width < width - 0.5) ||
+        (p.y1 > 1 - edge && crop.y + crop.height < height - 0.5);
       if (cut) return null;
       const box: Box = {
-        x0: (crop.x + p.x0 * crop.width) / frame.width,
-        y0: (crop.y + p.y0 * crop.height) / frame.height,
-        x1: (crop.x + p.x1 * crop.width) / frame.width,
-        y1: (crop.y + p.y1 * crop.height) / frame.height,
+        x0: (crop.x + p.x0 * crop.width) / width,
+        y0: (crop.y + p.y0 * crop.height) / height,
+        x1: (crop.x + p.x1 * crop.width) / width,
+        y1: (crop.y + p.y1 * crop.height) / height,
       };
-      crops.push(cropAround(box, frame.width, frame.height, model, this.tuning));
+      crops.push(cropAround(box, width, height, model, this.tuning));
     }
-    const covered = crops.reduce((sum, c) => sum + c.width * c.height, 0);
-    return covered > this.tuning.maxCoverage * frame.width * frame.height ? null : crops;
+    return worthZooming(crops, width, height, this.tuning);
   }
 
   /** The new crops, except that a crop that moved only a little stays where it was (null: a full-frame pass next frame). */
