@@ -95,6 +95,16 @@ describe('backdrop on a video', () => {
     expect(a.duration).toBeCloseTo(1, 1);
   });
 
+  it('--from past the end is an error, with or without --trim, and writes nothing', async () => {
+    for (const args of [['--from', '10s'], ['--from', '75'], ['--from', '3s', '--to', '5s'], ['--from', '200', '--trim']]) {
+      const out = join(dir, 'past-end.mp4');
+      const run = await cli(clip, ...args, '-o', out);
+      expect(run.code, args.join(' ')).toBe(1);
+      expect(run.stderr).toContain(`talk.mp4: --from ${args[1]} is past the end of the video (75 frames, 3.00 s)`);
+      expect((await readdir(dir)).filter((f) => f.includes('past-end'))).toEqual([]);
+    }
+  });
+
   it('writes a transparent WebM whose background decodes as transparent', async () => {
     const out = join(dir, 'cut.webm');
     expect((await cli(clip, '--transparent', '-o', out, '--to', '8')).code).toBe(0);
