@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackdrop } from '../../src/node/photo.js';
 import { cli } from '../helpers/cli.js';
 import { saveRaw } from '../helpers/screenshots.js';
-import { audioOnlyClip, clipWithAudio, decodeFrames, makeTempDir, ntscClip, probeStreams } from '../helpers/videos.js';
+import { audioOnlyClip, clipWithAudio, decodeFrames, makeTempDir, ntscClip, probeStreams, undecodableCopy } from '../helpers/videos.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -144,6 +144,16 @@ it('reports a file with no video stream, and never writes over the input', async
   const same = await cli(clip, '-o', clip, '--force');
   expect(same.code).toBe(1);
   expect(same.stderr).toMatch(/refusing to overwrite the input/);
+});
+
+it('a --background video that cannot be decoded fails at once with a message about that file', async () => {
+  const damaged = await undecodableCopy(clip, join(dir, 'damaged-bg.mp4'));
+  const out = join(dir, 'on-damaged.mp4');
+  const run = await cli(clip, '--background', damaged, '-o', out);
+  expect(run.code).toBe(1);
+  expect(run.stderr).toContain(`error: the background video ${damaged} is not a readable video: ffmpeg could not decode the video`);
+  expect(run.stderr).not.toMatch(/camera/);
+  expect((await readdir(dir)).filter((f) => f.includes('on-damaged'))).toEqual([]);
 });
 
 it('Ctrl-C stops cleanly: exit 130, no output, no temporary file', async () => {
