@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackdrop } from '../../src/node/photo.js';
 import { cli } from '../helpers/cli.js';
+import { alive, childPids, tempFileBytes, until } from '../helpers/processes.js';
 import { saveRaw } from '../helpers/screenshots.js';
 import { audioOnlyClip, clipWithAudio, decodeFrames, makeTempDir, ntscClip, probeStreams, undecodableCopy } from '../helpers/videos.js';
 
@@ -169,6 +170,26 @@ it('Ctrl-C stops cleanly: exit 130, no output, no temporary file', async () => {
   expect(code, stderr).toBe(130);
   const left = (await readdir(dir)).filter((f) => f.includes('interrupted'));
   expect(left).toEqual([]);
+});
+
+it('SIGTERM stops a video job as Ctrl-C does: ffmpeg stopped, nothing left behind, exit 143', async () => {
+  const long = await clipWithAudio(dir, 20, 'long.mp4');
+  const out = join(dir, 'terminated.mp4');
+  const child = spawn(process.execPath, ['dist/node/cli.js', long, '-o', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  let running = true;
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (c) => ((running = false), r(c))));
+  // Once it is encoding: ffmpeg is running and the temporary output is being written.
+  let ffmpegs: number[] = [];
+  await until(async () => !running || ((ffmpegs = await childPids(child.pid!)).length >= 2 && (await tempFileBytes(out)) > 0));
+  expect(running, stderr).toBe(true);
+  child.kill('SIGTERM');
+  const code = await exited;
+  expect(code, stderr).toBe(143);
+  expect(stderr).toContain('Interrupted (SIGTERM): unfinished outputs were removed.');
+  expect((await readdir(dir)).filter((f) => f.includes('terminated'))).toEqual([]);
+  for (const pid of ffmpegs) expect(await alive(pid), `ffmpeg ${pid} still running`).toBe(false);
 });
 
 it('says how to get ffmpeg when none is found', async () => {

@@ -10,6 +10,7 @@ import type { TemporalOptions } from '../../core/temporal.js';
 import { createBackdrop, type BackdropOptions } from '../photo.js';
 import { kindOfOutput } from '../video/sink.js';
 import { VideoSourceError } from '../video/source.js';
+import { interruptedExitCode } from '../cli/interrupt.js';
 import { formatCameraList, kindOfInputSpec, listCameras } from './cameraInput.js';
 import { KEY_HELP } from './keys.js';
 import { runLive, type LiveOutputs, type LiveStats } from './runLive.js';
@@ -20,7 +21,7 @@ export interface LiveCliIO {
   stderr(text: string): void;
   /** stderr is a terminal: draw a status line. */
   interactive: boolean;
-  /** Ctrl-C. */
+  /** Ctrl-C, SIGTERM… (the reason an Interrupted, which sets the exit status). */
   signal?: AbortSignal;
 }
 
@@ -91,8 +92,8 @@ function statusLine(s: LiveStats): string {
 }
 
 /**
- * `backdrop <live input> [flags]`. Exit status: 0 stopped with `q` (or the input ended), 130 Ctrl-C
- * (outputs still finished properly), 1 the camera stalled or failed.
+ * `backdrop <live input> [flags]`. Exit status: 0 stopped with `q` (or the input ended), 130 Ctrl-C,
+ * 143 SIGTERM, 129 SIGHUP (outputs still finished properly), 1 the camera stalled or failed.
  */
 export async function runLiveCommand(
   input: string,
@@ -148,10 +149,10 @@ export async function runLiveCommand(
     clearStatus();
     if (opts.json) io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
     else say(`stopped: ${summary.frames} frames in ${summary.seconds.toFixed(1)} s (${summary.averageFps.toFixed(1)} fps, ${summary.dropped} dropped, peak ${Math.round(summary.peakRssBytes / 1048576)} MB RSS)\n`);
-    return summary.stoppedBy === 'signal' ? 130 : 0;
+    return summary.stoppedBy === 'signal' ? interruptedExitCode(io.signal) : 0;
   } catch (err) {
     clearStatus();
-    if (io.signal?.aborted) return 130;
+    if (io.signal?.aborted) return interruptedExitCode(io.signal);
     const message = err instanceof VideoSourceError ? `${err.message}${err.ffmpegLog.length ? `\nffmpeg: ${err.ffmpegLog.slice(-3).join('\nffmpeg: ')}` : ''}` : (err as Error).message;
     if (opts.json) io.stdout(`${JSON.stringify({ error: message }, null, 2)}\n`);
     io.stderr(`error: ${message}\n`);
