@@ -13,7 +13,7 @@ import { VideoSourceError } from '../video/source.js';
 import { interruptedExitCode } from '../cli/interrupt.js';
 import { formatCameraList, kindOfInputSpec, listCameras } from './cameraInput.js';
 import { KEY_HELP } from './keys.js';
-import { runLive, type LiveOutputs, type LiveStats } from './runLive.js';
+import { runLive, type LiveOutputs, type LiveStats, type SessionPoint } from './runLive.js';
 
 /** What the CLI needs from its io (cli/batch.ts CliIO fits). */
 export interface LiveCliIO {
@@ -36,6 +36,10 @@ export interface LiveCliOptions {
   stallTimeout?: number;
   /** `--loop`: a video file played as a camera starts over when it ends. */
   loop?: boolean;
+  /** `--from`/`--to`/`--trim`: bounds of the session (see LiveOptions). */
+  from?: SessionPoint;
+  to?: SessionPoint;
+  trim?: boolean;
   force?: boolean;
   crf?: number;
   preset?: string;
@@ -92,8 +96,9 @@ function statusLine(s: LiveStats): string {
 }
 
 /**
- * `backdrop <live input> [flags]`. Exit status: 0 stopped with `q` (or the input ended), 130 Ctrl-C,
- * 143 SIGTERM, 129 SIGHUP (outputs still finished properly), 1 the camera stalled or failed.
+ * `backdrop <live input> [flags]`. Exit status: 0 stopped with `q` (or the input ended, or --to
+ * reached), 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (outputs still finished properly), 1 the camera
+ * stalled or failed.
  */
 export async function runLiveCommand(
   input: string,
@@ -120,6 +125,9 @@ export async function runLiveCommand(
       outputs,
       stallTimeoutMs: opts.stallTimeout !== undefined ? opts.stallTimeout * 1000 : undefined,
       loop: opts.loop,
+      from: opts.from,
+      to: opts.to,
+      trim: opts.trim,
       signal: io.signal,
       force: opts.force,
       crf: opts.crf,
