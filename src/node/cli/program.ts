@@ -110,6 +110,7 @@ export function buildProgram(io: CliIO): Command {
     )
     .argument('[inputs...]', 'image or video files, or folders of them (JPEG, PNG, WebP, AVIF, TIFF, GIF, HEIF; MP4, MOV, MKV, WebM, AVI, Y4M…)')
     .helpOption('-h, --help', 'show this help')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .addOption(new Option('--blur [strength]', `blur the background (the default effect); strength 0-100, default 50`).argParser(numberIn('--blur', 0, 100)))
     .addOption(new Option('--background <image|folder|video>', 'replace the background with an image; a folder\'s images are used in turn; a video plays looped behind videos and cameras'))
     .addOption(new Option('--background-interval <seconds>', 'video and cameras: with a --background folder, show the next image every so many seconds').argParser(numberIn('--background-interval', 0.01, 86400)))
@@ -177,7 +178,8 @@ Examples:
 
 Outputs are written to a temporary file and renamed when complete; an input is never
 overwritten, and an existing output only with --force. Exit status: 0 all done, 1 some
-file failed, 2 bad usage.`,
+file failed, 2 bad usage; 130, 143 or 129 stopped by Ctrl-C, SIGTERM or SIGHUP (a live
+recording is still finished and kept).`,
     )
     .showHelpAfterError('(run backdrop --help for usage)')
     .exitOverride()
@@ -207,6 +209,11 @@ file failed, 2 bad usage.`,
       io.exitCode = await runBatch(inputs, options, toBackdropOptions(options), await outputTarget(options, inputs), io);
     });
   return program;
+}
+
+/** The version in the package's own package.json, read at run time (the same relative path from src/ and dist/). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 /** Effect flags are exclusive; none given means blur. */
