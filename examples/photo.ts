@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import sharp from 'sharp';
-import { createBackdrop } from 'backdrop';
+import { createBackdrop } from 'selfie-backdrop';
 
 const out = process.argv[2] ?? 'out/example';
 await mkdir(out, { recursive: true });

@@ -4,5 +4,5 @@ export { Backdrop, createBackdrop, type BackdropOptions, type CustomModel, type 
 export { decodeImage, encodeImage, encodeGray, ImageInputError, DEFAULT_MAX_PIXELS, type ImageFormat } from './node/imageIO.js';
 export { writeFileAtomic, OutputError } from './node/safeWrite.js';
 export { loadBackgroundImages, listImages } from './node/imageFolder.js';
-export { onnxNodeBackend, type OnnxBackendOptions } from './node/onnxBackend.js';
+export { defaultNodeBackend, onnxNodeBackend, onnxWasmBackend, type OnnxBackendOptions } from './node/onnxBackend.js';
 export { builtinOnnx, builtinModelPath, loadBuiltinModel } from './node/models.js';

@@ -17,7 +17,7 @@ import { maskToGray } from '../core/composite.js';
 import { loadBackgroundImages } from './imageFolder.js';
 import { decodeImage, DEFAULT_MAX_PIXELS, encodeGray, encodeImage, type ImageFormat } from './imageIO.js';
 import { loadBuiltinModel } from './models.js';
-import { onnxNodeBackend } from './onnxBackend.js';
+import { defaultNodeBackend } from './onnxBackend.js';
 import { writeFileAtomic } from './safeWrite.js';
 import { openBackgroundVideo } from './video/backgroundVideo.js';
 import { compositeUnsupported, compositeVideo } from './video/ffmpegComposite.js';
@@ -43,11 +43,11 @@ export interface BackdropOptions extends Omit<EffectOptions, 'effect'> {
   effect?: PhotoEffect;
   /** 'general' (default), 'landscape', or your own ONNX model. */
   model?: BuiltinModel | CustomModel;
-  /** Default: onnxruntime-node on the CPU. */
+  /** Default: onnxruntime-node on the CPU, or onnxruntime-web (WebAssembly) when onnxruntime-node is not installed (onWarning says so). */
   backend?: InferenceBackend;
   /** Largest image accepted, in pixels (default 100 MP). */
   maxPixels?: number;
-  /** Called with a one-line warning, e.g. a skipped file in a background folder. */
+  /** Called with a one-line warning, e.g. a skipped file in a background folder, or the runtime fallback. */
   onWarning?: (message: string) => void;
   /**
    * Temporal smoothing of the mask. `effect` (photos, processFrame) smooths only when this is
@@ -81,7 +81,7 @@ export class Backdrop {
   ) {}
 
   static async create(options: BackdropOptions = {}): Promise<Backdrop> {
-    const backend = options.backend ?? onnxNodeBackend();
+    const backend = options.backend ?? (await defaultNodeBackend(options.onWarning));
     const { onnx, spec } = await resolveModel(options.model ?? 'general');
     const segmenter = await Segmenter.create(backend, onnx, spec);
     const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;

@@ -3,7 +3,7 @@
  * folder (never into the repository), and small helpers to inspect outputs.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Frame } from '../../src/core/frame.js';
@@ -149,6 +149,19 @@ export function colourClip(dir: string, colours: string[], secondsEach = 0.5, ra
     await ffmpeg([...inputs, '-filter_complex', concat, '-map', '[v]', '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '10', '-pix_fmt', 'yuv420p', out]);
     return out;
   });
+}
+
+/**
+ * A copy of an MP4 with all its media data (the mdat box) replaced by noise: the header still
+ * probes as a fine video, but no picture decodes.
+ */
+export async function undecodableCopy(src: string, out: string): Promise<string> {
+  const bytes = await readFile(src);
+  const at = bytes.indexOf('mdat');
+  if (at < 4) throw new Error(`${src}: no mdat box`);
+  noise(bytes.readUInt32BE(at - 4) - 8, 7).copy(bytes, at + 4);
+  await writeFile(out, bytes);
+  return out;
 }
 
 /** An audio-only file (AAC in M4A). */

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLiveInput, liveOutputsFrom, runLiveCommand, type LiveCliIO } from '../../src/node/live/liveCli.js';
 import type { BackdropOptions } from '../../src/node/photo.js';
-import { ffmpeg, ffmpegBin, makeTempDir, probeStreams } from '../helpers/videos.js';
+import type { Frame } from '../../src/core/frame.js';
+import { decodeFrames, ffmpeg, ffmpegBin, makeTempDir, probeStreams } from '../helpers/videos.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -63,6 +64,61 @@ describe('runLiveCommand', () => {
     expect(io.err).toMatch(/a\/d/);
     const [v] = await probeStreams(out);
     expect(v.frames).toBeGreaterThan(0);
+  });
+
+  /**
+   * Run a live session recording `out` with a processor after the effect that notes the session
+   * time of every frame the effect ran on. Should the session not stop by itself, the processor
+   * stops it 2 s of video past the bound (so an unbounded session fails the checks, not the clock).
+   */
+  async function boundedSession(out: string, bounds: { from?: { seconds: number }; to: { seconds: number }; trim?: boolean }) {
+    const ctrl = new AbortController();
+    const seen: number[] = [];
+    const noting = {
+      process: (f: Frame) => {
+        seen.push(f.timestamp!);
+        if (f.timestamp! > bounds.to.seconds * 1000 + 2000) ctrl.abort();
+        return f;
+      },
+    };
+    const io = fakeIO(ctrl.signal);
+    const code = await runLiveCommand('lavfi:testsrc2=size=160x120:rate=25', { output: out, json: true, keys: false, ...bounds }, { effect: { type: 'color', color: [0, 0, 0, 255] } }, io, {
+      processors: [noting],
+    });
+    const [v] = await probeStreams(out);
+    const frames = await decodeFrames(out, 3);
+    const size = 160 * 120 * 3;
+    // Painted black by the effect (a test pattern has no person): a dark mean; testsrc2 is bright.
+    const black = (n: number) => frames.subarray(n * size, (n + 1) * size).reduce((a, b) => a + b, 0) / size < 30;
+    return { code, io, seen, duration: v.duration!, count: frames.length / size, black };
+  }
+
+  it('--to bounds a live session: it stops by itself there, exit 0, and the recording lasts that long', async () => {
+    const r = await boundedSession(join(dir, 'to-3s.mp4'), { to: { seconds: 3 } });
+    expect(r.code, r.io.err).toBe(0);
+    expect(JSON.parse(r.io.out).stoppedBy).toBe('end');
+    expect(Math.max(...r.seen)).toBeLessThan(3000);
+    expect(r.duration).toBeGreaterThan(2.5);
+    expect(r.duration).toBeLessThan(3.25);
+    expect(r.black(0) && r.black(r.count - 1)).toBe(true);
+  });
+
+  it('--from starts the effect there (--trim: the recording), in session time', async () => {
+    const passed = await boundedSession(join(dir, 'from-1s.mp4'), { from: { seconds: 1 }, to: { seconds: 2 } });
+    expect(passed.code, passed.io.err).toBe(0);
+    expect(Math.min(...passed.seen)).toBeGreaterThanOrEqual(1000);
+    expect(Math.max(...passed.seen)).toBeLessThan(2000);
+    expect(passed.duration).toBeGreaterThan(1.5);
+    expect(passed.duration).toBeLessThan(2.25);
+    // The first second passes through untouched; then the effect paints it black.
+    expect([passed.black(0), passed.black(passed.count - 1)]).toEqual([false, true]);
+
+    const trimmed = await boundedSession(join(dir, 'from-1s-trim.mp4'), { from: { seconds: 1 }, to: { seconds: 2 }, trim: true });
+    expect(trimmed.code, trimmed.io.err).toBe(0);
+    expect(Math.min(...trimmed.seen)).toBeGreaterThanOrEqual(1000);
+    expect(trimmed.duration).toBeGreaterThan(0.5);
+    expect(trimmed.duration).toBeLessThan(1.25);
+    expect([trimmed.black(0), trimmed.black(trimmed.count - 1)]).toEqual([true, true]);
   });
 
   it('exits 1 with the stall message when the camera stops delivering', async () => {

@@ -64,6 +64,15 @@ describe('effects', () => {
     }
   });
 
+  it('--version (and -V) prints the version in package.json', async () => {
+    const { version } = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const run = await cli(flag);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toBe(`${version}\n`);
+    }
+  });
+
   it('blurs the background by default into <name>_out.jpg beside the input, keeping the person', async () => {
     const run = await cli(photo);
     expect(run.code).toBe(0);

@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackdrop } from '../../src/node/photo.js';
 import { cli } from '../helpers/cli.js';
+import { alive, childPids, tempFileBytes, until } from '../helpers/processes.js';
 import { saveRaw } from '../helpers/screenshots.js';
-import { audioOnlyClip, clipWithAudio, decodeFrames, makeTempDir, ntscClip, probeStreams } from '../helpers/videos.js';
+import { audioOnlyClip, clipWithAudio, decodeFrames, makeTempDir, ntscClip, probeStreams, undecodableCopy } from '../helpers/videos.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -95,6 +96,16 @@ describe('backdrop on a video', () => {
     expect(a.duration).toBeCloseTo(1, 1);
   });
 
+  it('--from past the end is an error, with or without --trim, and writes nothing', async () => {
+    for (const args of [['--from', '10s'], ['--from', '75'], ['--from', '3s', '--to', '5s'], ['--from', '200', '--trim']]) {
+      const out = join(dir, 'past-end.mp4');
+      const run = await cli(clip, ...args, '-o', out);
+      expect(run.code, args.join(' ')).toBe(1);
+      expect(run.stderr).toContain(`talk.mp4: --from ${args[1]} is past the end of the video (75 frames, 3.00 s)`);
+      expect((await readdir(dir)).filter((f) => f.includes('past-end'))).toEqual([]);
+    }
+  });
+
   it('writes a transparent WebM whose background decodes as transparent', async () => {
     const out = join(dir, 'cut.webm');
     expect((await cli(clip, '--transparent', '-o', out, '--to', '8')).code).toBe(0);
@@ -136,6 +147,16 @@ it('reports a file with no video stream, and never writes over the input', async
   expect(same.stderr).toMatch(/refusing to overwrite the input/);
 });
 
+it('a --background video that cannot be decoded fails at once with a message about that file', async () => {
+  const damaged = await undecodableCopy(clip, join(dir, 'damaged-bg.mp4'));
+  const out = join(dir, 'on-damaged.mp4');
+  const run = await cli(clip, '--background', damaged, '-o', out);
+  expect(run.code).toBe(1);
+  expect(run.stderr).toContain(`error: the background video ${damaged} is not a readable video: ffmpeg could not decode the video`);
+  expect(run.stderr).not.toMatch(/camera/);
+  expect((await readdir(dir)).filter((f) => f.includes('on-damaged'))).toEqual([]);
+});
+
 it('Ctrl-C stops cleanly: exit 130, no output, no temporary file', async () => {
   const long = await clipWithAudio(dir, 20, 'long.mp4');
   const out = join(dir, 'interrupted.mp4');
@@ -149,6 +170,26 @@ it('Ctrl-C stops cleanly: exit 130, no output, no temporary file', async () => {
   expect(code, stderr).toBe(130);
   const left = (await readdir(dir)).filter((f) => f.includes('interrupted'));
   expect(left).toEqual([]);
+});
+
+it('SIGTERM stops a video job as Ctrl-C does: ffmpeg stopped, nothing left behind, exit 143', async () => {
+  const long = await clipWithAudio(dir, 20, 'long.mp4');
+  const out = join(dir, 'terminated.mp4');
+  const child = spawn(process.execPath, ['dist/node/cli.js', long, '-o', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  let running = true;
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (c) => ((running = false), r(c))));
+  // Once it is encoding: ffmpeg is running and the temporary output is being written.
+  let ffmpegs: number[] = [];
+  await until(async () => !running || ((ffmpegs = await childPids(child.pid!)).length >= 2 && (await tempFileBytes(out)) > 0));
+  expect(running, stderr).toBe(true);
+  child.kill('SIGTERM');
+  const code = await exited;
+  expect(code, stderr).toBe(143);
+  expect(stderr).toContain('Interrupted (SIGTERM): unfinished outputs were removed.');
+  expect((await readdir(dir)).filter((f) => f.includes('terminated'))).toEqual([]);
+  for (const pid of ffmpegs) expect(await alive(pid), `ffmpeg ${pid} still running`).toBe(false);
 });
 
 it('says how to get ffmpeg when none is found', async () => {

@@ -1,10 +1,11 @@
 /** A video as the background: picked by time at its own rate, looped, fitted to the frame in ffmpeg, started over on demand. */
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../../src/core/frame.js';
 import { fitFilter, openBackgroundVideo } from '../../src/node/video/backgroundVideo.js';
 import { VideoInputError } from '../../src/node/video/probe.js';
 import { createBackdrop } from '../../src/node/photo.js';
-import { colourClip, makeTempDir } from '../helpers/videos.js';
+import { colourClip, makeTempDir, undecodableCopy } from '../helpers/videos.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -88,6 +89,22 @@ describe('BackgroundVideo', () => {
       await Promise.all([contain.close(), cover.close()]);
     }
     expect(fitFilter(10, 20, 'stretch')).toBe('scale=10:20,setsar=1');
+  });
+
+  it('a file whose pictures cannot be decoded fails at once at the first frame, as a file, not as a camera', async () => {
+    const damaged = await undecodableCopy(clip, join(dir, 'damaged.mp4'));
+    const bg = await openBackgroundVideo(damaged);
+    try {
+      const err = await bg.frameFor(frame(64, 48, 0)).then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+      expect(err).toBeInstanceOf(VideoInputError);
+      expect(err!.message).toMatch(new RegExp(`^the background video ${damaged.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not a readable video: `));
+      expect(err!.message).not.toMatch(/camera/);
+    } finally {
+      await bg.close();
+    }
   });
 
   it('a missing file fails when it is opened, not at the first frame', async () => {

@@ -217,6 +217,18 @@ describe('processVideo: faithful output', () => {
     expect([0, 2, 3, 5, 6, 9].map(inverted)).toEqual([false, false, true, true, false, false]);
   });
 
+  it('a frame range past the last frame is an error, not an untouched copy, and leaves nothing behind', async () => {
+    const input = await clipWithAudio(dir, 3);
+    const output = join(dir, 'past-end.mp4');
+    const processed: number[] = [];
+    const counting: FrameProcessor = { process: (f) => (processed.push(f.timestamp!), invert.process(f)) };
+    await expect(processVideo({ input, output, to: 0.4, range: { unit: 'frame', from: 10 }, processors: [counting] })).rejects.toThrow(
+      /effect range \(from frame 10\) holds none of the video's 10 frames: it starts past the end/,
+    );
+    expect(processed).toEqual([]);
+    expect((await readdir(dir)).filter((n) => n.includes('past-end'))).toEqual([]);
+  });
+
   it('a processor reused for another file forgets the previous one first (resetTemporal)', async () => {
     const input = await clipWithAudio(dir, 3);
     const events: string[] = [];

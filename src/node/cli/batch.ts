@@ -12,6 +12,7 @@ import { Backdrop, type BackdropOptions } from '../photo.js';
 import type { CliOptions } from './program.js';
 import { extensionFor, isPhotoInput, isVideoPath, planOutputs, type InputFile, type PlannedOutput } from './outputs.js';
 import { processVideoFile, videoExtension } from './video.js';
+import { Interrupted, interruptedExitCode } from './interrupt.js';
 
 export interface CliIO {
   stdout(text: string): void;
@@ -19,7 +20,7 @@ export interface CliIO {
   /** Draw a progress bar (stderr is a terminal). */
   interactive: boolean;
   exitCode: number;
-  /** Aborted by Ctrl-C: stop after cleaning up. */
+  /** Aborted by a signal (Ctrl-C, SIGTERM; the reason is an Interrupted): stop after cleaning up. */
   signal?: AbortSignal;
 }
 
@@ -82,8 +83,9 @@ export async function runBatch(args: string[], cli: CliOptions, options: Backdro
     await backdrop?.close();
   }
   if (io.signal?.aborted) {
-    io.stderr('Interrupted: unfinished outputs were removed.\n');
-    return 130;
+    const reason: unknown = io.signal.reason;
+    io.stderr(`Interrupted${reason instanceof Interrupted ? ` (${reason.signalName})` : ''}: unfinished outputs were removed.\n`);
+    return interruptedExitCode(io.signal);
   }
 
   const failed = reports.filter((r) => !r.ok);

@@ -112,6 +112,7 @@ export function buildProgram(io: CliIO): Command {
     )
     .argument('[inputs...]', 'image or video files, or folders of them (JPEG, PNG, WebP, AVIF, TIFF, GIF, HEIF; MP4, MOV, MKV, WebM, AVI, Y4M…)')
     .helpOption('-h, --help', 'show this help')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .addOption(new Option('--blur [strength]', `blur the background (the default effect); strength 0-100, default 50`).argParser(numberIn('--blur', 0, 100)))
     .addOption(new Option('--background <image|folder|video>', 'replace the background with an image; a folder\'s images are used in turn; a video plays looped behind videos and cameras'))
     .addOption(new Option('--background-interval <seconds>', 'video and cameras: with a --background folder, show the next image every so many seconds').argParser(numberIn('--background-interval', 0.01, 86400)))
@@ -137,8 +138,8 @@ export function buildProgram(io: CliIO): Command {
     .addOption(new Option('--crf <n>', 'video quality, lower is better (default 20 for H.264, 32 for VP9)').argParser(numberIn('--crf', 0, 63)))
     .addOption(new Option('--preset <name>', 'video encoder speed: ultrafast … veryslow (default veryfast)'))
     .addOption(new Option('--from <frame|time>', 'video: apply the effect from this frame (120), second (4.5s) or time (1:02.5) on').argParser(point))
-    .addOption(new Option('--to <frame|time>', 'video: … until this point; frames outside the range pass through untouched').argParser(point))
-    .addOption(new Option('--trim', 'video: drop the frames outside --from/--to instead of passing them through'))
+    .addOption(new Option('--to <frame|time>', 'video: … until this point; frames outside the range pass through untouched. Live: the session stops there').argParser(point))
+    .addOption(new Option('--trim', 'video: drop the frames outside --from/--to instead of passing them through (live: nothing is shown or recorded before --from)'))
     .addOption(new Option('--no-audio', 'video: leave the sound out (by default every audio stream is kept)'))
     .addOption(new Option('--smoothing <0-1>', 'video and cameras: smooth the mask over time against flicker; 0 = off').argParser(numberIn('--smoothing', 0, 1)).default(DEFAULT_TEMPORAL.strength))
     .addOption(new Option('--fps', 'video and cameras: draw the frames-per-second meter (live: f shows/hides it)'))
@@ -181,7 +182,8 @@ Examples:
 
 Outputs are written to a temporary file and renamed when complete; an input is never
 overwritten, and an existing output only with --force. Exit status: 0 all done, 1 some
-file failed, 2 bad usage.`,
+file failed, 2 bad usage; 130, 143 or 129 stopped by Ctrl-C, SIGTERM or SIGHUP (a live
+recording is still finished and kept).`,
     )
     .showHelpAfterError('(run backdrop --help for usage)')
     .exitOverride()
@@ -197,9 +199,11 @@ file failed, 2 bad usage.`,
       if (fileAsCamera && inputs.length !== 1) throw new UsageError('--live and --loop play one video file as a camera');
       if (inputs.length === 1 && (isLiveInput(inputs[0]) || fileAsCamera)) {
         const live = { output: options.output, preview: options.preview, virtualCamera: options.virtualCamera, stallTimeout: options.stallTimeout, loop: options.loop };
+        // --to ends the session; --from starts the effect (with --trim: the output) in session time.
+        const bounds = { from: options.from !== undefined ? parseVideoPoint(options.from) : undefined, to: options.to !== undefined ? parseVideoPoint(options.to) : undefined, trim: options.trim };
         const stream = { smoothing: options.smoothing, fps: fpsMeterFrom(options), flip: options.flip };
         const encode = { force: options.force, crf: options.crf, preset: options.preset, quiet: options.quiet, json: options.json };
-        io.exitCode = await runLiveCommand(inputs[0], { ...live, ...encode, ...stream }, toBackdropOptions(options), io);
+        io.exitCode = await runLiveCommand(inputs[0], { ...live, ...bounds, ...encode, ...stream }, toBackdropOptions(options), io);
         return;
       }
       if (inputs.some(isLiveInput)) throw new UsageError('a camera or stream must be the only input');
@@ -209,6 +213,11 @@ file failed, 2 bad usage.`,
       io.exitCode = await runBatch(inputs, options, toBackdropOptions(options), await outputTarget(options, inputs), io);
     });
   return program;
+}
+
+/** The version in the package's own package.json, read at run time (the same relative path from src/ and dist/). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 /** Effect flags are exclusive; none given means blur. */

@@ -11,7 +11,7 @@ import { temporalFrom } from '../live/liveCli.js';
 import type { Backdrop } from '../photo.js';
 import type { VideoSummary } from '../video/transcode.js';
 import type { VideoCodec } from '../video/sink.js';
-import { probeVideo, rationalValue } from '../video/probe.js';
+import { expectedFrameCount, probeVideo, rationalValue, type VideoInfo } from '../video/probe.js';
 import type { PlannedOutput } from './outputs.js';
 import type { CliIO, Target } from './batch.js';
 import { progressBar } from './batch.js';
@@ -63,12 +63,26 @@ export function effectRange(cli: Pick<CliOptions, 'from' | 'to'>, fps: number): 
   return { unit: 'frame', from, to };
 }
 
+/**
+ * `--from` at or past the last frame leaves nothing to work on: with --trim nothing to keep, without
+ * it nothing for the effect (the output would be an untouched copy). Either way it is an error,
+ * raised before any decoding.
+ */
+function checkFromInside(input: string, cli: Pick<CliOptions, 'from'>, info: VideoInfo, fps: number): void {
+  if (cli.from === undefined) return;
+  const frames = expectedFrameCount(info);
+  if (frames === undefined || toFrame(parseVideoPoint(cli.from), fps) < frames) return;
+  const seconds = info.duration ?? frames / fps;
+  throw new Error(`${input}: --from ${cli.from} is past the end of the video (${frames} frames, ${seconds.toFixed(2)} s)`);
+}
+
 export async function processVideoFile(plan: PlannedOutput, backdrop: Backdrop, cli: CliOptions, io: CliIO): Promise<VideoSummary> {
   const info = await probeVideo(plan.input);
   const fps = rationalValue(info.frameRate);
   const from = cli.from !== undefined ? toSeconds(parseVideoPoint(cli.from), fps) : undefined;
   const to = cli.to !== undefined ? toSeconds(parseVideoPoint(cli.to), fps) : undefined;
   if (from !== undefined && to !== undefined && !(to > from)) throw new Error(`--to must come after --from`);
+  checkFromInside(plan.input, cli, info, fps);
 
   const bar = io.interactive && !cli.quiet && !cli.json ? progressBar(io, ' {bar} {value}/{total} frames | {fps} fps | ETA {eta_formatted} | {file}') : undefined;
   let started = false;

@@ -10,9 +10,10 @@ import type { TemporalOptions } from '../../core/temporal.js';
 import { createBackdrop, type BackdropOptions } from '../photo.js';
 import { kindOfOutput } from '../video/sink.js';
 import { VideoSourceError } from '../video/source.js';
+import { interruptedExitCode } from '../cli/interrupt.js';
 import { formatCameraList, kindOfInputSpec, listCameras } from './cameraInput.js';
 import { KEY_HELP } from './keys.js';
-import { runLive, type LiveOutputs, type LiveStats } from './runLive.js';
+import { runLive, type LiveOutputs, type LiveStats, type SessionPoint } from './runLive.js';
 
 /** What the CLI needs from its io (cli/batch.ts CliIO fits). */
 export interface LiveCliIO {
@@ -20,7 +21,7 @@ export interface LiveCliIO {
   stderr(text: string): void;
   /** stderr is a terminal: draw a status line. */
   interactive: boolean;
-  /** Ctrl-C. */
+  /** Ctrl-C, SIGTERM… (the reason an Interrupted, which sets the exit status). */
   signal?: AbortSignal;
 }
 
@@ -35,6 +36,10 @@ export interface LiveCliOptions {
   stallTimeout?: number;
   /** `--loop`: a video file played as a camera starts over when it ends. */
   loop?: boolean;
+  /** `--from`/`--to`/`--trim`: bounds of the session (see LiveOptions). */
+  from?: SessionPoint;
+  to?: SessionPoint;
+  trim?: boolean;
   force?: boolean;
   crf?: number;
   preset?: string;
@@ -91,8 +96,9 @@ function statusLine(s: LiveStats): string {
 }
 
 /**
- * `backdrop <live input> [flags]`. Exit status: 0 stopped with `q` (or the input ended), 130 Ctrl-C
- * (outputs still finished properly), 1 the camera stalled or failed.
+ * `backdrop <live input> [flags]`. Exit status: 0 stopped with `q` (or the input ended, or --to
+ * reached), 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (outputs still finished properly), 1 the camera
+ * stalled or failed.
  */
 export async function runLiveCommand(
   input: string,
@@ -102,7 +108,7 @@ export async function runLiveCommand(
   extra: { processors?: FrameProcessor[]; onToggleFps?: (shown: boolean) => void } = {},
 ): Promise<number> {
   const outputs = liveOutputsFrom(opts);
-  const backdrop = await createBackdrop(backdropOptions);
+  const backdrop = await createBackdrop({ onWarning: (m) => io.stderr(`warning: ${m}\n`), ...backdropOptions });
   const say = (text: string): void => {
     if (!opts.quiet) io.stderr(text);
   };
@@ -119,6 +125,9 @@ export async function runLiveCommand(
       outputs,
       stallTimeoutMs: opts.stallTimeout !== undefined ? opts.stallTimeout * 1000 : undefined,
       loop: opts.loop,
+      from: opts.from,
+      to: opts.to,
+      trim: opts.trim,
       signal: io.signal,
       force: opts.force,
       crf: opts.crf,
@@ -148,10 +157,10 @@ export async function runLiveCommand(
     clearStatus();
     if (opts.json) io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
     else say(`stopped: ${summary.frames} frames in ${summary.seconds.toFixed(1)} s (${summary.averageFps.toFixed(1)} fps, ${summary.dropped} dropped, peak ${Math.round(summary.peakRssBytes / 1048576)} MB RSS)\n`);
-    return summary.stoppedBy === 'signal' ? 130 : 0;
+    return summary.stoppedBy === 'signal' ? interruptedExitCode(io.signal) : 0;
   } catch (err) {
     clearStatus();
-    if (io.signal?.aborted) return 130;
+    if (io.signal?.aborted) return interruptedExitCode(io.signal);
     const message = err instanceof VideoSourceError ? `${err.message}${err.ffmpegLog.length ? `\nffmpeg: ${err.ffmpegLog.slice(-3).join('\nffmpeg: ')}` : ''}` : (err as Error).message;
     if (opts.json) io.stdout(`${JSON.stringify({ error: message }, null, 2)}\n`);
     io.stderr(`error: ${message}\n`);

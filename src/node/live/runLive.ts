@@ -9,14 +9,15 @@
  * main thread processes a frame (newestFrameSource.ts). File and stream outputs keep real time
  * (liveSink.ts).
  *
- * Stopping (the signal, `q` in the terminal or page, Ctrl-C in the terminal's raw mode, stop())
- * ends the stream and finishes every output properly, so a recorded file is complete. A camera
+ * Stopping (the signal, `q` in the terminal or page, Ctrl-C in the terminal's raw mode, stop(),
+ * or reaching `to`) ends the stream and finishes every output properly, so a recorded file is
+ * complete. A camera
  * that stops delivering ends the session with the source's clear error (VideoSourceError
  * `stalled`) after `stallTimeoutMs`; what was recorded until then is kept.
  */
 import { performance } from 'node:perf_hooks';
 import type { StageTimings } from '../../core/effect.js';
-import { Engine, type FrameStats } from '../../core/engine.js';
+import { Engine, type FrameSource, type FrameStats } from '../../core/engine.js';
 import type { FpsMeter } from '../../core/fpsMeter.js';
 import type { Frame } from '../../core/frame.js';
 import type { FrameProcessor } from '../../core/processor.js';
@@ -37,6 +38,8 @@ export interface LiveEffect extends FrameProcessor {
   previous(): void;
   /** Accumulated ms per stage (BackgroundEffect), reported per frame in the stats. */
   timings?: StageTimings;
+  /** Forget earlier frames (BackgroundEffect): called after the warm-up frame. */
+  resetTemporal?(): void;
 }
 
 /** What runLive needs from a Backdrop (createBackdrop's result fits). */
@@ -82,11 +85,56 @@ export interface LiveOptions extends FfmpegOptions, CameraInputOptions, StreamOp
   onToggleFps?: (shown: boolean) => void;
   /** The source is open and the outputs are ready (the preview URL is known). */
   onReady?: (info: LiveReadyInfo) => void;
+  /**
+   * Bounds in the session's time (from the camera's first frame; a frame number counts at the
+   * camera's rate): the session ends by itself at `to`, as at the end of an input, finishing the
+   * outputs. Before `from` the frames pass through without the processors, or with `trim` are
+   * not shown or recorded at all.
+   */
+  from?: SessionPoint;
+  to?: SessionPoint;
+  trim?: boolean;
   /** Replace an existing output file. */
   force?: boolean;
   /** File/stream encoder settings. */
   crf?: number;
   preset?: string;
+}
+
+/** A point in a live session: a frame number at the camera's rate, or seconds since its first frame. */
+export type SessionPoint = { frame: number } | { seconds: number };
+
+/** Milliseconds of session time at a point. */
+function sessionMs(point: SessionPoint, frameRate: Rational): number {
+  return 'frame' in point ? (point.frame * 1000 * frameRate.den) / frameRate.num : point.seconds * 1000;
+}
+
+/**
+ * The camera's frames restamped in session time by `clock` (given the camera's own timestamp,
+ * counted from the first frame taken: frames that arrived before the session asked for one are
+ * not part of it). The stream ends, as an input that ended, at the first frame `ended` refuses.
+ */
+function inSessionTime(camera: NewestFrameSource, clock: (sinceFirst: number) => number, ended: (timestamp: number) => boolean): FrameSource {
+  return {
+    frames: () => ({
+      [Symbol.asyncIterator]: () => {
+        const frames = camera.frames()[Symbol.asyncIterator]();
+        let zero: number | undefined;
+        return {
+          next: async (): Promise<IteratorResult<Frame>> => {
+            const r = await frames.next();
+            if (r.done) return r;
+            const at = r.value.timestamp ?? performance.now();
+            zero ??= at;
+            const timestamp = clock(at - zero);
+            if (ended(timestamp)) return { done: true, value: undefined };
+            return { done: false, value: { ...r.value, timestamp } };
+          },
+        };
+      },
+    }),
+    close: () => camera.close(),
+  };
 }
 
 export interface LiveReadyInfo {
@@ -157,10 +205,18 @@ export async function startLive(opts: LiveOptions): Promise<LiveSession> {
     { channels: 3, stallTimeoutMs: opts.stallTimeoutMs, startTimeoutMs: opts.startTimeoutMs, ffmpegPath: opts.ffmpegPath, ffprobePath: opts.ffprobePath },
   );
   const { width, height, frameRate } = camera.info;
+  const fromMs = opts.from !== undefined ? sessionMs(opts.from, frameRate) : undefined;
+  const toMs = opts.to !== undefined ? sessionMs(opts.to, frameRate) : undefined;
+  if (fromMs !== undefined && toMs !== undefined && !(toMs > fromMs)) {
+    await camera.close();
+    throw new RangeError('--to must come after --from');
+  }
 
   // --- stats
   let frames = 0;
   let firstAt: number | null = null;
+  /** Session time of the first frame out. */
+  let firstOutTimestamp = 0;
   let lastAt = 0;
   let effectMs = 0;
   const recent: number[] = [];
@@ -212,6 +268,15 @@ export async function startLive(opts: LiveOptions): Promise<LiveSession> {
       return out;
     },
   };
+  // The model's first run is slow (tens of ms, seconds on a busy machine): pay it on a blank frame
+  // now, so the session's first camera frame is not held up (a recording would start that late).
+  try {
+    await effect.process({ width, height, channels: 3, data: new Uint8Array(width * height * 3), timestamp: 0 });
+    effect.resetTemporal?.();
+  } catch (err) {
+    await camera.close();
+    throw err;
+  }
   const chain = streamChain(timedEffect, opts, true);
   const fpsMeter = chain.fpsMeter!;
 
@@ -278,6 +343,7 @@ export async function startLive(opts: LiveOptions): Promise<LiveSession> {
   const timedSink = {
     write: async (frame: Frame) => {
       const t = performance.now();
+      if (firstAt === null) firstOutTimestamp = frame.timestamp ?? 0;
       await sink.write(frame);
       if (sink.hasTargets) stage('outputs', performance.now() - t);
     },
@@ -296,7 +362,26 @@ export async function startLive(opts: LiveOptions): Promise<LiveSession> {
     if (recent.length > 120) recent.splice(0, recent.length - 120);
     if (frames % 30 === 0) sampleRss();
   };
-  engine = new Engine({ source: camera, processors: chain.processors, sink: timedSink, maxInFlight: 1, onFrame });
+  engine = new Engine({
+    source: inSessionTime(
+      camera,
+      // Until a frame goes out, the camera's clock; then the outputs' (a recording is stamped as
+      // frames reach it): time since the first frame out, plus that frame's session time. So
+      // starting the encoders or a busy moment cannot make a recording bounded by --to shorter.
+      (sinceFirst) => (firstAt === null ? sinceFirst : firstOutTimestamp + (performance.now() - firstAt)),
+      (timestamp) => {
+        if (toMs === undefined || timestamp < toMs) return false;
+        stop('end');
+        return true;
+      },
+    ),
+    processors: chain.processors,
+    sink: timedSink,
+    range: fromMs !== undefined ? { unit: 'ms', from: fromMs } : undefined,
+    trim: opts.trim,
+    maxInFlight: 1,
+    onFrame,
+  });
 
   let statsTimer: NodeJS.Timeout | undefined;
   if (opts.onStats) {

@@ -16,8 +16,8 @@ import type { BackgroundProvider } from '../../core/backgroundProvider.js';
 import type { Frame } from '../../core/frame.js';
 import type { Fit } from '../../core/resize.js';
 import type { FfmpegOptions } from './ffmpegPath.js';
-import { ffmpegInputPath, probeVideo, rationalValue, type VideoInfo } from './probe.js';
-import { openVideoSource, type VideoSource } from './source.js';
+import { probeVideo, rationalValue, VideoInputError, type VideoInfo } from './probe.js';
+import { openVideoSource, VideoSourceError, type VideoSource } from './source.js';
 
 export interface BackgroundVideoOptions extends FfmpegOptions {
   /** How the video fills the frame: cover (default; scale and crop), contain (letterbox, black) or stretch. */
@@ -45,6 +45,14 @@ export function fitFilter(width: number, height: number, fit: Fit): string {
 export async function openBackgroundVideo(path: string, opts: BackgroundVideoOptions = {}): Promise<BackgroundVideo> {
   const info = opts.info ?? (await probeVideo(path, opts));
   return new BackgroundVideo(path, info, opts);
+}
+
+/** A background video that ffmpeg cannot decode, said as such (the message names the file). */
+function unreadable(path: string, err: unknown): Error {
+  if (!(err instanceof VideoInputError || err instanceof VideoSourceError)) return err as Error;
+  // The reason without the file name the source's message starts with.
+  const reason = err.message.startsWith(`${path}: `) ? err.message.slice(path.length + 2) : err.message;
+  return new VideoInputError(path, `the background video ${path} is not a readable video: ${reason}`, 'corrupt');
 }
 
 export class BackgroundVideo implements BackgroundProvider {
@@ -102,23 +110,32 @@ export class BackgroundVideo implements BackgroundProvider {
 
   private async restart(width: number, height: number): Promise<void> {
     await this.close();
-    this.source = await openVideoSource(
-      { args: ['-stream_loop', '-1', '-i', ffmpegInputPath(this.path)], name: this.path },
-      {
+    // Read as a file (not as a live input): data ffmpeg cannot decode stops it at once (-xerror)
+    // with the file's own error, instead of a camera's start timeout.
+    try {
+      this.source = await openVideoSource(this.path, {
         ffmpegPath: this.opts.ffmpegPath,
         ffprobePath: this.opts.ffprobePath,
+        info: this.info,
+        loop: true,
         channels: 3,
-        frameRate: this.info.frameRate,
         outputArgs: ['-vf', fitFilter(width, height, this.opts.fit ?? 'cover')],
-      },
-    );
+      });
+    } catch (err) {
+      throw unreadable(this.path, err);
+    }
     this.frames = this.source.frames();
     this.width = width;
     this.height = height;
   }
 
   private async advance(): Promise<void> {
-    const r = await this.frames!.next();
+    let r: IteratorResult<Frame>;
+    try {
+      r = await this.frames!.next();
+    } catch (err) {
+      throw unreadable(this.path, err);
+    }
     if (r.done) throw new Error(`${this.path}: the background video gave no ${this.position < 0 ? '' : 'more '}frames`);
     // The effect is done with the previous picture by the time it asks for another one.
     if (this.current) this.source!.recycle(this.current);

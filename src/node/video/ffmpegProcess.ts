@@ -2,7 +2,7 @@
  * One running ffmpeg child process: spawns it, keeps the tail of its log (stderr) for error
  * messages, reports how it exited, and stops it cleanly. Used by the video source and sink.
  */
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { FfmpegNotFoundError } from './ffmpegPath.js';
 
@@ -16,6 +16,26 @@ export interface FfmpegProcessOptions {
   tailLines?: number;
   /** Called with every complete log line. */
   onLine?: (line: string) => void;
+}
+
+/** Children still running, killed if this process exits before they do (a second Ctrl-C, process.exit). */
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function track(child: ChildProcess): void {
+  running.add(child);
+  child.once('close', () => running.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const c of running) {
+      try {
+        c.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
 }
 
 /** Log lines that say nothing useful in an error message. */
@@ -39,7 +59,12 @@ export class FfmpegProcess {
     this.child = spawn(ffmpegPath, args, {
       stdio: [stdio.stdin ? 'pipe' : 'ignore', stdio.stdout ? 'pipe' : 'ignore', 'pipe'],
       windowsHide: true,
+      // A process group of its own: a Ctrl-C in the terminal (or a signal sent to our group) reaches
+      // only us, and we stop ffmpeg in order — a recording is finished, not cut off by ffmpeg
+      // quitting on its own while frames are still being sent to it.
+      detached: process.platform !== 'win32',
     }) as ChildProcessByStdio<Writable | null, Readable | null, Readable>;
+    if (this.child.pid !== undefined) track(this.child);
     this.child.stderr.setEncoding('utf8');
     this.child.stderr.on('data', (text: string) => {
       const lines = (this.partial + text).split(/\r\n|\n|\r/);

@@ -46,6 +46,8 @@ export interface VideoSourceOptions extends FfmpegOptions {
   from?: number;
   /** Stop at this time, seconds (files only). */
   to?: number;
+  /** Start a file over when it ends, without end (`-stream_loop -1`; files only). */
+  loop?: boolean;
   /** Read at this rate instead of the file's own (files); force a constant rate (live). */
   frameRate?: Rational;
   /**
@@ -178,10 +180,11 @@ export async function openVideoSource(input: VideoInput, opts: VideoSourceOption
     if (channels === 4 && fileInfo.hasAlpha && fileInfo.codec === 'vp9') args.push('-c:v', 'libvpx-vp9');
     if (channels === 4 && fileInfo.hasAlpha && fileInfo.codec === 'vp8') args.push('-c:v', 'libvpx');
     if (opts.decoderThreads) args.push('-threads', String(opts.decoderThreads));
+    if (opts.loop) args.push('-stream_loop', '-1');
     args.push('-i', ffmpegInputPath(input), '-map', `0:${fileInfo.streamIndex}`);
     args.push('-r', formatRational(opts.frameRate ?? fileInfo.frameRate));
   } else {
-    if (opts.from !== undefined || opts.to !== undefined) throw new RangeError('from/to apply to files only');
+    if (opts.from !== undefined || opts.to !== undefined || opts.loop) throw new RangeError('from, to and loop apply to files only');
     if (!input.args.includes('-i')) throw new RangeError(`ffmpeg input args must contain -i, got ${JSON.stringify(input.args)}`);
     args.push(...input.args, '-map', '0:v:0');
     if (opts.frameRate) args.push('-r', formatRational(opts.frameRate));
@@ -302,7 +305,7 @@ class FfmpegVideoSource implements VideoSource {
     this.frameSize = h.width * h.height * this.channels;
     this.frameDurationMs = (1000 * frameRate.den) / frameRate.num;
     this.startTimeMs = (this.opts.from ?? 0) * 1000;
-    if (this.fileInfo) {
+    if (this.fileInfo && !this.opts.loop) {
       this.expectedFrames = expectedFrameCount(this.opts.frameRate ? { ...this.fileInfo, frameRate, frameCount: undefined } : this.fileInfo, this.opts.from ?? 0, this.opts.to);
     }
     const stdout = this.proc.child.stdout!;

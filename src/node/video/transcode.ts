@@ -5,7 +5,7 @@
  * abort stops both ffmpeg processes and removes the temporary output, so a half-written file never
  * appears.
  */
-import { runEngine, type FrameRange } from '../../core/engine.js';
+import { runEngine, type FrameRange, type FrameSink } from '../../core/engine.js';
 import type { FrameProcessor } from '../../core/processor.js';
 import { findFfmpeg, type FfmpegOptions } from './ffmpegPath.js';
 import { probeVideo, type Rational, type VideoInfo } from './probe.js';
@@ -134,16 +134,33 @@ export async function processVideo(opts: ProcessVideoOptions): Promise<VideoSumm
       opts.transparent ? 4 : undefined,
     );
     const setupMs = performance.now() - t0;
+    // A range that no frame falls in (it starts past the end) would write an untouched copy: an
+    // error instead, before the output is committed (the catch below removes it).
+    const enc = encoder;
+    let inRange = 0;
+    let framesIn = 0;
+    const sink: FrameSink = opts.range
+      ? {
+          write: (f) => enc.write(f),
+          finish: async () => {
+            if (inRange === 0) throw emptyRange(input, opts.range!, framesIn);
+            await enc.finish();
+          },
+          abort: () => enc.abort(),
+        }
+      : enc;
 
     const summary = await runEngine({
       source: decoded,
       // Unmanaged processors are hidden behind a plain process() so the Engine neither inits nor closes them.
       processors: opts.manageProcessors === false ? processors.map((p) => ({ process: (f) => p.process(f) }) satisfies FrameProcessor) : processors,
-      sink: encoder,
+      sink,
       range: opts.range,
       signal: opts.signal,
       maxInFlight: (opts.queueDepth ?? 2) + 1,
       onFrame: (s) => {
+        if (s.processed) inRange++;
+        framesIn = s.framesIn;
         decoded.release(s.index);
         opts.onProgress?.(s.framesOut, total, s.fps);
       },
@@ -164,6 +181,13 @@ export async function processVideo(opts: ProcessVideoOptions): Promise<VideoSumm
     await Promise.allSettled([frames?.close() ?? source?.close(), encoder?.abort()]);
     throw err;
   }
+}
+
+/** A frame range that none of the video's frames fall in. */
+function emptyRange(input: string, range: FrameRange, frames: number): Error {
+  const at = (n: number) => (range.unit === 'frame' ? `frame ${n}` : `${n / 1000} s`);
+  const span = `${range.from !== undefined ? `from ${at(range.from)}` : 'from the start'}${range.to !== undefined ? ` to ${at(range.to)}` : ''}`;
+  return new Error(`${input}: the effect range (${span}) holds none of the video's ${frames} frames: it starts past the end`);
 }
 
 /** A job whose source gave no frame at all (an empty range, say). */
