@@ -196,15 +196,17 @@ async function table(page: Page, refine: string): Promise<void> {
   console.log(`
 - fps: output frames per second. backdrop: frames read from the processed track; official: frames
   composited on its 2D canvas (which is captured as a track and read, so the drawing really happens).
-- masks/s: new masks per second. backdrop runs the model in onnxruntime-web's worker and composites
-  every camera frame with the newest mask; the official solution runs its model once per frame on
-  the page's thread, so its masks/s is its fps.
+- masks/s: new masks per second. backdrop runs the model in onnxruntime-web's worker; a frame waits
+  for its own mask while masks take no longer than a camera frame interval, else (as with this
+  60 fps camera here) it is composited at once with the newest mask. The official solution runs its
+  model once per frame on the page's thread, so its masks/s is its fps.
 - inference ms: backdrop: one model run as the page sees it (handing the input to the worker until
   the mask is back); official: send() until onResults (its preprocessing, inference and mask).
   model input ms: backdrop's GPU downscale and read-back of the model's input. composite ms: backdrop:
   upload, refinement, blur or picture and composite per frame on WebGL2; official: its 2D-canvas
   drawing calls in onResults (the canvas rasterises later, so this is small). frame total ms: backdrop:
-  page-thread time per frame; official: send() + composite per frame.
+  from taking a frame to handing it on (including any wait for its own mask); official: send() +
+  composite per frame.
 - refine: backdrop's edge refinement. 'bilateral' (the default where a GPU draws): joint bilateral
   upsampling guided by the frame, then the soft edge. 'bilinear' (the default where WebGL is
   software-rendered, as here, or missing): the mask upsampled bilinearly, then the soft edge — what

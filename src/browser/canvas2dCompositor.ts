@@ -17,6 +17,7 @@ import {
   sourceSize,
   type Compositor,
   type CompositorOptions,
+  type FrameSlot,
   type FrameSource,
   type StageTimes,
 } from './compositor.js';
@@ -74,7 +75,8 @@ export class Canvas2DCompositor implements Compositor {
   private readonly workCtx: Ctx2D;
   private readonly small: AnyCanvas;
   private readonly smallCtx: Ctx2D;
-  private frame: Frame | undefined;
+  /** Two frame slots: one frame can wait for its mask while the next is taken in. */
+  private readonly frames: [Frame | undefined, Frame | undefined] = [undefined, undefined];
   private rgba: Uint8ClampedArray<ArrayBuffer> = new Uint8ClampedArray(0);
   private smoothed: Mask | undefined;
   private output: ImageData | undefined;
@@ -100,18 +102,13 @@ export class Canvas2DCompositor implements Compositor {
     if (update.smoothing === 0) this.smoothed = undefined;
   }
 
-  setFrame(source: FrameSource): void {
+  setFrame(source: FrameSource, slot: FrameSlot = 0): void {
     const t0 = performance.now();
     const { width, height } = sourceSize(source);
     if (!(width > 0 && height > 0)) throw new RangeError(`frame has no size (${width}×${height})`);
     if (this.work.width !== width || this.work.height !== height) {
       this.work.width = width;
       this.work.height = height;
-    }
-    if (this.canvas.width !== width || this.canvas.height !== height) {
-      this.canvas.width = width;
-      this.canvas.height = height;
-      this.output = undefined;
     }
     if (isCoreFrame(source)) {
       const n = width * height;
@@ -125,8 +122,9 @@ export class Canvas2DCompositor implements Compositor {
     } else {
       this.workCtx.drawImage(source as CanvasImageSource, 0, 0, width, height);
     }
+    // A copy of the pixels per slot; the work canvas keeps the last frame for readModelInput.
     const image = this.workCtx.getImageData(0, 0, width, height);
-    this.frame = { width, height, channels: 4, data: image.data };
+    this.frames[slot] = { width, height, channels: 4, data: image.data };
     this.times.upload = performance.now() - t0;
   }
 
@@ -210,9 +208,13 @@ export class Canvas2DCompositor implements Compositor {
     return type === 'transparent' ? 0 : this.opts.lightWrap;
   }
 
-  render(): void {
-    const frame = this.frame;
+  render(slot: FrameSlot = 0): void {
+    const frame = this.frames[slot];
     if (!frame) throw new Error('render() before setFrame()');
+    if (this.canvas.width !== frame.width || this.canvas.height !== frame.height) {
+      this.canvas.width = frame.width;
+      this.canvas.height = frame.height;
+    }
     const start = performance.now();
     const { effect } = this.opts;
     let out: Frame = frame;
@@ -258,7 +260,7 @@ export class Canvas2DCompositor implements Compositor {
   }
 
   dispose(): void {
-    this.frame = undefined;
+    this.frames.fill(undefined);
     this.smoothed = undefined;
     this.bgImage = undefined;
     this.canvas.width = 1;

@@ -85,6 +85,12 @@ export function sourceSize(source: FrameSource): { width: number; height: number
   return { width, height };
 }
 
+/**
+ * Which of a compositor's two frame slots: the processor keeps one frame waiting for its own mask
+ * in one slot while it takes the next frame into the other.
+ */
+export type FrameSlot = 0 | 1;
+
 /** Milliseconds spent in each stage of the last frame (only measured when `profile` is on, except `total`). */
 export type StageTimes = Record<string, number>;
 
@@ -94,14 +100,14 @@ export interface Compositor {
   readonly options: Readonly<CompositorOptions>;
   /** Changes any options; takes effect on the next render. */
   setOptions(options: Partial<CompositorOptions>): void;
-  /** Takes the next frame (the one upload per frame); the canvas takes the frame's size. */
-  setFrame(source: FrameSource): void;
-  /** The current frame stretched to width × height (the model's input), as RGBA bytes. The buffer is reused. */
+  /** Takes a frame into `slot` (default 0), replacing the one there: the one upload per frame. */
+  setFrame(source: FrameSource, slot?: FrameSlot): void;
+  /** The frame last taken by setFrame, stretched to width × height (the model's input), as RGBA bytes. The buffer is reused. */
   readModelInput(width: number, height: number): Frame;
   /** A new low-resolution mask from the model (applies temporal smoothing). */
   setMask(mask: Mask): void;
-  /** Draws the current frame with the current mask and options onto the canvas. */
-  render(): void;
+  /** Draws the frame in `slot` (default 0) with the current mask and options onto the canvas, which takes that frame's size. */
+  render(slot?: FrameSlot): void;
   /** RGBA bytes of what the last render drew, top row first (for tests and snapshots). */
   readPixels(): Uint8Array;
   /** Per-stage times of the last frame, in ms. */

@@ -5,7 +5,7 @@
 export interface ProcessorMetrics {
   /** Output frames per second over the window. */
   fps: number;
-  /** New masks per second (lower than fps when frames reuse the last mask while the model runs). */
+  /** New masks per second: the frame rate while the model keeps up (each frame waits for its own mask); lower when it cannot and frames go out with the newest mask. */
   maskFps: number;
   /** Mean milliseconds over the window. */
   ms: {
@@ -15,10 +15,10 @@ export interface ProcessorMetrics {
     modelInput: number;
     /** Per frame: upload + refinement + blur + composite. */
     composite: number;
-    /** Per frame: everything from receiving the frame to handing it on (includes waiting for the model when it runs on the page's thread). */
+    /** Per frame: everything from receiving the frame to handing it on, including waiting for its own mask when it is held for it. */
     total: number;
   };
-  /** Frames processed since start; frames dropped because the previous one was still busy; inferences run. */
+  /** Frames processed since start; frames dropped because another was already waiting for its mask; inferences run. */
   frames: number;
   dropped: number;
   inferences: number;

@@ -14,9 +14,18 @@
  * the input's; elsewhere a hidden <video> read on each new frame (requestVideoFrameCallback, or
  * requestAnimationFrame) into a canvas whose captureStream(inputFrameRate) is the output.
  *
- * Inference never queues up: while one is in flight, frames reuse the last mask (or, where the
- * model runs on the page's own thread, each frame waits for its own mask — nothing else could run
- * meanwhile anyway). Frames that arrive while the previous frame is still being drawn are dropped.
+ * When the model keeps up with the camera (a mask takes no longer than a frame interval), each
+ * frame is held in one of the compositor's two frame slots until its own mask is back, so the
+ * mask never trails a moving head (an earlier frame's mask leaves a strip of wall beside it). A
+ * frame that arrives meanwhile waits in the other slot; its mask starts as soon as the model is
+ * free, before the held frame is drawn, so the model (in its worker) and the drawing overlap. A
+ * frame that arrives while one is already waiting is dropped: nothing queues.
+ *
+ * When the model cannot keep up, holding would cut the frame rate to the mask rate (npm run
+ * bench:web: about a quarter fewer frames), so frames go out at once with the newest mask (which
+ * then trails by a frame or more) and the model takes the next frame whenever it is free. With the
+ * model on the page's own thread every frame waits for its own mask: nothing else could run
+ * meanwhile anyway.
  */
 import type { InferenceBackend } from '../core/runtime.js';
 import type { Mask } from '../core/frame.js';
@@ -26,6 +35,7 @@ import {
   mergeOptions,
   type Compositor,
   type CompositorOptions,
+  type FrameSlot,
   type FrameSource,
   type RefineMode,
 } from './compositor.js';
@@ -91,6 +101,16 @@ interface Pipeline {
   stop(): void;
 }
 
+/** A frame taken into a compositor slot, to be drawn; `emit` hands the drawn canvas on. */
+interface Taken {
+  c: Compositor;
+  slot: FrameSlot;
+  emit(): void;
+  /** When it arrived, and how long its upload took (ms). */
+  start: number;
+  upload: number;
+}
+
 /** The edge refinement when none is asked for (see BackgroundProcessorOptions.refine). */
 export function defaultRefine(kind: CompositorKind = 'auto'): RefineMode {
   if (kind === 'canvas2d') return 'bilinear';
@@ -115,15 +135,20 @@ export function createBackgroundProcessor(options: BackgroundProcessorOptions = 
   let frames = 0;
   let dropped = 0;
   let inferences = 0;
-  let busy = false;
-  let inFlight: Promise<void> | undefined;
-  let haveMask = false;
+  /** The model's run, while it runs. */
+  let inference: Promise<void> | undefined;
+  /** The frame waiting for that run's mask, when it is held for it. */
+  let held: Taken | undefined;
+  /** A frame that came in while `held` waits: next in line. */
+  let pending: Taken | undefined;
+  /** The camera's frame interval (ms). */
+  let frameInterval = 1000 / 30;
 
   function loadBackend(): Promise<InferenceBackend> {
     backendLoad ??= (async () => {
-      // By default the model runs in onnxruntime-web's worker: inference overlaps drawing, and
-      // frames reuse the last mask while it runs (measured ≈ 1.5× the frame rate of inference on
-      // the page's thread, 640×360 on 2 cores with software GL).
+      // By default the model runs in onnxruntime-web's worker, so it works while frames are
+      // drawn (measured ≈ 1.5× the frame rate of inference on the page's thread, 640×360 on
+      // 2 cores with software GL).
       const b = isBackend(options.backend) ? options.backend : await ortWebBackend({ proxy: true, ...options.backend });
       const reason = (b as Partial<OrtWebBackend>).fallbackReason;
       if (reason) fallbacks.push(reason);
@@ -155,8 +180,7 @@ export function createBackgroundProcessor(options: BackgroundProcessorOptions = 
       }
       const old = segmenter;
       segmenter = next;
-      haveMask = false;
-      if (old) void (inFlight ?? Promise.resolve()).then(() => old.close());
+      if (old) void (inference ?? Promise.resolve()).then(() => old.close());
       return next;
     })();
     segmenterLoad.catch(() => {
@@ -165,53 +189,107 @@ export function createBackgroundProcessor(options: BackgroundProcessorOptions = 
     return segmenterLoad;
   }
 
-  function offMainThread(): boolean {
-    return (backend as Partial<OrtWebBackend> | undefined)?.offMainThread === true;
+  /** Whether `c`'s frames need a mask now (not for no effect, nor before a model is loaded). */
+  function wantsMask(c: Compositor): boolean {
+    return c.options.effect.type !== 'none' && segmenter !== undefined;
   }
 
-  function startInference(c: Compositor, seg: Segmenter): Promise<void> {
+  /** Runs the model on the frame last taken into `c`; resolves with its mask (undefined when it failed). */
+  function segment(c: Compositor, seg: Segmenter): Promise<Mask | undefined> {
     const t0 = performance.now();
     const input = c.readModelInput(seg.spec.inputWidth, seg.spec.inputHeight);
     const t1 = performance.now();
     metrics.modelInput.push(t1 - t0, t1);
     inferences++;
     return seg.segment(input).then(
-      (mask: Mask) => {
+      (mask) => {
         const t2 = performance.now();
         metrics.inference.push(t2 - t1, t2);
-        if (!stopped && compositor === c) {
-          c.setMask(mask);
-          haveMask = true;
-        }
+        return mask;
       },
       (e: unknown) => {
         console.error('backdrop: inference failed', e);
+        return undefined;
       },
-    ).finally(() => {
-      inFlight = undefined;
-    });
+    );
   }
 
-  /** Draws one frame into the compositor's canvas; false when the pipeline was replaced or stopped meanwhile. */
-  async function drawFrame(c: Compositor, source: FrameSource): Promise<boolean> {
-    const start = performance.now();
-    c.setFrame(source);
-    let composite = performance.now() - start;
-    const seg = segmenter;
-    if (c.options.effect.type !== 'none' && seg) {
-      if (!inFlight) {
-        inFlight = startInference(c, seg);
-        if (!haveMask || !offMainThread()) await inFlight;
-        if (compositor !== c) return false;
-      }
+  function offMainThread(): boolean {
+    return (backend as Partial<OrtWebBackend> | undefined)?.offMainThread === true;
+  }
+
+  /**
+   * Whether to hold a frame until its own mask is back: when masks take no longer than the
+   * camera's frame interval (holding then costs no frames), before the first mask, and always
+   * when the model runs on the page's thread. (The camera's interval, not the one between frames
+   * coming in: when the page is busy, frames come in further apart and would look kept up with.)
+   */
+  function keepsUp(): boolean {
+    const maskTime = metrics.inference.mean();
+    return !offMainThread() || maskTime === 0 || maskTime <= frameInterval;
+  }
+
+  /** Draws a frame and hands it on (not when its pipeline was replaced or stopped meanwhile). */
+  function draw(f: Taken): void {
+    const { c } = f;
+    if (compositor !== c) return;
+    const t0 = performance.now();
+    let t1: number;
+    try {
+      c.render(f.slot);
+      t1 = performance.now();
+      f.emit();
+    } catch (e) {
+      console.error('backdrop: frame failed', e);
+      return;
     }
-    const t = performance.now();
-    c.render();
     const end = performance.now();
-    composite += end - t;
-    metrics.frame(composite, end - start, end);
+    metrics.frame(f.upload + t1 - t0, end - f.start, end);
     frames++;
-    return true;
+  }
+
+  /**
+   * Starts the model on `f` when it is free and holds `f` for that mask when it keeps up;
+   * otherwise draws `f` now with the newest mask (or none, for no effect).
+   */
+  function advance(f: Taken): void {
+    const seg = segmenter;
+    if (!seg || !wantsMask(f.c) || inference) return draw(f);
+    const hold = keepsUp();
+    if (hold) held = f;
+    inference = segment(f.c, seg).then((mask) => {
+      inference = undefined;
+      if (mask && compositor === f.c) f.c.setMask(mask);
+      if (!hold) return;
+      held = undefined;
+      const next = pending;
+      pending = undefined;
+      if (next && wantsMask(next.c) && keepsUp()) {
+        advance(next); // its mask starts before this frame is drawn: the model works meanwhile
+        draw(f);
+      } else {
+        draw(f);
+        if (next) advance(next);
+      }
+    });
+    if (!hold) draw(f);
+  }
+
+  /**
+   * Takes a new frame into `c`, in the slot a held frame is not using; it waits when a frame is
+   * held, and is dropped when one is already waiting.
+   */
+  function take(c: Compositor, source: FrameSource, emit: () => void): void {
+    const now = performance.now();
+    if (pending) {
+      dropped++;
+      return;
+    }
+    const slot: FrameSlot = held?.c === c && held.slot === 0 ? 1 : 0;
+    c.setFrame(source, slot);
+    const f: Taken = { c, slot, emit, start: now, upload: performance.now() - now };
+    if (held) pending = f;
+    else advance(f);
   }
 
   function makeCompositor(canvas?: HTMLCanvasElement): Compositor {
@@ -230,12 +308,20 @@ export function createBackgroundProcessor(options: BackgroundProcessorOptions = 
     const generator = new streams.Generator({ kind: 'video' });
     const abort = new AbortController();
     const transform = new TransformStream<VideoFrame, VideoFrame>({
-      async transform(frame, controller) {
+      // Returns once the frame is uploaded, so the next one can come in while this one waits for
+      // its mask; it is handed on, with its own timestamp, when drawn.
+      transform(frame, controller) {
+        const init: VideoFrameInit = { timestamp: frame.timestamp, alpha: 'discard' };
+        if (frame.duration !== null) init.duration = frame.duration;
         try {
-          if (!(await drawFrame(c, frame))) return;
-          const init: VideoFrameInit = { timestamp: frame.timestamp, alpha: 'discard' };
-          if (frame.duration !== null) init.duration = frame.duration;
-          controller.enqueue(new VideoFrame(c.canvas, init));
+          take(c, frame, () => {
+            const out = new VideoFrame(c.canvas, init);
+            try {
+              controller.enqueue(out);
+            } catch {
+              out.close(); // the stream was stopped meanwhile
+            }
+          });
         } finally {
           frame.close();
         }
@@ -280,16 +366,11 @@ export function createBackgroundProcessor(options: BackgroundProcessorOptions = 
       schedule();
       if (!useVfc && video.currentTime === lastTime) return;
       lastTime = video.currentTime;
-      if (busy) {
-        dropped++;
-        return;
+      try {
+        take(c, video, () => undefined); // the captured canvas is the output
+      } catch (e) {
+        console.error('backdrop: frame failed', e);
       }
-      busy = true;
-      drawFrame(c, video)
-        .catch((e: unknown) => console.error('backdrop: frame failed', e))
-        .finally(() => {
-          busy = false;
-        });
     };
     const schedule = (): void => {
       if (useVfc) video.requestVideoFrameCallback(tick);
@@ -313,7 +394,8 @@ export function createBackgroundProcessor(options: BackgroundProcessorOptions = 
     pipeline = undefined;
     compositor?.dispose();
     compositor = undefined;
-    haveMask = false;
+    // A frame still in the model is not drawn (its compositor is gone); one waiting is dropped.
+    held = pending = undefined;
     metrics.reset();
   }
 
@@ -334,6 +416,7 @@ export function createBackgroundProcessor(options: BackgroundProcessorOptions = 
       if (track.kind !== 'video') throw new RangeError(`process() needs a video track, got a ${track.kind} track`);
       await loadSegmenter();
       teardown();
+      frameInterval = 1000 / (track.getSettings().frameRate || 30);
       const mode = options.pipeline ?? 'auto';
       const useInsertable = mode === 'insertable-streams' || (mode === 'auto' && insertableStreams() !== undefined);
       pipeline = useInsertable ? insertablePipeline(track) : await canvasPipeline(track);
@@ -380,7 +463,7 @@ export function createBackgroundProcessor(options: BackgroundProcessorOptions = 
       teardown();
       const seg = segmenter;
       segmenter = undefined;
-      if (seg) void (inFlight ?? Promise.resolve()).then(() => seg.close());
+      if (seg) void (inference ?? Promise.resolve()).then(() => seg.close());
     },
   };
 }

@@ -258,6 +258,49 @@ const harness = {
       heapAfter,
     };
   },
+
+  /**
+   * Runs the processor on the fake camera and keeps `count` consecutive output frames (after
+   * `warmupSeconds`), read off the output track as it plays: their pixels as PNG (base64), plus
+   * the metrics, pipeline and compositor.
+   */
+  async captureProcessed(options: Omit<BackgroundProcessorOptions, 'effect'> & { effect?: EffectSpec }, warmupSeconds: number, count: number) {
+    const stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: false });
+    const input = stream.getVideoTracks()[0];
+    const { effect, ...rest } = options;
+    const processor = createBackgroundProcessor({ ...rest, ...(await toOptions(effect, {})) });
+    const output = await processor.process(input);
+    const streams = insertableStreams();
+    if (!streams) throw new Error('no MediaStreamTrackProcessor to read the output with');
+    const reader = new streams.Processor({ track: output, maxBufferSize: 30 }).readable.getReader();
+    const { width = 0, height = 0 } = input.getSettings();
+    const canvas = new OffscreenCanvas(width, height);
+    const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+    const kept: ImageData[] = [];
+    const t0 = performance.now();
+    while (kept.length < count) {
+      const { value: frame, done } = await reader.read();
+      if (done || !frame) break;
+      // Copy the pixels out at once (the frame must be closed soon); encode after the run.
+      if (performance.now() - t0 >= warmupSeconds * 1000) {
+        ctx.drawImage(frame, 0, 0, width, height);
+        kept.push(ctx.getImageData(0, 0, width, height));
+      }
+      frame.close();
+    }
+    const metrics = processor.getMetrics();
+    const pipeline = processor.pipeline;
+    const compositor = processor.compositor?.kind;
+    await reader.cancel();
+    processor.stop();
+    input.stop();
+    const frames: string[] = [];
+    for (const image of kept) {
+      ctx.putImageData(image, 0, 0);
+      frames.push(toBase64(new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer())));
+    }
+    return { frames, width, height, metrics, pipeline, compositor };
+  },
 };
 
 export type Harness = typeof harness;

@@ -2,8 +2,8 @@
 /**
  * The WebGL2 compositor: strings the stages together.
  *
- *   per frame:  frame ─upload─▶ FrameStage ─▶ ModelInputStage (model size; read back for the
- *               segmenter when an inference starts; also the bilateral filter's guide)
+ *   per frame:  frame ─upload─▶ FrameStage (one of two slots) ─▶ ModelInputStage (model size;
+ *               read back for the segmenter; also the bilateral filter's guide)
  *   per mask:   mask ─upload─▶ MaskStage (a) ─▶ TemporalStage (c), both at the model's size
  *   per frame:  BlurStage (d, low res; mask refined bilinearly there)
  *               ─▶ CompositeStage (f, the one full-size pass: RefineStage (b)'s joint bilateral
@@ -23,6 +23,7 @@ import {
   mergeOptions,
   type Compositor,
   type CompositorOptions,
+  type FrameSlot,
   type FrameSource,
   type StageTimes,
 } from '../compositor.js';
@@ -108,7 +109,10 @@ export class WebGLCompositor implements Compositor {
   profile = false;
   private opts: CompositorOptions;
   private readonly gl: GL;
-  private readonly frame: FrameStage;
+  /** Two frame slots: one frame can wait for its mask while the next is taken in. */
+  private readonly frames: [FrameStage, FrameStage];
+  /** The slot setFrame filled last (the model input's frame). */
+  private lastSlot: FrameSlot = 0;
   private readonly modelInput: ModelInputStage;
   private readonly maskUpload: MaskStage;
   private readonly temporal: TemporalStage;
@@ -121,8 +125,8 @@ export class WebGLCompositor implements Compositor {
   private maskWidth = 0;
   private maskHeight = 0;
   private pixels = new Uint8Array(0);
-  /** Whether the model-input picture has been drawn from the current frame. */
-  private modelInputFresh = false;
+  /** The slot whose frame the model-input picture shows, or undefined when it shows none. */
+  private modelInputSlot: FrameSlot | undefined;
   private lastMark = 0;
   private readonly syncPixel = new Uint8Array(4);
   private readonly syncTarget: RenderTarget;
@@ -134,7 +138,7 @@ export class WebGLCompositor implements Compositor {
     this.gl = gl;
     this.opts = mergeOptions(DEFAULT_COMPOSITOR_OPTIONS, options.options ?? {});
     const float = options.floatTargets === true && floatTargets(gl);
-    this.frame = new FrameStage(gl);
+    this.frames = [new FrameStage(gl), new FrameStage(gl)];
     this.modelInput = new ModelInputStage(gl);
     this.maskUpload = new MaskStage(gl);
     this.temporal = new TemporalStage(gl, float ? 'r16f' : 'r8');
@@ -183,29 +187,27 @@ export class WebGLCompositor implements Compositor {
     this.lastMark = t;
   };
 
-  setFrame(source: FrameSource): void {
+  setFrame(source: FrameSource, slot: FrameSlot = 0): void {
     this.markStart();
-    this.frame.upload(source);
-    this.modelInputFresh = false;
-    const { width, height } = this.frame;
-    if (this.canvas.width !== width) this.canvas.width = width;
-    if (this.canvas.height !== height) this.canvas.height = height;
+    this.frames[slot].upload(source);
+    this.lastSlot = slot;
+    if (this.modelInputSlot === slot) this.modelInputSlot = undefined;
     this.gl.bindFramebuffer(this.gl.FRAMEBUFFER, null);
     this.mark('upload');
   }
 
   readModelInput(width: number, height: number): Frame {
     this.markStart();
-    this.drawModelInput(width, height);
+    this.drawModelInput(width, height, this.lastSlot);
     const frame = this.modelInput.read();
     this.times.modelInput = performance.now() - this.lastMark;
     return frame;
   }
 
-  private drawModelInput(width: number, height: number): void {
-    if (this.modelInputFresh && this.modelInput.width === width && this.modelInput.height === height) return;
-    this.modelInput.render(this.frame.texture, width, height);
-    this.modelInputFresh = true;
+  private drawModelInput(width: number, height: number, slot: FrameSlot): void {
+    if (this.modelInputSlot === slot && this.modelInput.width === width && this.modelInput.height === height) return;
+    this.modelInput.render(this.frames[slot].texture, width, height);
+    this.modelInputSlot = slot;
   }
 
   setMask(mask: Mask): void {
@@ -223,10 +225,13 @@ export class WebGLCompositor implements Compositor {
     this.temporal.reset();
   }
 
-  render(): void {
+  render(slot: FrameSlot = 0): void {
     const { gl, opts } = this;
-    const { width, height } = this.frame;
+    const frame = this.frames[slot];
+    const { width, height } = frame;
     if (width === 0) throw new Error('render() before setFrame()');
+    if (this.canvas.width !== width) this.canvas.width = width;
+    if (this.canvas.height !== height) this.canvas.height = height;
     const { effect } = opts;
     const start = performance.now();
     this.times.guide = this.times.blurDownsample = this.times.blurGaussian = 0;
@@ -252,21 +257,21 @@ export class WebGLCompositor implements Compositor {
         // The guide: the frame at the mask's size. The model's input is that picture when sizes agree.
         const { maskWidth: mw, maskHeight: mh } = this;
         if (this.modelInput.width === mw && this.modelInput.height === mh) {
-          this.drawModelInput(mw, mh);
+          this.drawModelInput(mw, mh, slot);
           guide = this.modelInput.texture;
         } else {
-          guide = this.refine.renderGuide(this.frame.texture, mw, mh);
+          guide = this.refine.renderGuide(frame.texture, mw, mh);
         }
         this.mark('guide');
       }
       if (mode === 'blur' && effect.type === 'blur') {
-        blur = this.blur.render(this.frame.texture, this.refine, mask, guide, refine, width, height, blurSigma(effect.strength, width, height), 3, this.mark);
+        blur = this.blur.render(frame.texture, this.refine, mask, guide, refine, width, height, blurSigma(effect.strength, width, height), 3, this.mark);
       } else if (mode === 'replace' && effect.type !== 'transparent' && opts.lightWrap > 0) {
-        blur = this.blur.render(this.frame.texture, this.refine, mask, guide, refine, width, height, lightWrapSigma(width, height), 1.5, this.mark);
+        blur = this.blur.render(frame.texture, this.refine, mask, guide, refine, width, height, lightWrapSigma(width, height), 1.5, this.mark);
       }
     }
     gl.bindFramebuffer(gl.FRAMEBUFFER, null);
-    this.composite.render(this.frame.texture, this.refine, mask, guide, blur, this.background, width, height, true, {
+    this.composite.render(frame.texture, this.refine, mask, guide, blur, this.background, width, height, true, {
       mode,
       lightWrap: opts.lightWrap,
       background: effect.type === 'image' ? 'image' : effect.type === 'transparent' ? 'checkerboard' : 'color',
@@ -280,7 +285,7 @@ export class WebGLCompositor implements Compositor {
 
   readPixels(): Uint8Array {
     const { gl } = this;
-    const { width, height } = this.frame;
+    const { width, height } = this.canvas;
     const n = width * height * 4;
     if (this.pixels.length !== n) this.pixels = new Uint8Array(n);
     gl.bindFramebuffer(gl.FRAMEBUFFER, null);
@@ -298,7 +303,7 @@ export class WebGLCompositor implements Compositor {
   }
 
   dispose(): void {
-    this.frame.dispose();
+    this.frames.forEach((f) => f.dispose());
     this.modelInput.dispose();
     this.maskUpload.dispose();
     this.temporal.dispose();
