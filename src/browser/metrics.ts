@@ -58,6 +58,18 @@ export class Ring {
     return sum / this.count;
   }
 
+  /** How many samples the ring holds (at most its size). */
+  get samples(): number {
+    return this.count;
+  }
+
+  /** The middle sample (0 when empty): one slow run, such as the first after a model loads, does not move it. */
+  median(): number {
+    if (this.count === 0) return 0;
+    const sorted = Array.from(this.values.subarray(0, this.count)).sort((a, b) => a - b);
+    return sorted[this.count >> 1];
+  }
+
   /** Samples per second between the oldest and the newest sample. */
   rate(): number {
     if (this.count < 2) return 0;

@@ -223,10 +223,13 @@ export function createBackgroundProcessor(options: BackgroundProcessorOptions = 
    * camera's frame interval (holding then costs no frames), before the first mask, and always
    * when the model runs on the page's thread. (The camera's interval, not the one between frames
    * coming in: when the page is busy, frames come in further apart and would look kept up with.)
+   * The first runs after a start are slow (the worker and the GPU warm up), so the model counts as
+   * keeping up until a few masks are in, then by the median mask time, which one slow run does not
+   * move: no run of frames goes out with stale masks because of a hiccup.
    */
   function keepsUp(): boolean {
-    const maskTime = metrics.inference.mean();
-    return !offMainThread() || maskTime === 0 || maskTime <= frameInterval;
+    const times = metrics.inference;
+    return !offMainThread() || times.samples < 4 || times.median() <= frameInterval;
   }
 
   /** Draws a frame and hands it on (not when its pipeline was replaced or stopped meanwhile). */
