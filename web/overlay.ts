@@ -17,6 +17,13 @@ export interface OverlayInput {
 
 const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
 
+/** Stages in pipeline order, so the line reads the same way every frame (others follow). */
+const STAGE_ORDER = ['upload', 'maskUpload', 'temporal', 'guide', 'blurDownsample', 'blurGaussian', 'composite'];
+const stageRank = (k: string): number => {
+  const i = STAGE_ORDER.indexOf(k);
+  return i < 0 ? STAGE_ORDER.length : i;
+};
+
 export function overlayText({ metrics: m, width, height, stages, processed }: OverlayInput): string {
   if (!processed) return `${width}×${height}  raw camera (no effect: the model is not loaded)`;
   const lines = [
@@ -25,6 +32,7 @@ export function overlayText({ metrics: m, width, height, stages, processed }: Ov
     `composite ${fmt(m.ms.composite)} ms   frame total ${fmt(m.ms.total)} ms`,
   ];
   const stageNames = stages ? Object.keys(stages).filter((k) => k !== 'render' && k !== 'modelInput' && stages[k] > 0) : [];
+  stageNames.sort((a, b) => stageRank(a) - stageRank(b));
   if (stages && stageNames.length) lines.push(stageNames.map((k) => `${k} ${fmt(stages[k])}`).join('  '));
   lines.push(`${m.compositor} · ${m.backend}${m.dropped ? ` · ${m.dropped} dropped` : ''}`);
   return lines.join('\n');
