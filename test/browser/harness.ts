@@ -3,7 +3,7 @@
  * The page side of the browser tests: functions the Node side calls with page.evaluate. Pixel data
  * crosses as base64 strings.
  */
-import type { Frame } from '../../src/core/frame.js';
+import type { Frame, Rect } from '../../src/core/frame.js';
 import type { Segmenter } from '../../src/core/segmenter.js';
 import type { CompositorOptions } from '../../src/browser/compositor.js';
 import { createCompositor, type CompositorKind } from '../../src/browser/createCompositor.js';
@@ -115,6 +115,22 @@ const harness = {
       compositor.render();
       const pixels = compositor.readPixels();
       return { kind: compositor.kind, pixels: toBase64(pixels), modelInput: toBase64(input.data as Uint8Array), mask: toBase64(mask.data) };
+    } finally {
+      compositor.dispose();
+    }
+  },
+
+  /**
+   * The model's input read from a compositor: frame `a` in slot 0, then frame `b` in slot 1; returns
+   * (RGBA, base64) slot 0's `crop` and whole frame, and the crop of the slot filled last (no slot given).
+   */
+  readModelInputs(aB64: string, bB64: string, width: number, height: number, kind: CompositorKind, crop: Rect, inputWidth: number, inputHeight: number) {
+    const { compositor } = createCompositor({ kind });
+    try {
+      compositor.setFrame(rgbFrame(aB64, width, height), 0);
+      compositor.setFrame(rgbFrame(bB64, width, height), 1);
+      const read = (c?: Rect, slot?: 0 | 1) => toBase64(compositor.readModelInput(inputWidth, inputHeight, c, slot).data.slice() as Uint8Array);
+      return { kind: compositor.kind, crop: read(crop, 0), whole: read(undefined, 0), last: read(crop) };
     } finally {
       compositor.dispose();
     }
