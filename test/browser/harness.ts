@@ -4,6 +4,7 @@
  * crosses as base64 strings.
  */
 import type { Frame, Rect } from '../../src/core/frame.js';
+import type { InferenceBackend } from '../../src/core/runtime.js';
 import type { Segmenter } from '../../src/core/segmenter.js';
 import type { CompositorOptions } from '../../src/browser/compositor.js';
 import { createCompositor, type CompositorKind } from '../../src/browser/createCompositor.js';
@@ -38,6 +39,17 @@ async function getSegmenter(opts: OrtWebBackendOptions = {}): Promise<Segmenter>
 
 function rgbFrame(b64: string, width: number, height: number): Frame {
   return { width, height, channels: 3, data: fromBase64(b64) };
+}
+
+function rgbaOf(rgb: Uint8Array): Uint8Array<ArrayBuffer> {
+  const rgba = new Uint8Array((rgb.length / 3) * 4);
+  for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
+    rgba[j] = rgb[i];
+    rgba[j + 1] = rgb[i + 1];
+    rgba[j + 2] = rgb[i + 2];
+    rgba[j + 3] = 255;
+  }
+  return rgba;
 }
 
 /** A background picture made in the page: a left-to-right red→blue gradient. */
@@ -134,6 +146,104 @@ const harness = {
     } finally {
       compositor.dispose();
     }
+  },
+
+  /**
+   * The processor on a track that shows one still picture (RGB bytes) over and over: frame after
+   * frame is written to a MediaStreamTrackGenerator and its processed frame read back before the
+   * next is written. Returns the last processed frame (RGBA, base64) and the metrics.
+   */
+  async processStill(b64: string, width: number, height: number, count: number, options: Omit<BackgroundProcessorOptions, 'effect'> & { effect?: EffectSpec } = {}) {
+    const streams = insertableStreams();
+    if (!streams) throw new Error('no insertable streams');
+    const camera = new streams.Generator({ kind: 'video' });
+    const writer = camera.writable.getWriter();
+    const pixels = rgbaOf(fromBase64(b64));
+    const { effect, ...rest } = options;
+    const processor = createBackgroundProcessor({ ...rest, ...(await toOptions(effect, {})) });
+    const output = await processor.process(camera);
+    const reader = new streams.Processor({ track: output }).readable.getReader();
+    const ctx = new OffscreenCanvas(width, height).getContext('2d', { willReadFrequently: true })!;
+    let last = new Uint8Array(0);
+    try {
+      for (let k = 0; k < count; k++) {
+        await writer.write(new VideoFrame(pixels, { format: 'RGBA', codedWidth: width, codedHeight: height, timestamp: k * 100_000 }));
+        const { value: frame, done } = await reader.read();
+        if (done || !frame) throw new Error(`the processed track ended after ${k} frames`);
+        ctx.drawImage(frame, 0, 0, width, height);
+        frame.close();
+        last = new Uint8Array(ctx.getImageData(0, 0, width, height).data.buffer);
+      }
+      return { pixels: toBase64(last), metrics: processor.getMetrics(), compositor: processor.compositor?.kind };
+    } finally {
+      await reader.cancel();
+      processor.stop();
+      camera.stop();
+    }
+  },
+
+  /**
+   * Which frame each look of the model reads, with a stand-in model that takes `delayMs` per run
+   * and sees a person in the middle of whatever it is shown (so ROI zoom follows a crop there).
+   * Frame k (width × height) is a green strip on the left (in a look at the whole frame, not in a
+   * crop of the middle) and its code k elsewhere (red); `count` frames are written `paceMs` apart.
+   * `offMainThread` as onnxruntime-web's worker says: when masks are slow, frames go out at once
+   * instead of waiting for their mask. Returns each run's frame code and whether it saw the whole frame.
+   */
+  async roiReads(width: number, height: number, count: number, paceMs: number, delayMs: number, offMainThread: boolean, compositor: CompositorKind) {
+    const streams = insertableStreams();
+    if (!streams) throw new Error('no insertable streams');
+    const runs: { code: number; whole: boolean }[] = [];
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const backend: InferenceBackend & { offMainThread: boolean } = {
+      name: 'stand-in',
+      offMainThread,
+      async createSession() {
+        return {
+          async run(input: Float32Array, dims: readonly number[]) {
+            const [, h, w] = dims; // NHWC
+            const at = (x: number, y: number, c: number) => input[(y * w + x) * 3 + c];
+            runs.push({ code: Math.round(at(w >> 1, h >> 1, 0) * 255), whole: at(0, 0, 1) > 0.5 });
+            const out = new Float32Array(w * h);
+            for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[y * w + x] = Math.hypot(x - w / 2, y - h / 2) < 12 ? 1 : 0;
+            await sleep(delayMs);
+            return out;
+          },
+          async release() {},
+        };
+      },
+    };
+    const processor = createBackgroundProcessor({ backend, compositor, effect: { type: 'mask' }, refine: 'none', smoothing: 0 });
+    await processor.load();
+    runs.length = 0; // the warm-up run on a blank frame
+    const camera = new streams.Generator({ kind: 'video' });
+    const output = await processor.process(camera);
+    const reader = new streams.Processor({ track: output }).readable.getReader();
+    let drawn = 0;
+    const draining = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done || !value) return;
+        value.close();
+        drawn++;
+      }
+    })();
+    const writer = camera.writable.getWriter();
+    const pixels = new Uint8Array(width * height * 4);
+    for (let k = 0; k < count; k++) {
+      for (let i = 0; i < width * height; i++) {
+        const strip = i % width < width / 8;
+        pixels.set(strip ? [0, 255, 0, 255] : [k, 0, 128, 255], i * 4);
+      }
+      await writer.write(new VideoFrame(pixels, { format: 'RGBA', codedWidth: width, codedHeight: height, timestamp: k * paceMs * 1000 }));
+      await sleep(paceMs);
+    }
+    const metrics = processor.getMetrics();
+    processor.stop();
+    camera.stop();
+    await reader.cancel();
+    await draining;
+    return { runs, drawn, metrics };
   },
 
   /** ms per compositor stage (profiled: each stage waits for the GPU), median over `runs` frames. */
