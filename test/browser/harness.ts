@@ -13,6 +13,7 @@ import { createSegmenter } from '../../src/browser/models.js';
 import { ortWebBackend, type OrtWebBackend, type OrtWebBackendOptions } from '../../src/browser/ortWebBackend.js';
 import { createBackgroundProcessor, type BackgroundProcessorOptions } from '../../src/browser/processor.js';
 import { hasWebGL2 } from '../../src/browser/webgl/webglCompositor.js';
+import { rgbaOf } from '../helpers/pixels.js';
 
 function fromBase64(b64: string): Uint8Array {
   const bin = atob(b64);
@@ -39,17 +40,6 @@ async function getSegmenter(opts: OrtWebBackendOptions = {}): Promise<Segmenter>
 
 function rgbFrame(b64: string, width: number, height: number): Frame {
   return { width, height, channels: 3, data: fromBase64(b64) };
-}
-
-function rgbaOf(rgb: Uint8Array): Uint8Array<ArrayBuffer> {
-  const rgba = new Uint8Array((rgb.length / 3) * 4);
-  for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
-    rgba[j] = rgb[i];
-    rgba[j + 1] = rgb[i + 1];
-    rgba[j + 2] = rgb[i + 2];
-    rgba[j + 3] = 255;
-  }
-  return rgba;
 }
 
 /** A background picture made in the page: a left-to-right red→blue gradient. */

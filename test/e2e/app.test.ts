@@ -8,8 +8,9 @@
  * A screenshot goes to out/e2e/app.png.
  */
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
+import type { Locator, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composite } from '../../src/core/composite.js';
@@ -20,6 +21,7 @@ import {
   appState, chromiumPath, ffprobePath, grab, launchBrowser, makeStillY4m, openApp, probe, startAppServer, tempDir, waitFrames, warnNoFfprobe, warnSkipped, type AppBrowser,
 } from './app.js';
 import { countPixels, meanDiff as meanDiffOf } from '../helpers/images.js';
+import { rgbaOf, rgbOf } from '../helpers/pixels.js';
 import { nodeMasks } from '../helpers/nodeMasks.js';
 import { outPath, saveRaw } from '../helpers/screenshots.js';
 
@@ -30,23 +32,12 @@ warnNoFfprobe('the recording and video tests in test/e2e/app.test.ts');
 
 const W = 640, H = 360, FPS = 30;
 
-function rgbaOf(rgb: Uint8Array): Uint8Array {
-  const rgba = new Uint8Array((rgb.length / 3) * 4);
-  for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
-    rgba.set(rgb.subarray(i, i + 3), j);
-    rgba[j + 3] = 255;
-  }
-  return rgba;
-}
-
-function rgbOf(rgba: Uint8Array): Uint8Array {
-  const rgb = new Uint8Array((rgba.length / 4) * 3);
-  for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
-    rgb[j] = rgba[i];
-    rgb[j + 1] = rgba[i + 1];
-    rgb[j + 2] = rgba[i + 2];
-  }
-  return rgb;
+/** Clicks a download link and saves the file in `dir`; returns its path. */
+async function download(page: Page, link: Locator, dir: string): Promise<string> {
+  const [file] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  const path = join(dir, file.suggestedFilename());
+  await file.saveAs(path);
+  return path;
 }
 
 const meanDiff = (a: Uint8Array, b: Uint8Array, bChannels: 3 | 4, select: (i: number) => boolean) => meanDiffOf(a, b, bChannels, W * H, select);
@@ -302,9 +293,7 @@ describe.skipIf(!chromiumPath)('the web app on a fake camera', () => {
     const wall = (Date.now() - started) / 1000;
     const link = page.locator('#results li').first().locator('a[data-kind="WebM"]');
     await link.waitFor({ timeout: 30_000 });
-    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
-    const file = join(tmp.dir, download.suggestedFilename());
-    await download.saveAs(file);
+    const file = await download(page, link, tmp.dir);
     expect(file).toMatch(/backdrop-recording-\d{8}-\d{6}\.webm$/);
     const info = await probe(file);
     console.log(`recording: ${JSON.stringify(info)} (clicks ${wall.toFixed(2)} s apart)`);
@@ -332,10 +321,8 @@ describe.skipIf(!chromiumPath)('the web app on a fake camera', () => {
     await page.setInputFiles('#file', photo);
     const item = page.locator('#results li', { hasText: 'portrait.jpg' });
     await item.locator('a[data-kind="PNG"]').waitFor({ timeout: 60_000 });
-    const [download] = await Promise.all([page.waitForEvent('download'), item.locator('a[data-kind="PNG"]').click()]);
-    const file = join(tmp.dir, download.suggestedFilename());
-    await download.saveAs(file);
-    expect(download.suggestedFilename()).toBe('portrait_backdrop.png');
+    const file = await download(page, item.locator('a[data-kind="PNG"]'), tmp.dir);
+    expect(basename(file)).toBe('portrait_backdrop.png');
     const out = await sharp(file).metadata();
     expect([out.width, out.height]).toEqual([meta.width, meta.height]);
     const a = await sharp(photo).removeAlpha().raw().toBuffer();
@@ -377,9 +364,7 @@ describe.skipIf(!chromiumPath)('the web app on a fake camera', () => {
       const item = page.locator('#results li', { hasText: name });
       await page.setInputFiles('#file', { name, mimeType: 'image/jpeg', buffer: await sharp(photo).toBuffer() });
       await item.locator('a[data-kind="PNG"]').waitFor({ timeout: 60_000 });
-      const [download] = await Promise.all([page.waitForEvent('download'), item.locator('a[data-kind="PNG"]').click()]);
-      const file = join(tmp.dir, download.suggestedFilename());
-      await download.saveAs(file);
+      const file = await download(page, item.locator('a[data-kind="PNG"]'), tmp.dir);
       const { data, info } = await sharp(file).removeAlpha().raw().toBuffer({ resolveWithObject: true });
       let both = 0, either = 0;
       for (let i = 0; i < info.width * info.height; i++) {
@@ -408,9 +393,7 @@ describe.skipIf(!chromiumPath)('the web app on a fake camera', () => {
     await expect.poll(async () => (await appState(page)).source, { timeout: 30_000 }).toBe('file');
     const item = page.locator('#results li', { hasText: 'clip.webm' });
     await item.locator('a[data-kind="WebM"]').waitFor({ timeout: 60_000 });
-    const [download] = await Promise.all([page.waitForEvent('download'), item.locator('a[data-kind="WebM"]').click()]);
-    const file = join(tmp.dir, download.suggestedFilename());
-    await download.saveAs(file);
+    const file = await download(page, item.locator('a[data-kind="WebM"]'), tmp.dir);
     const info = await probe(file);
     console.log(`video: source ${source.duration.toFixed(2)} s → ${JSON.stringify(info)}`);
     expect([info.width, info.height]).toEqual([W, H]);
