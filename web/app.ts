@@ -20,7 +20,7 @@ import {
 import type { BuiltinModel } from '../src/core/modelSpec.js';
 import type { Segmenter } from '../src/core/segmenter.js';
 import { backgroundFromBlob, builtinBackgrounds } from './backgrounds.js';
-import { compositorOptions, Controls, edgeMode, type SettingName } from './controls.js';
+import { compositorOptions, Controls, edgeMode, processorOptions, type SettingName } from './controls.js';
 import { $, el, errorText, sentence } from './dom.js';
 import { Gallery } from './gallery.js';
 import { Messages } from './messages.js';
@@ -57,7 +57,7 @@ export function startApp(): void {
   const graphics = graphicsInfo();
   const autoEdges = edgeMode('auto', graphics.software);
   $('#edges option[value="auto"]', HTMLOptionElement).textContent = `auto: ${autoEdges === 'bilinear' ? 'fast (software graphics)' : 'detailed'}`;
-  const options = () => compositorOptions(controls.settings, gallery.selected?.image, graphics.software);
+  const options = () => processorOptions(controls.settings, gallery.selected?.image, graphics.software);
   const processor: BackgroundProcessor = createBackgroundProcessor(options());
   let model: BuiltinModel = controls.settings.model;
 
@@ -359,8 +359,8 @@ export function startApp(): void {
   async function processPhotoFile(file: File): Promise<void> {
     messages.show('file', 'info', `Processing ${file.name}…`);
     try {
-      const photoOptions = mergeOptions(DEFAULT_COMPOSITOR_OPTIONS, options());
-      const result = await processPhoto(file, file.name, photoOptions, await segmenterForPhotos());
+      const photoOptions = mergeOptions(DEFAULT_COMPOSITOR_OPTIONS, compositorOptions(controls.settings, gallery.selected?.image, graphics.software));
+      const result = await processPhoto(file, file.name, photoOptions, await segmenterForPhotos(), controls.settings.roi);
       const base = file.name.replace(/\.[^.]*$/, '') || 'photo';
       addResult('image', `${file.name} → ${controls.settings.effect}, ${result.width}×${result.height}`, [
         { blob: result.png, filename: `${base}_backdrop.png`, label: 'PNG' },
@@ -502,6 +502,7 @@ export function startApp(): void {
         crossOriginIsolated,
         graphics,
         refine: processor.compositor?.options.refine ?? null,
+        roi: controls.settings.roi,
       };
     },
     async grab() {

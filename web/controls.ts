@@ -1,11 +1,12 @@
 /// <reference lib="dom" />
 /**
- * The settings panel: effect, blur strength, colour, model, threshold, softness and smoothing.
+ * The settings panel: effect, blur strength, colour, model, threshold, softness, smoothing, edges
+ * and ROI zoom.
  * Reads the form into Settings and reports which setting changed; the app turns Settings into the
  * processor's options.
  */
 import type { BuiltinModel } from '../src/core/modelSpec.js';
-import type { BrowserEffect, CompositorOptions } from '../src/browser/index.js';
+import type { BackgroundProcessorOptions, BrowserEffect, CompositorOptions, RoiMode } from '../src/browser/index.js';
 import { $ } from './dom.js';
 
 export type EffectName = 'none' | 'blur' | 'image' | 'color' | 'transparent';
@@ -21,6 +22,8 @@ export interface Settings {
   smoothing: number;
   /** How the mask's edge is refined: 'auto' picks by the graphics (see edgeMode). */
   edges: 'auto' | 'bilateral' | 'bilinear';
+  /** ROI zoom: 'auto' (the box ticked, the default) gives a person far away a closer look. */
+  roi: RoiMode;
 }
 
 export type SettingName = keyof Settings;
@@ -52,6 +55,7 @@ export class Controls {
     });
     $('#model', HTMLSelectElement).addEventListener('change', () => this.listener('model'));
     $('#edges', HTMLSelectElement).addEventListener('change', () => this.listener('edges'));
+    $('#roi', HTMLInputElement).addEventListener('change', () => this.listener('roi'));
   }
 
   onChange(listener: (name: SettingName) => void): void {
@@ -78,6 +82,7 @@ export class Controls {
       softness: Number($('#softness', HTMLInputElement).value),
       smoothing: Number($('#smoothing', HTMLInputElement).value),
       edges: $('#edges', HTMLSelectElement).value as Settings['edges'],
+      roi: $('#roi', HTMLInputElement).checked ? 'auto' : 'off',
     };
   }
 
@@ -126,4 +131,9 @@ export function compositorOptions(s: Settings, image: ImageBitmap | undefined, s
       break;
   }
   return { effect, threshold: s.threshold, softness: s.softness, smoothing: s.smoothing, refine: edgeMode(s.edges, softwareGraphics) };
+}
+
+/** The processor options for these settings: the compositor's, and ROI zoom. */
+export function processorOptions(s: Settings, image: ImageBitmap | undefined, softwareGraphics = false): Partial<BackgroundProcessorOptions> {
+  return { ...compositorOptions(s, image, softwareGraphics), roi: s.roi };
 }

@@ -28,7 +28,7 @@ export function overlayText({ metrics: m, width, height, stages, processed }: Ov
   if (!processed) return `${width}×${height}  raw camera (no effect: the model is not loaded)`;
   const lines = [
     `${fmt(m.fps)} fps   masks ${fmt(m.maskFps)}/s   ${width}×${height}`,
-    `inference ${fmt(m.ms.inference)} ms   model input ${fmt(m.ms.modelInput)} ms`,
+    `inference ${fmt(m.ms.inference)} ms${m.inferencesPerMask > 1 ? ` (${fmt(m.inferencesPerMask)} runs, ROI zoom)` : ''}   model input ${fmt(m.ms.modelInput)} ms`,
     `composite ${fmt(m.ms.composite)} ms   frame total ${fmt(m.ms.total)} ms`,
   ];
   const stageNames = stages ? Object.keys(stages).filter((k) => k !== 'render' && k !== 'modelInput' && stages[k] > 0) : [];

@@ -1,9 +1,12 @@
 /// <reference lib="dom" />
 /**
  * A dropped photo, processed in the page with the current settings: the same compositor as the
- * live view (WebGL2, else canvas 2D), one run of the model, and PNG + JPEG files to download.
+ * live view (WebGL2, else canvas 2D), the model's look at the whole photo (and, with ROI zoom, at
+ * each person small in it, as core does for photos), and PNG + JPEG files to download.
  */
-import { createCompositor, type CompositorOptions } from '../src/browser/index.js';
+import { createCompositor, type CompositorOptions, type RoiMode } from '../src/browser/index.js';
+import { zoomedMask } from '../src/core/roi.js';
+import type { Rect } from '../src/core/frame.js';
 import type { Segmenter } from '../src/core/segmenter.js';
 
 export interface PhotoResult {
@@ -21,7 +24,7 @@ function toBlob(canvas: HTMLCanvasElement, type: string, quality?: number): Prom
   return new Promise((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error(`could not encode ${type}`))), type, quality));
 }
 
-export async function processPhoto(file: Blob, name: string, options: CompositorOptions, segmenter: Segmenter): Promise<PhotoResult> {
+export async function processPhoto(file: Blob, name: string, options: CompositorOptions, segmenter: Segmenter, roi: RoiMode = 'auto'): Promise<PhotoResult> {
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
@@ -40,8 +43,9 @@ export async function processPhoto(file: Blob, name: string, options: Compositor
   try {
     compositor.setFrame(bitmap);
     if (effect.type !== 'none') {
-      const input = compositor.readModelInput(segmenter.spec.inputWidth, segmenter.spec.inputHeight);
-      compositor.setMask(await segmenter.segment(input));
+      const { inputWidth: w, inputHeight: h } = segmenter.spec;
+      const look = (crop?: Rect) => segmenter.segment(compositor.readModelInput(w, h, crop));
+      compositor.setMask(roi === 'auto' ? await zoomedMask(look, width, height, segmenter.spec) : await look());
     }
     compositor.render();
     pixels = compositor.readPixels().slice();

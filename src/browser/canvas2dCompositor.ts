@@ -6,7 +6,7 @@
  */
 import type { RGBA } from '../core/color.js';
 import { composite, compositeLowRes, maskToGray, type Background } from '../core/composite.js';
-import type { Frame, Mask } from '../core/frame.js';
+import type { Frame, Mask, Rect } from '../core/frame.js';
 import { cutout } from '../core/matte.js';
 import { upsampleMask } from '../core/postprocess.js';
 import { invertMask, jointBilateralUpsample, smoothstepMask } from '../core/refine.js';
@@ -71,12 +71,16 @@ export class Canvas2DCompositor implements Compositor {
   profile = false;
   private opts: CompositorOptions;
   private readonly ctx: Ctx2D;
-  private readonly work: AnyCanvas;
-  private readonly workCtx: Ctx2D;
+  /**
+   * Two frame slots (one frame can wait for its mask while the next is taken in): each slot's frame
+   * on a canvas (the model's input is drawn from it) and as a copy of its pixels.
+   */
+  private readonly work: [Ctx2D, Ctx2D];
+  private readonly frames: [Frame | undefined, Frame | undefined] = [undefined, undefined];
+  /** The slot setFrame filled last. */
+  private lastSlot: FrameSlot = 0;
   private readonly small: AnyCanvas;
   private readonly smallCtx: Ctx2D;
-  /** Two frame slots: one frame can wait for its mask while the next is taken in. */
-  private readonly frames: [Frame | undefined, Frame | undefined] = [undefined, undefined];
   private rgba: Uint8ClampedArray<ArrayBuffer> = new Uint8ClampedArray(0);
   private smoothed: Mask | undefined;
   private output: ImageData | undefined;
@@ -86,8 +90,7 @@ export class Canvas2DCompositor implements Compositor {
   constructor(options: { canvas?: AnyCanvas; options?: Partial<CompositorOptions> } = {}) {
     this.canvas = options.canvas ?? newCanvas();
     this.ctx = context2d(this.canvas, true);
-    this.work = newCanvas();
-    this.workCtx = context2d(this.work, true);
+    this.work = [context2d(newCanvas(), true), context2d(newCanvas(), true)];
     this.small = newCanvas();
     this.smallCtx = context2d(this.small, true);
     this.opts = mergeOptions(DEFAULT_COMPOSITOR_OPTIONS, options.options ?? {});
@@ -106,9 +109,10 @@ export class Canvas2DCompositor implements Compositor {
     const t0 = performance.now();
     const { width, height } = sourceSize(source);
     if (!(width > 0 && height > 0)) throw new RangeError(`frame has no size (${width}×${height})`);
-    if (this.work.width !== width || this.work.height !== height) {
-      this.work.width = width;
-      this.work.height = height;
+    const work = this.work[slot];
+    if (work.canvas.width !== width || work.canvas.height !== height) {
+      work.canvas.width = width;
+      work.canvas.height = height;
     }
     if (isCoreFrame(source)) {
       const n = width * height;
@@ -118,25 +122,27 @@ export class Canvas2DCompositor implements Compositor {
       else for (let i = 0, p = 0, q = 0; i < n; i++, p += 3, q += 4) {
         this.rgba[q] = d[p]; this.rgba[q + 1] = d[p + 1]; this.rgba[q + 2] = d[p + 2]; this.rgba[q + 3] = 255;
       }
-      this.workCtx.putImageData(new ImageData(this.rgba, width, height), 0, 0);
+      work.putImageData(new ImageData(this.rgba, width, height), 0, 0);
     } else {
-      this.workCtx.drawImage(source as CanvasImageSource, 0, 0, width, height);
+      work.drawImage(source as CanvasImageSource, 0, 0, width, height);
     }
-    // A copy of the pixels per slot; the work canvas keeps the last frame for readModelInput.
-    const image = this.workCtx.getImageData(0, 0, width, height);
+    const image = work.getImageData(0, 0, width, height);
     this.frames[slot] = { width, height, channels: 4, data: image.data };
+    this.lastSlot = slot;
     this.times.upload = performance.now() - t0;
   }
 
-  readModelInput(width: number, height: number): Frame {
+  readModelInput(width: number, height: number, crop?: Rect, slot: FrameSlot = this.lastSlot): Frame {
     const t0 = performance.now();
     if (this.small.width !== width || this.small.height !== height) {
       this.small.width = width;
       this.small.height = height;
     }
+    const source = this.work[slot].canvas;
+    const { x, y, width: cw, height: ch } = crop ?? { x: 0, y: 0, width: source.width, height: source.height };
     this.smallCtx.imageSmoothingEnabled = true;
     this.smallCtx.imageSmoothingQuality = 'low';
-    this.smallCtx.drawImage(this.work, 0, 0, width, height);
+    this.smallCtx.drawImage(source, x, y, cw, ch, 0, 0, width, height);
     const data = this.smallCtx.getImageData(0, 0, width, height).data;
     this.times.modelInput = performance.now() - t0;
     return { width, height, channels: 4, data };

@@ -5,7 +5,7 @@
  * background behind the person onto its canvas. Options can change on any frame.
  */
 import type { RGBA } from '../core/color.js';
-import type { Frame, Mask } from '../core/frame.js';
+import type { Frame, Mask, Rect } from '../core/frame.js';
 import type { Fit } from '../core/resize.js';
 
 /** What goes behind the person. */
@@ -102,8 +102,13 @@ export interface Compositor {
   setOptions(options: Partial<CompositorOptions>): void;
   /** Takes a frame into `slot` (default 0), replacing the one there: the one upload per frame. */
   setFrame(source: FrameSource, slot?: FrameSlot): void;
-  /** The frame last taken by setFrame, stretched to width × height (the model's input), as RGBA bytes. The buffer is reused. */
-  readModelInput(width: number, height: number): Frame;
+  /**
+   * The frame in `slot` (default: the one setFrame filled last) stretched to width × height (the
+   * model's input), as RGBA bytes: all of it, or only `crop` (frame pixels) for ROI zoom. The
+   * sampling is the same either way: bilinear, half-pixel centres, clamped at the frame's edges
+   * (core's frameToTensor). The buffer is reused.
+   */
+  readModelInput(width: number, height: number, crop?: Rect, slot?: FrameSlot): Frame;
   /** A new low-resolution mask from the model (applies temporal smoothing). */
   setMask(mask: Mask): void;
   /** Draws the frame in `slot` (default 0) with the current mask and options onto the canvas, which takes that frame's size. */

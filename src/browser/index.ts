@@ -17,4 +17,5 @@ export { graphicsInfo } from './graphics.js';
 export type { GraphicsInfo } from './graphics.js';
 export type { BackgroundProcessor, BackgroundProcessorOptions } from './processor.js';
 export type { ProcessorMetrics } from './metrics.js';
+export type { RoiMode } from '../core/roi.js';
 export { insertableStreams } from './insertableStreams.js';

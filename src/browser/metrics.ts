@@ -9,19 +9,25 @@ export interface ProcessorMetrics {
   maskFps: number;
   /** Mean milliseconds over the window. */
   ms: {
-    /** One run of the model: preprocessing, inference, postprocessing (per run, not per frame). */
+    /**
+     * One mask, as the page sees it: the model's runs for it (preprocessing, inference,
+     * postprocessing; with ROI zoom one per person, plus a look at the whole frame now and then)
+     * and the zoom's own bookkeeping. Per mask, not per frame.
+     */
     inference: number;
-    /** Drawing the frame at the model's size and reading it back (per run of the model). */
+    /** Drawing the frame (or the crops of it the model looks at) at the model's size and reading it back, summed over one mask's runs. */
     modelInput: number;
     /** Per frame: upload + refinement + blur + composite. */
     composite: number;
     /** Per frame: everything from receiving the frame to handing it on, including waiting for its own mask when it is held for it. */
     total: number;
   };
-  /** Frames processed since start; frames dropped because another was already waiting for its mask; inferences run. */
+  /** Frames processed since start; frames dropped because another was already waiting for its mask; runs of the model. */
   frames: number;
   dropped: number;
   inferences: number;
+  /** Mean runs of the model per mask over the window: 1 without ROI zoom; with it, one per person zoomed in on, plus the look at the whole frame when there is one. */
+  inferencesPerMask: number;
   /** Which compositor and backend are in use. */
   compositor: string;
   backend: string;
@@ -86,13 +92,23 @@ export class Ring {
 
 export class RollingMetrics {
   private readonly frames: Record<MetricStage, Ring>;
+  /** Per mask: ms of inference and of model input, and runs of the model. */
   readonly inference: Ring;
   readonly modelInput: Ring;
+  readonly runs: Ring;
 
   constructor(size = 60) {
     this.frames = { composite: new Ring(size), total: new Ring(size) };
     this.inference = new Ring(Math.max(2, size >> 1));
     this.modelInput = new Ring(Math.max(2, size >> 1));
+    this.runs = new Ring(Math.max(2, size >> 1));
+  }
+
+  /** Records one mask: `input` ms reading the model's input, `inference` ms in the model, over `runs` runs. */
+  mask(input: number, inference: number, runs: number, timestamp: number): void {
+    this.modelInput.push(input, timestamp);
+    this.inference.push(inference, timestamp);
+    this.runs.push(runs, timestamp);
   }
 
   /** Records one output frame. */
@@ -114,5 +130,6 @@ export class RollingMetrics {
     this.frames.total.reset();
     this.inference.reset();
     this.modelInput.reset();
+    this.runs.reset();
   }
 }

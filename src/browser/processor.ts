@@ -26,13 +26,21 @@
  * then trails by a frame or more) and the model takes the next frame whenever it is free. With the
  * model on the page's own thread every frame waits for its own mask: nothing else could run
  * meanwhile anyway.
+ *
+ * ROI zoom (option `roi`, default 'auto'): a person who is small in the frame gets the model's
+ * closer look, as in core (roi.ts). A RoiTracker follows the people from frame to frame; the
+ * compositor draws each crop it asks for at the model's input size, from the slot that frame is
+ * in (the model may still be reading it while the next frame comes in), so it costs about one
+ * inference per person and frame, and the mask keeps the model's output size over the whole frame.
  */
 import type { InferenceBackend } from '../core/runtime.js';
 import type { Mask } from '../core/frame.js';
+import { ROI_MODES, RoiTracker, type Look, type RoiMode } from '../core/roi.js';
 import type { Segmenter } from '../core/segmenter.js';
 import {
   DEFAULT_COMPOSITOR_OPTIONS,
   mergeOptions,
+  sourceSize,
   type Compositor,
   type CompositorOptions,
   type FrameSlot,
@@ -56,6 +64,12 @@ export interface BackgroundProcessorOptions extends Partial<CompositorOptions> {
   refine?: RefineMode;
   /** 'general' (default, 256×256), 'landscape' (256×144, faster), or { url, spec } for your own model. */
   model?: ModelSource;
+  /**
+   * ROI zoom. 'auto' (default): a person who is small in the frame gets a second, closer look by
+   * the model (a crop around them, followed from frame to frame: about one inference per person
+   * and frame); selfies are left as they are. 'off': the model sees the whole frame only.
+   */
+  roi?: RoiMode;
   /** An inference backend, or options for the default onnxruntime-web one (default `{ proxy: true }`: in a worker). */
   backend?: InferenceBackend | OrtWebBackendOptions;
   /** 'auto' (default): WebGL2, else canvas 2D. */
@@ -105,6 +119,9 @@ interface Pipeline {
 interface Taken {
   c: Compositor;
   slot: FrameSlot;
+  /** The frame's size. */
+  width: number;
+  height: number;
   emit(): void;
   /** When it arrived, and how long its upload took (ms). */
   start: number;
@@ -118,9 +135,17 @@ export function defaultRefine(kind: CompositorKind = 'auto'): RefineMode {
   return g.webgl2 && !g.software ? 'bilateral' : 'bilinear';
 }
 
+function checkRoi(roi: unknown): RoiMode {
+  if (!ROI_MODES.includes(roi as RoiMode)) throw new RangeError(`roi must be one of ${ROI_MODES.join(', ')}, got ${JSON.stringify(roi)}`);
+  return roi as RoiMode;
+}
+
 export function createBackgroundProcessor(options: BackgroundProcessorOptions = {}): BackgroundProcessor {
   let compositorOptions = mergeOptions(DEFAULT_COMPOSITOR_OPTIONS, { refine: defaultRefine(options.compositor), ...compositorPart(options) });
   let model: ModelSource = options.model ?? 'general';
+  let roi = checkRoi(options.roi ?? 'auto');
+  /** ROI zoom's crops, followed from frame to frame: a new tracker for each model, track and ROI mode. */
+  let tracker = new RoiTracker();
   const metrics = new RollingMetrics(60);
   const fallbacks: string[] = [];
   let backend: InferenceBackend | undefined;
@@ -137,6 +162,8 @@ export function createBackgroundProcessor(options: BackgroundProcessorOptions = 
   let inferences = 0;
   /** The model's run, while it runs. */
   let inference: Promise<void> | undefined;
+  /** The frame that run is reading: its slot is not taken for new frames until the run is over. */
+  let reading: Taken | undefined;
   /** The frame waiting for that run's mask, when it is held for it. */
   let held: Taken | undefined;
   /** A frame that came in while `held` waits: next in line. */
@@ -180,6 +207,7 @@ export function createBackgroundProcessor(options: BackgroundProcessorOptions = 
       }
       const old = segmenter;
       segmenter = next;
+      tracker = new RoiTracker();
       if (old) void (inference ?? Promise.resolve()).then(() => old.close());
       return next;
     })();
@@ -194,24 +222,36 @@ export function createBackgroundProcessor(options: BackgroundProcessorOptions = 
     return c.options.effect.type !== 'none' && segmenter !== undefined;
   }
 
-  /** Runs the model on the frame last taken into `c`; resolves with its mask (undefined when it failed). */
-  function segment(c: Compositor, seg: Segmenter): Promise<Mask | undefined> {
+  /**
+   * Runs the model on `f` (from its slot): on the whole frame, or with ROI zoom on the crops the
+   * tracker asks for. Resolves with the mask (undefined when it failed). The first look at the
+   * frame is read before this returns.
+   */
+  async function segment(f: Taken, seg: Segmenter): Promise<Mask | undefined> {
+    const { c, slot } = f;
+    const { inputWidth: w, inputHeight: h } = seg.spec;
     const t0 = performance.now();
-    const input = c.readModelInput(seg.spec.inputWidth, seg.spec.inputHeight);
-    const t1 = performance.now();
-    metrics.modelInput.push(t1 - t0, t1);
-    inferences++;
-    return seg.segment(input).then(
-      (mask) => {
-        const t2 = performance.now();
-        metrics.inference.push(t2 - t1, t2);
-        return mask;
-      },
-      (e: unknown) => {
-        console.error('backdrop: inference failed', e);
-        return undefined;
-      },
-    );
+    let input = 0;
+    let runs = 0;
+    const look: Look = (crop) => {
+      const start = performance.now();
+      const pixels = c.readModelInput(w, h, crop, slot);
+      input += performance.now() - start;
+      runs++;
+      inferences++;
+      return seg.segment(pixels);
+    };
+    const t = tracker;
+    try {
+      const mask = roi === 'auto' ? await t.track(look, f.width, f.height, seg.spec) : await look();
+      const end = performance.now();
+      metrics.mask(input, end - t0 - input, runs, end);
+      return mask;
+    } catch (e) {
+      t.reset();
+      console.error('backdrop: inference failed', e);
+      return undefined;
+    }
   }
 
   function offMainThread(): boolean {
@@ -260,8 +300,10 @@ export function createBackgroundProcessor(options: BackgroundProcessorOptions = 
     if (!seg || !wantsMask(f.c) || inference) return draw(f);
     const hold = keepsUp();
     if (hold) held = f;
-    inference = segment(f.c, seg).then((mask) => {
+    reading = f;
+    inference = segment(f, seg).then((mask) => {
       inference = undefined;
+      reading = undefined;
       if (mask && compositor === f.c) f.c.setMask(mask);
       if (!hold) return;
       held = undefined;
@@ -279,8 +321,9 @@ export function createBackgroundProcessor(options: BackgroundProcessorOptions = 
   }
 
   /**
-   * Takes a new frame into `c`, in the slot a held frame is not using; it waits when a frame is
-   * held, and is dropped when one is already waiting.
+   * Takes a new frame into `c`, in the slot the model is not reading (the held frame's, or one
+   * already drawn whose crops the model still looks at); it waits when a frame is held, and is
+   * dropped when one is already waiting.
    */
   function take(c: Compositor, source: FrameSource, emit: () => void): void {
     const now = performance.now();
@@ -288,9 +331,10 @@ export function createBackgroundProcessor(options: BackgroundProcessorOptions = 
       dropped++;
       return;
     }
-    const slot: FrameSlot = held?.c === c && held.slot === 0 ? 1 : 0;
+    const slot: FrameSlot = reading?.c === c && reading.slot === 0 ? 1 : 0;
     c.setFrame(source, slot);
-    const f: Taken = { c, slot, emit, start: now, upload: performance.now() - now };
+    const { width, height } = sourceSize(source);
+    const f: Taken = { c, slot, width, height, emit, start: now, upload: performance.now() - now };
     if (held) pending = f;
     else advance(f);
   }
@@ -398,7 +442,8 @@ export function createBackgroundProcessor(options: BackgroundProcessorOptions = 
     compositor?.dispose();
     compositor = undefined;
     // A frame still in the model is not drawn (its compositor is gone); one waiting is dropped.
-    held = pending = undefined;
+    held = pending = reading = undefined;
+    tracker = new RoiTracker();
     metrics.reset();
   }
 
@@ -428,7 +473,12 @@ export function createBackgroundProcessor(options: BackgroundProcessorOptions = 
     },
 
     setOptions(update) {
+      const nextRoi = update.roi === undefined ? roi : checkRoi(update.roi);
       const next = mergeOptions(compositorOptions, compositorPart(update));
+      if (nextRoi !== roi) {
+        roi = nextRoi;
+        tracker = new RoiTracker();
+      }
       compositorOptions = next;
       compositor?.setOptions(compositorPart(update));
       if (update.profile !== undefined) {
@@ -454,6 +504,7 @@ export function createBackgroundProcessor(options: BackgroundProcessorOptions = 
         frames,
         dropped,
         inferences,
+        inferencesPerMask: metrics.runs.mean(),
         compositor: compositor?.kind ?? 'none',
         backend: backend?.name ?? 'none',
         fallbacks: [...fallbacks],

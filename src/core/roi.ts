@@ -233,15 +233,19 @@ export function pasteCrops(parts: CropMask[], width: number, height: number, gri
  * masks pasted into a mask of the frame's shape fine enough to keep their detail (the densest
  * crop's model pixels per frame pixel, at most the frame's own size).
  */
-export async function segmentZoomed(segmenter: Segmenter, frame: Frame, timings?: SegmentTimings, tuning: RoiTuning = DEFAULT_ROI): Promise<Mask> {
-  const look = lookAt(segmenter, frame, timings);
+export function segmentZoomed(segmenter: Segmenter, frame: Frame, timings?: SegmentTimings, tuning: RoiTuning = DEFAULT_ROI): Promise<Mask> {
+  return zoomedMask(lookAt(segmenter, frame, timings), frame.width, frame.height, segmenter.spec, tuning);
+}
+
+/** segmentZoomed for a width × height picture seen through `look` (a browser crops on the GPU). */
+export async function zoomedMask(look: Look, width: number, height: number, model: ModelInput, tuning: RoiTuning = DEFAULT_ROI): Promise<Mask> {
   const first = await look();
-  const crops = cropsFor(first, frame.width, frame.height, segmenter.spec, tuning);
+  const crops = cropsFor(first, width, height, model, tuning);
   if (!crops) return first;
   const parts = await lookAtCrops(look, crops);
   const scale = Math.min(1, Math.max(...parts.map(({ crop, mask }) => Math.max(mask.width / crop.width, mask.height / crop.height))));
-  const gw = Math.max(1, Math.round(frame.width * scale)), gh = Math.max(1, Math.round(frame.height * scale));
-  return pasteCrops(parts, frame.width, frame.height, gw, gh);
+  const gw = Math.max(1, Math.round(width * scale)), gh = Math.max(1, Math.round(height * scale));
+  return pasteCrops(parts, width, height, gw, gh);
 }
 
 function overlap(a: Rect, b: Rect): number {

@@ -14,6 +14,7 @@ import {
 } from './chromium.js';
 import { countPixels, meanDiff as meanDiffOf } from '../helpers/images.js';
 import { nodeMasks } from '../helpers/nodeMasks.js';
+import { rgbaOf } from '../helpers/pixels.js';
 import { saveRaw } from '../helpers/screenshots.js';
 
 warnSkipped('compositor.test.ts');
@@ -39,12 +40,7 @@ describe.skipIf(!chromiumPath)('compositors on a real frame', () => {
     rgb = await grabRgbFrame(2, W, H);
     frame = { width: W, height: H, channels: 3, data: rgb };
     ({ reference, refined } = await nodeMasks(frame));
-    const rgba = new Uint8Array(W * H * 4);
-    for (let i = 0; i < W * H; i++) {
-      rgba.set(rgb.subarray(i * 3, i * 3 + 3), i * 4);
-      rgba[i * 4 + 3] = 255;
-    }
-    await save('input.png', rgba);
+    await save('input.png', rgbaOf(rgb));
   });
 
   afterAll(async () => {

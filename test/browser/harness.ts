@@ -3,7 +3,8 @@
  * The page side of the browser tests: functions the Node side calls with page.evaluate. Pixel data
  * crosses as base64 strings.
  */
-import type { Frame } from '../../src/core/frame.js';
+import type { Frame, Rect } from '../../src/core/frame.js';
+import type { InferenceBackend } from '../../src/core/runtime.js';
 import type { Segmenter } from '../../src/core/segmenter.js';
 import type { CompositorOptions } from '../../src/browser/compositor.js';
 import { createCompositor, type CompositorKind } from '../../src/browser/createCompositor.js';
@@ -12,6 +13,7 @@ import { createSegmenter } from '../../src/browser/models.js';
 import { ortWebBackend, type OrtWebBackend, type OrtWebBackendOptions } from '../../src/browser/ortWebBackend.js';
 import { createBackgroundProcessor, type BackgroundProcessorOptions } from '../../src/browser/processor.js';
 import { hasWebGL2 } from '../../src/browser/webgl/webglCompositor.js';
+import { rgbaOf } from '../helpers/pixels.js';
 
 function fromBase64(b64: string): Uint8Array {
   const bin = atob(b64);
@@ -118,6 +120,120 @@ const harness = {
     } finally {
       compositor.dispose();
     }
+  },
+
+  /**
+   * The model's input read from a compositor: frame `a` in slot 0, then frame `b` in slot 1; returns
+   * (RGBA, base64) slot 0's `crop` and whole frame, and the crop of the slot filled last (no slot given).
+   */
+  readModelInputs(aB64: string, bB64: string, width: number, height: number, kind: CompositorKind, crop: Rect, inputWidth: number, inputHeight: number) {
+    const { compositor } = createCompositor({ kind });
+    try {
+      compositor.setFrame(rgbFrame(aB64, width, height), 0);
+      compositor.setFrame(rgbFrame(bB64, width, height), 1);
+      const read = (c?: Rect, slot?: 0 | 1) => toBase64(compositor.readModelInput(inputWidth, inputHeight, c, slot).data.slice() as Uint8Array);
+      return { kind: compositor.kind, crop: read(crop, 0), whole: read(undefined, 0), last: read(crop) };
+    } finally {
+      compositor.dispose();
+    }
+  },
+
+  /**
+   * The processor on a track that shows one still picture (RGB bytes) over and over: frame after
+   * frame is written to a MediaStreamTrackGenerator and its processed frame read back before the
+   * next is written. Returns the last processed frame (RGBA, base64) and the metrics.
+   */
+  async processStill(b64: string, width: number, height: number, count: number, options: Omit<BackgroundProcessorOptions, 'effect'> & { effect?: EffectSpec } = {}) {
+    const streams = insertableStreams();
+    if (!streams) throw new Error('no insertable streams');
+    const camera = new streams.Generator({ kind: 'video' });
+    const writer = camera.writable.getWriter();
+    const pixels = rgbaOf(fromBase64(b64));
+    const { effect, ...rest } = options;
+    const processor = createBackgroundProcessor({ ...rest, ...(await toOptions(effect, {})) });
+    const output = await processor.process(camera);
+    const reader = new streams.Processor({ track: output }).readable.getReader();
+    const ctx = new OffscreenCanvas(width, height).getContext('2d', { willReadFrequently: true })!;
+    let last = new Uint8Array(0);
+    try {
+      for (let k = 0; k < count; k++) {
+        await writer.write(new VideoFrame(pixels, { format: 'RGBA', codedWidth: width, codedHeight: height, timestamp: k * 100_000 }));
+        const { value: frame, done } = await reader.read();
+        if (done || !frame) throw new Error(`the processed track ended after ${k} frames`);
+        ctx.drawImage(frame, 0, 0, width, height);
+        frame.close();
+        last = new Uint8Array(ctx.getImageData(0, 0, width, height).data.buffer);
+      }
+      return { pixels: toBase64(last), metrics: processor.getMetrics(), compositor: processor.compositor?.kind };
+    } finally {
+      await reader.cancel();
+      processor.stop();
+      camera.stop();
+    }
+  },
+
+  /**
+   * Which frame each look of the model reads, with a stand-in model that takes `delayMs` per run
+   * and sees a person in the middle of whatever it is shown (so ROI zoom follows a crop there).
+   * Frame k (width × height) is a green strip on the left (in a look at the whole frame, not in a
+   * crop of the middle) and its code k elsewhere (red); `count` frames are written `paceMs` apart.
+   * `offMainThread` as onnxruntime-web's worker says: when masks are slow, frames go out at once
+   * instead of waiting for their mask. Returns each run's frame code and whether it saw the whole frame.
+   */
+  async roiReads(width: number, height: number, count: number, paceMs: number, delayMs: number, offMainThread: boolean, compositor: CompositorKind) {
+    const streams = insertableStreams();
+    if (!streams) throw new Error('no insertable streams');
+    const runs: { code: number; whole: boolean }[] = [];
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const backend: InferenceBackend & { offMainThread: boolean } = {
+      name: 'stand-in',
+      offMainThread,
+      async createSession() {
+        return {
+          async run(input: Float32Array, dims: readonly number[]) {
+            const [, h, w] = dims; // NHWC
+            const at = (x: number, y: number, c: number) => input[(y * w + x) * 3 + c];
+            runs.push({ code: Math.round(at(w >> 1, h >> 1, 0) * 255), whole: at(0, 0, 1) > 0.5 });
+            const out = new Float32Array(w * h);
+            for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[y * w + x] = Math.hypot(x - w / 2, y - h / 2) < 12 ? 1 : 0;
+            await sleep(delayMs);
+            return out;
+          },
+          async release() {},
+        };
+      },
+    };
+    const processor = createBackgroundProcessor({ backend, compositor, effect: { type: 'mask' }, refine: 'none', smoothing: 0 });
+    await processor.load();
+    runs.length = 0; // the warm-up run on a blank frame
+    const camera = new streams.Generator({ kind: 'video' });
+    const output = await processor.process(camera);
+    const reader = new streams.Processor({ track: output }).readable.getReader();
+    let drawn = 0;
+    const draining = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done || !value) return;
+        value.close();
+        drawn++;
+      }
+    })();
+    const writer = camera.writable.getWriter();
+    const pixels = new Uint8Array(width * height * 4);
+    for (let k = 0; k < count; k++) {
+      for (let i = 0; i < width * height; i++) {
+        const strip = i % width < width / 8;
+        pixels.set(strip ? [0, 255, 0, 255] : [k, 0, 128, 255], i * 4);
+      }
+      await writer.write(new VideoFrame(pixels, { format: 'RGBA', codedWidth: width, codedHeight: height, timestamp: k * paceMs * 1000 }));
+      await sleep(paceMs);
+    }
+    const metrics = processor.getMetrics();
+    processor.stop();
+    camera.stop();
+    await reader.cancel();
+    await draining;
+    return { runs, drawn, metrics };
   },
 
   /** ms per compositor stage (profiled: each stage waits for the GPU), median over `runs` frames. */

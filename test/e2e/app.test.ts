@@ -8,8 +8,9 @@
  * A screenshot goes to out/e2e/app.png.
  */
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
+import type { Locator, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composite } from '../../src/core/composite.js';
@@ -20,6 +21,7 @@ import {
   appState, chromiumPath, ffprobePath, grab, launchBrowser, makeStillY4m, openApp, probe, startAppServer, tempDir, waitFrames, warnNoFfprobe, warnSkipped, type AppBrowser,
 } from './app.js';
 import { countPixels, meanDiff as meanDiffOf } from '../helpers/images.js';
+import { rgbaOf, rgbOf } from '../helpers/pixels.js';
 import { nodeMasks } from '../helpers/nodeMasks.js';
 import { outPath, saveRaw } from '../helpers/screenshots.js';
 
@@ -30,14 +32,12 @@ warnNoFfprobe('the recording and video tests in test/e2e/app.test.ts');
 
 const W = 640, H = 360, FPS = 30;
 
-function rgbOf(rgba: Uint8Array): Uint8Array {
-  const rgb = new Uint8Array((rgba.length / 4) * 3);
-  for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
-    rgb[j] = rgba[i];
-    rgb[j + 1] = rgba[i + 1];
-    rgb[j + 2] = rgba[i + 2];
-  }
-  return rgb;
+/** Clicks a download link and saves the file in `dir`; returns its path. */
+async function download(page: Page, link: Locator, dir: string): Promise<string> {
+  const [file] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  const path = join(dir, file.suggestedFilename());
+  await file.saveAs(path);
+  return path;
 }
 
 const meanDiff = (a: Uint8Array, b: Uint8Array, bChannels: 3 | 4, select: (i: number) => boolean) => meanDiffOf(a, b, bChannels, W * H, select);
@@ -52,8 +52,9 @@ describe.skipIf(!chromiumPath)('the web app on a fake camera', () => {
   let browser: AppBrowser;
   let raw: Uint8Array; // what the app shows with no effect (RGBA)
   let frame: Frame;
-  let reference: Mask; // the Node mask of that picture, plain bilinear
+  let reference: Mask; // the Node mask of that picture with ROI zoom (the app's default), plain bilinear
   let refined: Mask; // core's refined mask (bilateral + soft edge)
+  let singleRefined: Mask; // the same without ROI zoom: the model's single look at the whole frame
   const person = (i: number) => reference.data[i] > 0.98 && refined.data[i] > 0.999;
   const background = (i: number) => reference.data[i] < 0.02 && refined.data[i] < 0.001;
 
@@ -104,9 +105,11 @@ describe.skipIf(!chromiumPath)('the web app on a fake camera', () => {
     raw = shown.data.slice();
     await savePng('none.png', raw);
 
-    // The Node mask of exactly the pixels the app showed.
+    // The Node mask of exactly the pixels the app showed, zoomed in on the person as the app does
+    // by default (the person covers a fifth of this frame: ROI zoom gives them a closer look).
     frame = { width: W, height: H, channels: 3, data: rgbOf(raw) };
-    ({ reference, refined } = await nodeMasks(frame));
+    ({ reference, refined } = await nodeMasks(frame, 'auto'));
+    singleRefined = (await nodeMasks(frame, 'off')).refined;
     const count = countPixels(W * H, person, background);
     expect(count.person).toBeGreaterThan(W * H * 0.05);
     expect(count.background).toBeGreaterThan(W * H * 0.2);
@@ -124,6 +127,38 @@ describe.skipIf(!chromiumPath)('the web app on a fake camera', () => {
     expect(kept.within3).toBeGreaterThan(0.98);
     expect(changed.mean).toBeGreaterThan(4);
     expect(vsCpu.mean).toBeLessThan(2);
+  });
+
+  it('ROI zoom is on by default and its box turns it off: the blur follows the matching core mask', async () => {
+    const { page } = browser;
+    expect(await page.isChecked('#roi')).toBe(true);
+    expect((await appState(page)).roi).toBe('auto');
+    const zoomedCpu = composite(frame, refined, { kind: 'blur', strength: 50 }).data as Uint8Array;
+    const singleCpu = composite(frame, singleRefined, { kind: 'blur', strength: 50 }).data as Uint8Array;
+    // Judged where the two differ: the edge the closer look moved (here the person fills a fifth
+    // of the frame, so that is a thin band).
+    const zoomedRgba = rgbaOf(zoomedCpu);
+    const moved = (i: number) => Math.abs(zoomedCpu[i * 3] - singleCpu[i * 3]) + Math.abs(zoomedCpu[i * 3 + 1] - singleCpu[i * 3 + 1]) + Math.abs(zoomedCpu[i * 3 + 2] - singleCpu[i * 3 + 2]) > 24;
+    const band = countPixels(W * H, moved, () => false).person;
+    const apart = meanDiff(zoomedRgba, singleCpu, 3, moved).mean;
+    const against = async () => {
+      await waitFrames(page, 15);
+      const out = (await grab(page)).data;
+      return { zoomed: meanDiff(out, zoomedCpu, 3, moved).mean, single: meanDiff(out, singleCpu, 3, moved).mean, metrics: (await appState(page)).metrics };
+    };
+    const on = await against();
+    await page.uncheck('#roi');
+    expect((await appState(page)).roi).toBe('off');
+    const off = await against();
+    await page.check('#roi');
+    console.log(`ROI: core's zoomed and single-pass blurs differ on ${band} pixels, by ${apart.toFixed(1)} there; on them the app with the box ticked is ${on.zoomed.toFixed(2)} from the zoomed one and ${on.single.toFixed(2)} from the single pass ` +
+      `(${on.metrics.inferencesPerMask.toFixed(2)} runs per mask), unticked ${off.zoomed.toFixed(2)} and ${off.single.toFixed(2)} (${off.metrics.inferencesPerMask.toFixed(2)} runs per mask over the last masks)`);
+    expect(band).toBeGreaterThan(500);
+    expect(on.zoomed).toBeLessThan(apart / 3);
+    expect(on.single).toBeGreaterThan((2 * apart) / 3);
+    expect(off.single).toBeLessThan(apart / 3);
+    expect(off.zoomed).toBeGreaterThan((2 * apart) / 3);
+    expect(on.metrics.inferencesPerMask).toBeGreaterThan(1);
   });
 
   it('a / d cycle the background images, and the background pixels change while the person stays', async () => {
@@ -258,9 +293,7 @@ describe.skipIf(!chromiumPath)('the web app on a fake camera', () => {
     const wall = (Date.now() - started) / 1000;
     const link = page.locator('#results li').first().locator('a[data-kind="WebM"]');
     await link.waitFor({ timeout: 30_000 });
-    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
-    const file = join(tmp.dir, download.suggestedFilename());
-    await download.saveAs(file);
+    const file = await download(page, link, tmp.dir);
     expect(file).toMatch(/backdrop-recording-\d{8}-\d{6}\.webm$/);
     const info = await probe(file);
     console.log(`recording: ${JSON.stringify(info)} (clicks ${wall.toFixed(2)} s apart)`);
@@ -288,10 +321,8 @@ describe.skipIf(!chromiumPath)('the web app on a fake camera', () => {
     await page.setInputFiles('#file', photo);
     const item = page.locator('#results li', { hasText: 'portrait.jpg' });
     await item.locator('a[data-kind="PNG"]').waitFor({ timeout: 60_000 });
-    const [download] = await Promise.all([page.waitForEvent('download'), item.locator('a[data-kind="PNG"]').click()]);
-    const file = join(tmp.dir, download.suggestedFilename());
-    await download.saveAs(file);
-    expect(download.suggestedFilename()).toBe('portrait_backdrop.png');
+    const file = await download(page, item.locator('a[data-kind="PNG"]'), tmp.dir);
+    expect(basename(file)).toBe('portrait_backdrop.png');
     const out = await sharp(file).metadata();
     expect([out.width, out.height]).toEqual([meta.width, meta.height]);
     const a = await sharp(photo).removeAlpha().raw().toBuffer();
@@ -322,6 +353,37 @@ describe.skipIf(!chromiumPath)('the web app on a fake camera', () => {
     await page.locator('#results li', { hasText: 'dropped.png' }).locator('a[data-kind="PNG"]').waitFor({ timeout: 60_000 });
   });
 
+  it('a photo of a dancer far away: ROI zoom cuts them out truer, and its box turns it off', async () => {
+    const { page } = browser;
+    const photo = testdata('davis2016/DAVIS/JPEGImages/480p/breakdance-flare/00000.jpg');
+    const truth = await sharp(testdata('davis2016/DAVIS/Annotations/480p/breakdance-flare/00000.png')).extractChannel(0).raw().toBuffer();
+    await page.check('input[name="effect"][value="color"]');
+    await page.fill('#color', '#00ff00');
+    /** IoU of what the photo kept (not the green background; light wrap tints only the rim) with the human-drawn mask. */
+    const cutOut = async (name: string) => {
+      const item = page.locator('#results li', { hasText: name });
+      await page.setInputFiles('#file', { name, mimeType: 'image/jpeg', buffer: await sharp(photo).toBuffer() });
+      await item.locator('a[data-kind="PNG"]').waitFor({ timeout: 60_000 });
+      const file = await download(page, item.locator('a[data-kind="PNG"]'), tmp.dir);
+      const { data, info } = await sharp(file).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      let both = 0, either = 0;
+      for (let i = 0; i < info.width * info.height; i++) {
+        const kept = !(data[i * 3 + 1] > 200 && data[i * 3] < 60 && data[i * 3 + 2] < 60);
+        const person = truth[i] > 127;
+        if (kept && person) both++;
+        if (kept || person) either++;
+      }
+      return both / either;
+    };
+    const zoomed = await cutOut('dancer-roi.jpg');
+    await page.uncheck('#roi');
+    const single = await cutOut('dancer-single.jpg');
+    await page.check('#roi');
+    await page.check('input[name="effect"][value="blur"]');
+    console.log(`photo of a dancer far away: IoU with the human mask ${zoomed.toFixed(3)} with ROI zoom, ${single.toFixed(3)} without`);
+    expect(zoomed).toBeGreaterThan(single + 0.1);
+  });
+
   it.skipIf(!ffprobePath)('a short video is played through the processor and downloads as a WebM of the same length', async () => {
     const { page } = browser;
     const clip = join(tmp.dir, 'clip.webm');
@@ -331,9 +393,7 @@ describe.skipIf(!chromiumPath)('the web app on a fake camera', () => {
     await expect.poll(async () => (await appState(page)).source, { timeout: 30_000 }).toBe('file');
     const item = page.locator('#results li', { hasText: 'clip.webm' });
     await item.locator('a[data-kind="WebM"]').waitFor({ timeout: 60_000 });
-    const [download] = await Promise.all([page.waitForEvent('download'), item.locator('a[data-kind="WebM"]').click()]);
-    const file = join(tmp.dir, download.suggestedFilename());
-    await download.saveAs(file);
+    const file = await download(page, item.locator('a[data-kind="WebM"]'), tmp.dir);
     const info = await probe(file);
     console.log(`video: source ${source.duration.toFixed(2)} s → ${JSON.stringify(info)}`);
     expect([info.width, info.height]).toEqual([W, H]);

@@ -118,13 +118,14 @@ export type AppState = {
   overlayVisible: boolean;
   recording: boolean;
   messages: { code: string; level: string; text: string }[];
-  metrics: { fps: number; frames: number; inferences: number; compositor: string; backend: string; fallbacks: string[] };
+  metrics: { fps: number; frames: number; inferences: number; inferencesPerMask: number; compositor: string; backend: string; fallbacks: string[] };
   pipeline: string | null;
   input: MediaTrackSettings | null;
   output: MediaTrackSettings | null;
   crossOriginIsolated: boolean;
   graphics: { webgl2: boolean; renderer: string; software: boolean };
   refine: string | null;
+  roi: string;
 };
 
 export function appState(page: Page): Promise<AppState> {

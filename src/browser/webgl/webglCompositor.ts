@@ -2,8 +2,9 @@
 /**
  * The WebGL2 compositor: strings the stages together.
  *
- *   per frame:  frame ─upload─▶ FrameStage (one of two slots) ─▶ ModelInputStage (model size;
- *               read back for the segmenter; also the bilateral filter's guide)
+ *   per frame:  frame ─upload─▶ FrameStage (one of two slots) ─▶ ModelInputStage (model size:
+ *               the frame, or a crop of it for ROI zoom; read back for the segmenter; the
+ *               whole frame's is also the bilateral filter's guide)
  *   per mask:   mask ─upload─▶ MaskStage (a) ─▶ TemporalStage (c), both at the model's size
  *   per frame:  BlurStage (d, low res; mask refined bilinearly there)
  *               ─▶ CompositeStage (f, the one full-size pass: RefineStage (b)'s joint bilateral
@@ -15,7 +16,7 @@
  * for most. No textures or buffers are allocated per frame (targets are reallocated only when a
  * size changes).
  */
-import type { Frame, Mask } from '../../core/frame.js';
+import type { Frame, Mask, Rect } from '../../core/frame.js';
 import {
   blurSigma,
   DEFAULT_COMPOSITOR_OPTIONS,
@@ -111,7 +112,7 @@ export class WebGLCompositor implements Compositor {
   private readonly gl: GL;
   /** Two frame slots: one frame can wait for its mask while the next is taken in. */
   private readonly frames: [FrameStage, FrameStage];
-  /** The slot setFrame filled last (the model input's frame). */
+  /** The slot setFrame filled last (the model input's frame unless another slot is asked for). */
   private lastSlot: FrameSlot = 0;
   private readonly modelInput: ModelInputStage;
   private readonly maskUpload: MaskStage;
@@ -125,8 +126,9 @@ export class WebGLCompositor implements Compositor {
   private maskWidth = 0;
   private maskHeight = 0;
   private pixels = new Uint8Array(0);
-  /** The slot whose frame the model-input picture shows, or undefined when it shows none. */
+  /** The slot whose frame the model-input picture shows (undefined: none), and which crop of it (undefined: all). */
   private modelInputSlot: FrameSlot | undefined;
+  private modelInputCrop: Rect | undefined;
   private lastMark = 0;
   private readonly syncPixel = new Uint8Array(4);
   private readonly syncTarget: RenderTarget;
@@ -196,18 +198,25 @@ export class WebGLCompositor implements Compositor {
     this.mark('upload');
   }
 
-  readModelInput(width: number, height: number): Frame {
+  readModelInput(width: number, height: number, crop?: Rect, slot: FrameSlot = this.lastSlot): Frame {
     this.markStart();
-    this.drawModelInput(width, height, this.lastSlot);
+    this.drawModelInput(width, height, slot, crop);
     const frame = this.modelInput.read();
     this.times.modelInput = performance.now() - this.lastMark;
     return frame;
   }
 
-  private drawModelInput(width: number, height: number, slot: FrameSlot): void {
-    if (this.modelInputSlot === slot && this.modelInput.width === width && this.modelInput.height === height) return;
-    this.modelInput.render(this.frames[slot].texture, width, height);
+  /** Draws the model-input picture of `slot`'s frame, or of its `crop`, unless it shows that already. */
+  private drawModelInput(width: number, height: number, slot: FrameSlot, crop?: Rect): void {
+    const input = this.modelInput, last = this.modelInputCrop;
+    const sameCrop = crop === undefined || last === undefined
+      ? crop === last
+      : crop.x === last.x && crop.y === last.y && crop.width === last.width && crop.height === last.height;
+    if (this.modelInputSlot === slot && sameCrop && input.width === width && input.height === height) return;
+    const frame = this.frames[slot];
+    input.render(frame.texture, frame.width, frame.height, width, height, crop);
     this.modelInputSlot = slot;
+    this.modelInputCrop = crop && { x: crop.x, y: crop.y, width: crop.width, height: crop.height };
   }
 
   setMask(mask: Mask): void {
@@ -254,7 +263,8 @@ export class WebGLCompositor implements Compositor {
         : effect.type === 'transparent' ? (effect.checkerboard === false ? 'transparent' : 'replace')
         : 'mask';
       if (opts.refine === 'bilateral' && mode !== 'none') {
-        // The guide: the frame at the mask's size. The model's input is that picture when sizes agree.
+        // The guide: the frame at the mask's size. The model's input is that picture when sizes
+        // agree (drawn again when the model last looked at a crop of it).
         const { maskWidth: mw, maskHeight: mh } = this;
         if (this.modelInput.width === mw && this.modelInput.height === mh) {
           this.drawModelInput(mw, mh, slot);
