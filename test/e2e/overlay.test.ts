@@ -6,7 +6,7 @@ import type { ProcessorMetrics } from '../../src/browser/index.js';
 const metrics: ProcessorMetrics = {
   fps: 30, maskFps: 15,
   ms: { inference: 20, modelInput: 2, composite: 5, total: 25 },
-  frames: 30, dropped: 2, inferences: 15,
+  frames: 30, dropped: 2, inferences: 15, inferencesPerMask: 1,
   compositor: 'webgl2', backend: 'onnxruntime-web wasm ×1', fallbacks: [],
 };
 
