@@ -44,12 +44,14 @@ export interface AxisTaps {
   w1: Float32Array;
 }
 
-/** src = (dst + 0.5) · srcSize / dstSize − 0.5, clamped to the edge like GL_CLAMP_TO_EDGE. */
-export function axisTaps(srcSize: number, dstSize: number): AxisTaps {
+/**
+ * src = (dst + 0.5) · scale − 0.5, clamped to the edge like GL_CLAMP_TO_EDGE; scale defaults to
+ * srcSize / dstSize (the source spans the destination exactly).
+ */
+export function axisTaps(srcSize: number, dstSize: number, scale = srcSize / dstSize): AxisTaps {
   const i0 = new Int32Array(dstSize);
   const i1 = new Int32Array(dstSize);
   const w1 = new Float32Array(dstSize);
-  const scale = srcSize / dstSize;
   for (let d = 0; d < dstSize; d++) {
     let s = (d + 0.5) * scale - 0.5;
     if (s < 0) s = 0;
