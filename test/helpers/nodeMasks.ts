@@ -8,14 +8,15 @@ import { onnxNodeBackend } from '../../src/node/onnxBackend.js';
 
 /**
  * The general model's mask of `frame` in Node, at the frame's size: `reference` plain bilinear,
- * `refined` with the core's default refinement (bilateral edges and the soft edge).
+ * `refined` with bilateral edges and the soft edge: what the browser compositors draw (the core's
+ * photo default is now the guided filter, which the browser does not have).
  */
 export async function nodeMasks(frame: Frame): Promise<{ reference: Mask; refined: Mask }> {
   const { onnx, spec } = await loadBuiltinModel('general');
   const segmenter = await Segmenter.create(onnxNodeBackend(), onnx, spec);
   try {
     const low = await segmenter.segment(frame);
-    return { reference: upsampleMask(low, frame.width, frame.height), refined: refineMask(low, frame, {}) };
+    return { reference: upsampleMask(low, frame.width, frame.height), refined: refineMask(low, frame, { refine: 'bilateral' }) };
   } finally {
     await segmenter.close();
   }
