@@ -3,7 +3,7 @@
  *
  * Every clip runs frame by frame, in order (with its frame times), through a model; each frame's low-resolution mask is
  * refined as the product does (bilinear upsampling + soft edge, the default for videos and cameras;
- * on DAVIS also joint bilateral, the photos' default) either as it is ("raw") or after
+ * on DAVIS also the guided filter, the photos' default, and joint bilateral) either as it is ("raw") or after
  * TemporalSmoother (defaults). Measured on the final full-resolution refined mask:
  * - flicker: mean over consecutive frame pairs of the mean |mask_t − mask_t−1| over the pixels
  *   whose ground truth did not change (so real motion does not count as flicker);
@@ -208,8 +208,8 @@ const HEADER = ['clip', 'model', 'edges', 'frames', 'flicker raw', 'flicker smoo
 export async function flickerEval(segmenters: Map<BuiltinModel, Segmenter>, opts: { videoModels?: BuiltinModel[] } = {}): Promise<void> {
   const davis = ['hike', 'breakdance-flare', 'libby'].map(davisClip);
   const rows: string[][] = [];
-  // Bilinear edges are what videos and cameras use by default; bilateral what photos and --refine bilateral use.
-  const refines: Refine[] = ['bilinear', 'bilateral'];
+  // Bilinear edges are what videos and cameras use by default; guided what photos use; bilateral the alternative.
+  const refines: Refine[] = ['bilinear', 'guided', 'bilateral'];
   for (const clip of davis) for (const [model, seg] of segmenters) for (const refine of refines) rows.push(rowFor(clip, model, refine, await runClip(clip, seg, refine)));
   printTable(
     'Flicker on DAVIS 2016 (human truth, every frame), final full-resolution refined mask, raw vs temporal smoothing (defaults). ' +
