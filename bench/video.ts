@@ -1,8 +1,8 @@
 /**
  * Video speed: 720p and 1080p clips made here from a test video (10 s, with a sound track),
  * file → file with H.264 (x264 veryfast, crf 20) and the sound copied. backdrop with blur and with
- * an image background — composited by ffmpeg (the video default) and by Node with bilateral
- * edges — beside ffmpeg alone with the same encoder settings and beside a decode → Node → encode
+ * an image background — composited by ffmpeg (the video default) and by Node with guided and with
+ * bilateral edges — beside ffmpeg alone with the same encoder settings and beside a decode → Node → encode
  * passthrough, all in this run; temporal smoothing on, as for video; ms per stage and peak RSS.
  * ffmpeg alone and the ffmpeg-composited rows run in ROUNDS alternating rounds (see benchVideo).
  */
@@ -82,8 +82,10 @@ export async function benchVideo(): Promise<void> {
         ['blur 50, --roi off', { type: 'blur', strength: 50 }, 'off'],
         ['image background', { type: 'image', path: 'assets/hubble_deep_field.jpg' }, 'auto'],
       ] as const;
-      // The default for video: ffmpeg composites (bilinear edges); then Node composites with the photo path's bilateral edges.
-      for (const [how, refine] of [['ffmpeg compositing', 'bilinear'], ['Node compositing, bilateral edges', 'bilateral']] as const) {
+      // The default for video: ffmpeg composites (bilinear edges); then Node composites with edges that
+      // follow the picture: guided (the photos' default) and bilateral.
+      const ways = [['ffmpeg compositing', 'bilinear'], ['Node compositing, guided edges', 'guided'], ['Node compositing, bilateral edges', 'bilateral']] as const;
+      for (const [how, refine] of ways) {
         for (const [name, effect, roi] of effects) {
           if (refine !== 'bilinear' && roi === 'off') continue;
           add(`backdrop, ${name} (${how})`, refine === 'bilinear' ? ROUNDS : 1, async () => {

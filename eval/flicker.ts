@@ -3,7 +3,7 @@
  *
  * Every clip runs frame by frame, in order (with its frame times), through a model; each frame's low-resolution mask is
  * refined as the product does (bilinear upsampling + soft edge, the default for videos and cameras;
- * on DAVIS also joint bilateral, the photos' default) either as it is ("raw") or after
+ * on DAVIS also the guided filter, the photos' default, and joint bilateral) either as it is ("raw") or after
  * TemporalSmoother (defaults). Measured on the final full-resolution refined mask:
  * - flicker: mean over consecutive frame pairs of the mean |mask_t − mask_t−1| over the pixels
  *   whose ground truth did not change (so real motion does not count as flicker);
@@ -211,11 +211,14 @@ const HEADER = ['clip', 'model', 'edges', 'roi', 'frames', 'flicker raw', 'flick
 export async function flickerEval(segmenters: Map<BuiltinModel, Segmenter>, opts: { videoModels?: BuiltinModel[] } = {}): Promise<void> {
   const davis = ['hike', 'breakdance-flare', 'libby'].map(davisClip);
   const rows: string[][] = [];
-  // Bilinear edges are what videos and cameras use by default; bilateral what photos and --refine bilateral use.
-  const refines: Refine[] = ['bilinear', 'bilateral'];
+  // Bilinear edges are what videos and cameras use by default; guided what photos use; bilateral the
+  // alternative. Without ROI zoom only for bilinear edges, to see what the zoom does to a stream.
+  const refines: Refine[] = ['bilinear', 'guided', 'bilateral'];
   for (const clip of davis) {
     for (const [model, seg] of segmenters) {
-      for (const refine of refines) for (const roi of [false, true]) rows.push(rowFor(clip, model, refine, roi, await runClip(clip, seg, refine, roi)));
+      for (const refine of refines) {
+        for (const roi of refine === 'bilinear' ? [false, true] : [true]) rows.push(rowFor(clip, model, refine, roi, await runClip(clip, seg, refine, roi)));
+      }
     }
   }
   printTable(

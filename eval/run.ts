@@ -2,7 +2,8 @@
  * `npm run eval`: mask quality over ../shared/testdata, printed as tables.
  *  1. Fidelity to the official MediaPipe output (goldens/): what `--mask --refine none` writes.
  *  2. Agreement with human masks (DAVIS, labelme) for the raw model output, the seed's hard
- *     threshold and backdrop's refined mask: IoU and boundary error (MAE within 10 px of the edge).
+ *     threshold and backdrop's refined masks (bilateral, and guided: the photo default): IoU and
+ *     boundary error (MAE within 10 px of the edge).
  *  3. Flicker over video without and with temporal smoothing (eval/flicker.ts).
  */
 import { readFileSync } from 'node:fs';
@@ -105,9 +106,11 @@ function paletteTruth(path: string): Truth {
 const variants = {
   raw: (low: Mask, _zoomed: Mask, frame: Frame) => refineMask(low, frame, { refine: 'none' }).data,
   'seed hard threshold': (low: Mask, _zoomed: Mask, frame: Frame) => Float32Array.from(refineMask(low, frame, { refine: 'none' }).data, (p) => (p > DEFAULT_THRESHOLD ? 1 : 0)),
-  refined: (low: Mask, _zoomed: Mask, frame: Frame) => refineMask(low, frame, {}).data,
+  bilateral: (low: Mask, _zoomed: Mask, frame: Frame) => refineMask(low, frame, { refine: 'bilateral' }).data,
+  guided: (low: Mask, _zoomed: Mask, frame: Frame) => refineMask(low, frame, { refine: 'guided' }).data,
   'ROI zoom, raw': (_low: Mask, zoomed: Mask, frame: Frame) => refineMask(zoomed, frame, { refine: 'none' }).data,
-  'ROI zoom, refined (default)': (_low: Mask, zoomed: Mask, frame: Frame) => refineMask(zoomed, frame, {}).data,
+  'ROI zoom, bilateral': (_low: Mask, zoomed: Mask, frame: Frame) => refineMask(zoomed, frame, { refine: 'bilateral' }).data,
+  'ROI zoom, guided (default)': (_low: Mask, zoomed: Mask, frame: Frame) => refineMask(zoomed, frame, { refine: 'guided' }).data,
 };
 type Variant = keyof typeof variants;
 

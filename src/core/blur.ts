@@ -145,6 +145,20 @@ export function boxBlur3(buf: Float32Array, W: number, H: number, C: number, sig
 }
 
 /**
+ * @internal Box mean of radius r (window 2r + 1 per axis) of an interleaved W × H × C float
+ * image, in place: one running-sum pass per axis, O(1) per value whatever r. Returns `buf`.
+ * With 'clamp' every window is a full (2r + 1)² window of edge-repeated pixels.
+ */
+export function boxMean(buf: Float32Array, W: number, H: number, C: number, r: number, edge: BlurEdge): Float32Array {
+  if (r <= 0) return buf;
+  const clamp = edge === 'clamp';
+  const tmp = scratchF32('blur.boxMean', buf.length);
+  boxH(buf, tmp, W, H, C, r, clamp);
+  boxV(tmp, buf, new Float64Array(W * C), W, H, C, r, clamp);
+  return buf;
+}
+
+/**
  * @internal How {@link downsampleWeighted} weights a pixel by its mask value m:
  * - `linear`: w = max(floor, 1 − m) — background weight for the halo-free blur;
  * - `pure`: w = (1 − m/limit)² below `limit`, else 0 — only (almost) pure background counts.

@@ -7,6 +7,7 @@ import { now } from './clock.js';
 import type { RGBA } from './color.js';
 import { composite, compositeLowRes, maskToGray, type Background } from './composite.js';
 import type { Frame, Mask } from './frame.js';
+import { guidedRefine } from './guidedFilter.js';
 import { cutout } from './matte.js';
 import { upsampleMask } from './postprocess.js';
 import type { FrameProcessor } from './processor.js';
@@ -32,16 +33,26 @@ export type Effect =
   /** The mask itself, as a grey frame. */
   | { type: 'mask' };
 
-/** bilateral: edges follow the picture (joint bilateral upsampling); bilinear: plain upsampling, several times cheaper; none: raw model output, no soft threshold. */
-export type Refine = 'bilateral' | 'bilinear' | 'none';
-export const REFINE_MODES: readonly Refine[] = ['bilateral', 'bilinear', 'none'];
+/**
+ * guided: edges follow the picture (guided filter, guidedFilter.ts), the photo default; bilateral:
+ * edges follow the picture (joint bilateral upsampling); bilinear: plain upsampling, several
+ * times cheaper; none: raw model output, no soft threshold.
+ */
+export type Refine = 'guided' | 'bilateral' | 'bilinear' | 'none';
+export const REFINE_MODES: readonly Refine[] = ['guided', 'bilateral', 'bilinear', 'none'];
+/** The refinement when none is asked for (photos; streams choose 'bilinear' themselves). */
+export const DEFAULT_REFINE: Refine = 'guided';
 
 export interface MaskOptions {
   /** Centre of the soft edge (the seed's threshold). Default 0.5. */
   threshold?: number;
   /** Width of the soft edge around the threshold, 0 = the seed's hard cut. Default 0.2. */
   softness?: number;
-  /** 'bilateral' (default): edge-aware upsampling guided by the frame, then the soft edge; 'bilinear': plain upsampling, then the soft edge; 'none': the raw upsampled model output. */
+  /**
+   * 'guided' (default): the guided filter snaps the edge to the frame's, then a narrower soft edge
+   * (see guidedRefine); 'bilateral': edge-aware upsampling guided by the frame, then the soft edge;
+   * 'bilinear': plain upsampling, then the soft edge; 'none': the raw upsampled model output.
+   */
   refine?: Refine;
   /** Swap person and background. */
   invert?: boolean;
@@ -204,7 +215,7 @@ export class BackgroundEffect implements FrameProcessor {
   }
 
   async process(frame: Frame): Promise<Frame> {
-    const { effect, refine = 'bilateral' } = this.options;
+    const { effect, refine = DEFAULT_REFINE } = this.options;
     // Bilinear edges behind a new background (the stream default) are composited straight from
     // the low-resolution mask: the frame-sized mask is never built, so there is no refine stage.
     const lowRes = refine === 'bilinear' && effect.type !== 'transparent' && effect.type !== 'mask';
@@ -272,10 +283,12 @@ export class BackgroundEffect implements FrameProcessor {
 
 /** Low-resolution model output → mask at the frame's size, per the mask options. */
 export function refineMask(low: Mask, frame: Frame, options: MaskOptions): Mask {
-  const refine = options.refine ?? 'bilateral';
+  const refine = options.refine ?? DEFAULT_REFINE;
   let mask: Mask;
   if (refine === 'none') {
     mask = upsampleMask(low, frame.width, frame.height);
+  } else if (refine === 'guided') {
+    return guidedRefine(low, frame, options.threshold ?? DEFAULT_THRESHOLD, options.softness ?? DEFAULT_SOFTNESS, options.invert);
   } else {
     const up = refine === 'bilinear' ? upsampleBilinear(low, frame.width, frame.height) : jointBilateralUpsample(low, frame);
     mask = smoothstepMask(up, options.threshold ?? DEFAULT_THRESHOLD, options.softness ?? DEFAULT_SOFTNESS, up);

@@ -9,6 +9,7 @@ export { Segmenter, type SegmentTimings } from './segmenter.js';
 export { frameToTensor } from './preprocess.js';
 export { tensorToMask, upsampleMask } from './postprocess.js';
 export { smoothstepMask, hardThreshold, invertMask, jointBilateralUpsample } from './refine.js';
+export { guidedUpsample, guidedRefine, type GuidedFilterOptions } from './guidedFilter.js';
 export { composite, maskToGray, type Background } from './composite.js';
 export { cutout } from './matte.js';
 export { blurBackground } from './blur.js';
@@ -19,6 +20,7 @@ export {
   BackgroundEffect,
   refineMask,
   DEFAULT_LIGHT_WRAP,
+  DEFAULT_REFINE,
   DEFAULT_SOFTNESS,
   DEFAULT_THRESHOLD,
   type Effect,

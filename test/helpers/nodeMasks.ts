@@ -12,9 +12,10 @@ const SETTLE = 3;
 
 /**
  * The general model's mask of `frame` in Node, at the frame's size: `reference` plain bilinear,
- * `refined` with the core's default refinement (bilateral edges and the soft edge). With `roi`
- * 'auto', the mask a stream's ROI zoom gives when it shows this frame over and over (as a browser
- * processor on a still camera does); by default the single look at the whole frame.
+ * `refined` with bilateral edges and the soft edge: what the browser compositors draw (the core's
+ * photo default is the guided filter, which the browser does not have). With `roi` 'auto', the mask
+ * a stream's ROI zoom gives when it shows this frame over and over (as a browser processor on a
+ * still camera does); by default the single look at the whole frame.
  */
 export async function nodeMasks(frame: Frame, roi: RoiMode = 'off'): Promise<{ reference: Mask; refined: Mask }> {
   const { onnx, spec } = await loadBuiltinModel('general');
@@ -25,7 +26,7 @@ export async function nodeMasks(frame: Frame, roi: RoiMode = 'off'): Promise<{ r
       const tracker = new RoiTracker();
       for (let k = 0; k < SETTLE; k++) low = await tracker.segment(segmenter, frame);
     }
-    return { reference: upsampleMask(low, frame.width, frame.height), refined: refineMask(low, frame, {}) };
+    return { reference: upsampleMask(low, frame.width, frame.height), refined: refineMask(low, frame, { refine: 'bilateral' }) };
   } finally {
     await segmenter.close();
   }

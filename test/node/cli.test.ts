@@ -114,6 +114,31 @@ describe('effects', () => {
     expect(worst).toBeLessThanOrEqual(1);
   });
 
+  it('--refine guided (the default) writes the guided-filter mask; --refine bilateral a different one', async () => {
+    const help = (await cli('--help')).stdout.replace(/\s+/g, ' ');
+    expect(help).toMatch(/guided: snapped to the picture's own edges by a guided filter \(default for photos\)/);
+    const [g, d, b] = ['g.png', 'd.png', 'b.png'].map((f) => join(dir, f));
+    expect((await cli(photo, '--mask', '--refine', 'guided', '-o', g)).code).toBe(0);
+    expect((await cli(photo, '--mask', '-o', d)).code).toBe(0);
+    expect((await cli(photo, '--mask', '--refine', 'bilateral', '-o', b)).code).toBe(0);
+    const grey = async (p: string) => sharp(p).extractChannel(0).raw().toBuffer();
+    const [mg, md, mb] = [await grey(g), await grey(d), await grey(b)];
+    expect(Buffer.compare(mg, md)).toBe(0);
+    // The core's guided mask of the same photo (beforeAll's default mask), to 8-bit rounding.
+    let worst = 0, differ = 0;
+    for (let i = 0; i < mg.length; i++) {
+      worst = Math.max(worst, Math.abs(mg[i] - mask[i] * 255));
+      if (Math.abs(mg[i] - mb[i]) > 64) differ++;
+    }
+    expect(worst).toBeLessThanOrEqual(0.5 + 1e-3);
+    // Bilateral edges sit elsewhere on thousands of edge pixels (measured: 3888, 0.5 % of the portrait).
+    expect(differ).toBeGreaterThan(1000);
+    // --softness 0 with guided edges is still a hard cut.
+    const hard = join(dir, 'hard.png');
+    expect((await cli(photo, '--mask', '--refine', 'guided', '--softness', '0', '-o', hard)).code).toBe(0);
+    expect((await grey(hard)).every((v) => v === 0 || v === 255)).toBe(true);
+  });
+
   it('a --background folder is used in turn across a batch, skipping a non-image with a warning', async () => {
     const bgs = await freshDir('bgs');
     await sharp({ create: { width: 64, height: 48, channels: 3, background: '#ff0000' } }).png().toFile(join(bgs, 'a-red.png'));

@@ -185,7 +185,11 @@ describe('compositeVideo', () => {
   });
 
   it('says which effects it cannot render', async () => {
-    const bilateral = await createBackdrop({ model: 'landscape' });
+    // The photo effect (guided edges by default) and bilateral edges are computed in Node.
+    const photo = await createBackdrop({ model: 'landscape' });
+    expect(compositeUnsupported(photo.effect)).toMatch(/--refine guided edges are computed in Node/);
+    await photo.close();
+    const bilateral = await createBackdrop({ model: 'landscape', refine: 'bilateral' });
     expect(compositeUnsupported(bilateral.effect)).toMatch(/bilateral/);
     await bilateral.close();
     const seeThrough = await backdropWith({ effect: { type: 'color', color: [0, 0, 0, 128] } });

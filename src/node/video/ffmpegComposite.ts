@@ -14,7 +14,7 @@
  * at that same rate.
  *
  * This is the `bilinear` refinement only (edges follow the upsampled model mask, not the
- * picture's colours; no light wrap); `bilateral` edges and frame processors go through
+ * picture's colours; no light wrap); `guided` and `bilateral` edges and frame processors go through
  * processVideo. `compositeUnsupported` says which effects this can render.
  */
 import { rm, writeFile } from 'node:fs/promises';
@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { blurBackgroundFor } from '../../core/blur.js';
-import { DEFAULT_SOFTNESS, DEFAULT_THRESHOLD, type BackgroundEffect } from '../../core/effect.js';
+import { DEFAULT_REFINE, DEFAULT_SOFTNESS, DEFAULT_THRESHOLD, type BackgroundEffect } from '../../core/effect.js';
 import { runEngine } from '../../core/engine.js';
 import type { Frame, Mask } from '../../core/frame.js';
 import { upsampleBilinear } from '../../core/refine.js';
@@ -36,7 +36,7 @@ import { noFramesDecoded, sinkOptions, videoSummary, type VideoSummary } from '.
 
 /** Why this effect cannot be composited in ffmpeg, or null when it can. */
 export function compositeUnsupported(effect: BackgroundEffect): string | null {
-  const { refine = 'bilateral' } = effect.settings;
+  const { refine = DEFAULT_REFINE } = effect.settings;
   if (refine !== 'bilinear') return `--refine ${refine} edges are computed in Node`;
   const fx = effect.effect;
   if (fx.type === 'color' && fx.color[3] !== 255) return 'a see-through colour is blended in Node';
