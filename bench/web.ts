@@ -223,8 +223,11 @@ async function table(page: Page, refine: string): Promise<void> {
   software-rendered, as here, or missing): the mask upsampled bilinearly, then the soft edge — what
   the official solution's drawing does, less the soft edge.`);
   const blurRatio = median(blur.ratios);
-  console.log(`\nAcceptance (backdrop fps ≥ 1.5 × official, blur, 640×360, default settings, same run): median ${blurRatio.toFixed(3)}× — ${blurRatio >= 1.5 ? 'PASS' : 'FAIL'}`);
-  console.log(`With refine '${other}' instead: median ${median(plain.ratios).toFixed(2)}×; with roi 'off': ${median(noZoom.ratios).toFixed(2)}×.`);
+  const noZoomRatio = median(noZoom.ratios);
+  const verdict = (ratio: number, target: number) => `median ${ratio.toFixed(3)}× — ${ratio >= target ? 'PASS' : 'FAIL'}`;
+  // ROI zoom's second look may cost a little: 1.4× with it (issue 9), 1.5× without, as before it.
+  console.log(`\nAcceptance (backdrop fps vs official, blur, 640×360, same run): default settings ≥ 1.4×: ${verdict(blurRatio, 1.4)}; roi 'off' ≥ 1.5×: ${verdict(noZoomRatio, 1.5)}`);
+  console.log(`With refine '${other}' instead: median ${median(plain.ratios).toFixed(2)}×.`);
 
   const blurStages = await stages(page, 'blur');
   const imageStages = await stages(page, 'image');
