@@ -263,6 +263,9 @@ function overlap(a: Rect, b: Rect): number {
  * crop's edge or grows too big for zooming to help. The mask always has the model's output size
  * over the whole frame, as without ROI, so temporal smoothing and every compositor take it as it is.
  */
+/** Crops overlapping by at least this much (IoU) frame the same person. */
+const SAME_PERSON = 0.5;
+
 export class RoiTracker {
   /** The crops being followed; null while the whole frame is what the model sees. */
   private crops: Rect[] | null = null;
@@ -288,7 +291,9 @@ export class RoiTracker {
     if (!this.crops || ++this.sinceFull >= this.tuning.refreshEvery) {
       const first = await look();
       this.sinceFull = 0;
-      this.crops = this.steady(cropsFor(first, width, height, model, this.tuning));
+      // The full pass is there to find who came or went: when it finds the same people, the crops
+      // their own finer masks placed stay (its coarse boxes would move them there and back).
+      this.crops = this.steady(cropsFor(first, width, height, model, this.tuning), SAME_PERSON);
       if (!this.crops) return first;
     }
     const parts = await lookAtCrops(look, this.crops);
@@ -322,10 +327,13 @@ export class RoiTracker {
     return worthZooming(crops, width, height, this.tuning);
   }
 
-  /** The new crops, except that a crop that moved only a little stays where it was (null: a full-frame pass next frame). */
-  private steady(next: Rect[] | null): Rect[] | null {
+  /**
+   * The new crops, except that a crop overlapping its tracked one by at least `keep` (IoU; by default
+   * it moved only a little) stays where it was. Null: a full-frame pass next frame.
+   */
+  private steady(next: Rect[] | null, keep = this.tuning.keepOverlap): Rect[] | null {
     const before = this.crops;
     if (!next || !before || before.length !== next.length) return next;
-    return next.map((crop, i) => (overlap(crop, before[i]) >= this.tuning.keepOverlap ? before[i] : crop));
+    return next.map((crop, i) => (overlap(crop, before[i]) >= keep ? before[i] : crop));
   }
 }

@@ -106,6 +106,21 @@ describe('ROI zoom on streams (RoiTracker)', () => {
     expect(iou(tracked)).toBeGreaterThan(iou(off) + 0.02);
   });
 
+  it('holds its crops on a still picture: the full-frame passes do not move them, so the mask does not twitch', async () => {
+    // A dancer in a crowd and a girl under trees: the full pass's coarse box differs from the one
+    // the crop's finer mask gives, which once swapped the crop at every full pass and back after it.
+    for (const [seq, step] of [['breakdance-flare', 1000], ['breakdance-flare', 60], ['hike', 60]] as const) {
+      const frame = (await davis(seq, step)).at(-1)!.frame;
+      const tracker = new RoiTracker();
+      const { segmenter: counted, calls } = counting(segmenter);
+      const masks: Mask[] = [];
+      for (let k = 0; k < 25; k++) masks.push(await tracker.segment(counted, frame));
+      expect(calls.filter((c) => c === undefined).length).toBeGreaterThanOrEqual(3);
+      // The crop settles after the first frames (its own mask re-centres it), then stays.
+      for (const m of masks.slice(4)) expect(m).toEqual(masks[3]);
+    }
+  });
+
   it('starts again with a full-frame pass after reset (a seek or a cut)', async () => {
     const [a, b] = await davis('hike', 40);
     const tracker = new RoiTracker();
