@@ -2,8 +2,9 @@
  * `npm run eval`: mask quality over ../shared/testdata, printed as tables.
  *  1. Fidelity to the official MediaPipe output (goldens/): what `--mask --refine none` writes.
  *  2. Agreement with human masks (DAVIS, labelme) for the raw model output, the seed's hard
- *     threshold and backdrop's refined masks (bilateral, and guided: the photo default): IoU and
- *     boundary error (MAE within 10 px of the edge).
+ *     threshold and backdrop's refined masks (bilateral, and guided), each from the whole-frame pass
+ *     and with ROI zoom (ROI zoom with guided edges is the photo default): IoU and boundary error
+ *     (MAE within 10 px of the edge).
  *  3. Flicker over video without and with temporal smoothing (eval/flicker.ts).
  */
 import { readFileSync } from 'node:fs';
