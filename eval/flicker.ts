@@ -50,7 +50,8 @@ async function binaryTruth(path: string): Promise<Uint8Array> {
 /** DAVIS 2016 sequences were extracted at 24 frames per second. */
 const DAVIS_FPS = 24;
 
-function davisClip(seq: string): Clip {
+/** A DAVIS 2016 sequence with its human mask on every frame. */
+export function davisClip(seq: string): Clip {
   const dir = `davis2016/DAVIS/JPEGImages/480p/${seq}`;
   const noPerson = seq === 'libby';
   return {
@@ -119,7 +120,11 @@ function iou(mask: Float32Array, truth: Uint8Array): number {
   return union === 0 ? 1 : inter / union;
 }
 
-async function runClip(clip: Clip, segmenter: Segmenter, refine: Refine, roi: boolean): Promise<Result> {
+/**
+ * Runs a clip as a stream does (with or without the ROI tracker, the temporal smoother, the edges)
+ * and scores the refined masks before and after smoothing.
+ */
+export async function runClip(clip: Clip, segmenter: Segmenter, refine: Refine, roi: boolean): Promise<Result> {
   const smoother = new TemporalSmoother();
   // With ROI zoom, "raw" is the tracked zoomed mask before smoothing, as a stream computes it.
   const tracker = roi ? new RoiTracker() : null;

@@ -5,6 +5,7 @@
 import { readdirSync } from 'node:fs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { davisClip, runClip } from '../../eval/flicker.js';
 import { accumulate, boundaryError, edgeBand, emptyTally, iou } from '../../eval/metrics.js';
 import { BackgroundEffect, refineMask } from '../../src/core/effect.js';
 import type { Frame, Mask, Rect } from '../../src/core/frame.js';
@@ -106,6 +107,20 @@ describe('ROI zoom on streams (RoiTracker)', () => {
     expect(iou(tracked)).toBeGreaterThan(iou(off) + 0.02);
   });
 
+  it('gives a video\'s default --mask (tracked crops, bilinear edges, smoothing) IoU ≥ 0.72 and flicker ≤ 0.6× the raw masks without ROI zoom', async () => {
+    const ious: number[] = [];
+    for (const seq of ['hike', 'breakdance-flare']) {
+      const clip = davisClip(seq);
+      const before = await runClip(clip, segmenter, 'bilinear', false);
+      const now = await runClip(clip, segmenter, 'bilinear', true);
+      // Measured: hike 0.00577 → 0.00227 (IoU 89.0 %), breakdance-flare 0.0281 → 0.0067 (75.8 %).
+      expect(now.flickerSmoothed).toBeLessThanOrEqual(0.6 * before.flickerRaw);
+      expect(now.iouSmoothed).toBeGreaterThan(before.iouSmoothed);
+      ious.push(now.iouSmoothed);
+    }
+    expect((ious[0] + ious[1]) / 2).toBeGreaterThanOrEqual(0.72);
+  });
+
   it('holds its crops on a still picture: the full-frame passes do not move them, so the mask does not twitch', async () => {
     // A dancer in a crowd and a girl under trees: the full pass's coarse box differs from the one
     // the crop's finer mask gives, which once swapped the crop at every full pass and back after it.
@@ -117,7 +132,9 @@ describe('ROI zoom on streams (RoiTracker)', () => {
       for (let k = 0; k < 25; k++) masks.push(await tracker.segment(counted, frame));
       expect(calls.filter((c) => c === undefined).length).toBeGreaterThanOrEqual(3);
       // The crop settles after the first frames (its own mask re-centres it), then stays.
-      for (const m of masks.slice(4)) expect(m).toEqual(masks[3]);
+      const settled = Buffer.from(masks[3].data.buffer);
+      const twitches = masks.slice(4).filter((m) => !Buffer.from(m.data.buffer).equals(settled)).length;
+      expect(twitches, `${seq}, frame ${step}`).toBe(0);
     }
   });
 
