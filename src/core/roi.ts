@@ -256,6 +256,9 @@ function overlap(a: Rect, b: Rect): number {
   return inter / (a.width * a.height + b.width * b.height - inter);
 }
 
+/** Crops overlapping by at least this much (IoU) frame the same person. */
+const SAME_PERSON = 0.5;
+
 /**
  * ROI zoom for a stream: the crops follow the people from frame to frame, found again in each
  * crop's own mask, so a frame costs one inference per person. A full-frame pass runs every
@@ -263,9 +266,6 @@ function overlap(a: Rect, b: Rect): number {
  * crop's edge or grows too big for zooming to help. The mask always has the model's output size
  * over the whole frame, as without ROI, so temporal smoothing and every compositor take it as it is.
  */
-/** Crops overlapping by at least this much (IoU) frame the same person. */
-const SAME_PERSON = 0.5;
-
 export class RoiTracker {
   /** The crops being followed; null while the whole frame is what the model sees. */
   private crops: Rect[] | null = null;
