@@ -122,7 +122,7 @@ describe('ROI zoom on streams (RoiTracker)', () => {
   });
 
   it('holds its crops on a still picture: the full-frame passes do not move them, so the mask does not twitch', async () => {
-    // A dancer in a crowd and a girl under trees: the full pass's coarse box differs from the one
+    // A dancer in a crowd and a hiker: the full pass's coarse box differs from the one
     // the crop's finer mask gives, which once swapped the crop at every full pass and back after it.
     for (const [seq, step] of [['breakdance-flare', 1000], ['breakdance-flare', 60], ['hike', 60]] as const) {
       const frame = (await davis(seq, step)).at(-1)!.frame;
