@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accumulate, emptyTally, iou } from '../../eval/metrics.js';
 import { builtinOnnx } from '../../src/node/models.js';
 import { sessionsCreated } from '../../src/node/onnxBackend.js';
 import { createBackdrop } from '../../src/node/photo.js';
@@ -197,16 +198,12 @@ describe('effects', () => {
   it('--roi: a person far away is cut out with a zoomed second look by default, --roi off is the model alone', async () => {
     const far = testdata('davis2016/DAVIS/JPEGImages/480p/breakdance-flare/00000.jpg');
     const truthFile = testdata('davis2016/DAVIS/Annotations/480p/breakdance-flare/00000.png');
-    const truth = await sharp(truthFile).extractChannel(0).raw().toBuffer();
+    const truth = Float32Array.from(await sharp(truthFile).extractChannel(0).raw().toBuffer(), (v) => (v >= 128 ? 1 : 0));
+    const noBand = new Uint8Array(truth.length); // IoU only: no boundary error wanted
     const iouOf = async (p: string) => {
-      const m = await sharp(p).extractChannel(0).raw().toBuffer();
-      let inter = 0, union = 0;
-      for (let i = 0; i < m.length; i++) {
-        const a = m[i] >= 128, b = truth[i] >= 128;
-        if (a && b) inter++;
-        if (a || b) union++;
-      }
-      return inter / union;
+      const t = emptyTally();
+      accumulate(t, Float32Array.from(await sharp(p).extractChannel(0).raw().toBuffer(), (v) => v / 255), truth, noBand);
+      return iou(t);
     };
     const auto = join(dir, 'far-auto.png');
     const off = join(dir, 'far-off.png');
