@@ -5,11 +5,16 @@
  * onnxruntime-node is an optional dependency. Its install script downloads CUDA libraries on
  * Linux x64 and fails without internet; npm then leaves the package out instead of failing the
  * whole install, so the package installs anywhere. What runs the model then is onnxruntime-web
- * (a dependency anyway, for browsers), several times slower per inference but the same model and
- * results. `defaultNodeBackend` picks; `onnxNodeBackend` insists on the native one.
+ * (a dependency anyway, for browsers): the same model and results, slower per inference
+ * (`npm run bench -- runtime` measures by how much). `defaultNodeBackend` picks (or obeys
+ * BACKDROP_RUNTIME); `onnxNodeBackend` insists on the native one; `backdrop doctor` reports which
+ * one runs and how to get the native one.
  */
 import type * as OrtNode from 'onnxruntime-node';
+import { availableParallelism } from 'node:os';
 import type { InferenceBackend, InferenceSession } from '../core/runtime.js';
+import { nativeRuntimeFix } from './nativeRuntimeFix.js';
+import { createWasmSession } from './wasmThread.js';
 
 type Ort = typeof OrtNode;
 
@@ -20,8 +25,20 @@ export interface OnnxBackendOptions {
   threads?: number;
 }
 
-/** How to get the native runtime when it is missing. */
-export const NATIVE_RUNTIME_HINT = 'ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node';
+/** The environment variable that chooses the runtime: `native`, `wasm`, or `auto` (the default). */
+export const RUNTIME_ENV = 'BACKDROP_RUNTIME';
+export type RuntimeChoice = 'auto' | 'native' | 'wasm';
+
+/** What BACKDROP_RUNTIME asks for; an unknown value is an error that lists the known ones. */
+export function runtimeChoice(env: NodeJS.ProcessEnv = process.env): RuntimeChoice {
+  const value = (env[RUNTIME_ENV] ?? '').trim().toLowerCase();
+  if (value === '' || value === 'auto') return 'auto';
+  if (value === 'native' || value === 'wasm') return value;
+  throw new Error(`${RUNTIME_ENV}=${env[RUNTIME_ENV]}: use native (onnxruntime-node), wasm (onnxruntime-web) or auto`);
+}
+
+/** How much slower the WebAssembly runtime is than the native one (`npm run bench -- runtime`). */
+export const WASM_SLOWDOWN = 'about 4× slower per inference';
 
 let created = 0;
 
@@ -39,6 +56,16 @@ function loadNative(): Promise<Ort | Error> {
     (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
   );
   return nativeRuntime;
+}
+
+export type NativeRuntimeStatus = { ok: true; version: string } | { ok: false; installed: boolean; reason: string };
+
+/** Whether onnxruntime-node can be loaded here: its version, or why not (and whether it is installed at all). */
+export async function nativeRuntimeStatus(): Promise<NativeRuntimeStatus> {
+  const ort = await loadNative();
+  if (!(ort instanceof Error)) return { ok: true, version: ort.env.versions.node ?? ort.env.versions.common };
+  const installed = (ort as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND';
+  return { ok: false, installed, reason: installed ? ort.message.split('\n')[0] : 'onnxruntime-node is not installed' };
 }
 
 function wrap(ort: Pick<Ort, 'Tensor'>, session: OrtNode.InferenceSession): InferenceSession {
@@ -61,7 +88,7 @@ export function onnxNodeBackend(options: OnnxBackendOptions = {}): InferenceBack
     name: `onnxruntime-node ${providers.join('+')}`,
     async createSession(model: Uint8Array): Promise<InferenceSession> {
       const ort = await loadNative();
-      if (ort instanceof Error) throw new Error(`onnxruntime-node cannot be loaded (${ort.message.split('\n')[0]}); install it with: ${NATIVE_RUNTIME_HINT}`);
+      if (ort instanceof Error) throw new Error(`onnxruntime-node cannot be loaded (${ort.message.split('\n')[0]}); install it with: ${nativeRuntimeFix()}`);
       const session = await ort.InferenceSession.create(model, {
         executionProviders: providers.includes('cpu') ? providers : [...providers, 'cpu'],
         intraOpNumThreads: options.threads ?? 1,
@@ -73,27 +100,61 @@ export function onnxNodeBackend(options: OnnxBackendOptions = {}): InferenceBack
   };
 }
 
-/** onnxruntime-web's WebAssembly build (SIMD) running in Node: no native code at all. */
+/**
+ * WebAssembly threads by default: 2 on 4 or more cores, else 1 (as in the browser). On 2 cores
+ * (`npm run bench -- runtime`) a second thread cut the general model's time when the machine was
+ * idle but cost more CPU than it saved, and lost outright when the cores were busy, as they are
+ * with ffmpeg encoding beside it.
+ */
+export function defaultWasmThreads(cores = availableParallelism()): number {
+  return cores >= 4 ? 2 : 1;
+}
+
+/** The thread count onnxruntime-web was started with: it reads env.wasm.numThreads once, at its first session. */
+let wasmThreads: number | undefined;
+
+/**
+ * onnxruntime-web's WebAssembly build running in Node: no native code at all. In Node it loads
+ * ort-wasm-simd-threaded.wasm, the only build without WebGPU/JSPI glue (SIMD is always on; Node
+ * needs no cross-origin isolation for its threads). It runs in a worker thread (wasmThread.ts):
+ * on the main thread each inference would block the event loop, and with it the pipes to ffmpeg.
+ * The first session fixes the thread count for the process.
+ */
 export function onnxWasmBackend(options: Pick<OnnxBackendOptions, 'threads'> = {}): InferenceBackend {
+  const threads = () => wasmThreads ?? options.threads ?? defaultWasmThreads();
   return {
-    name: 'onnxruntime-web wasm',
+    get name() {
+      return `onnxruntime-web wasm (SIMD, ${threads()} thread${threads() > 1 ? 's' : ''})`;
+    },
     async createSession(model: Uint8Array): Promise<InferenceSession> {
-      // The same API as onnxruntime-node (both implement onnxruntime-common).
-      const ort = (await import('onnxruntime-web')) as unknown as Ort;
-      ort.env.wasm.numThreads = options.threads ?? 1;
-      const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-      return wrap(ort, session);
+      const session = await createWasmSession(model, (wasmThreads ??= threads()));
+      created++;
+      return session;
     },
   };
 }
 
+/** Why onnxruntime-node is not the runtime, in a few words. */
+export function fallbackReason(native: Extract<NativeRuntimeStatus, { ok: false }>): string {
+  return native.installed ? `onnxruntime-node cannot be loaded (${native.reason})` : 'onnxruntime-node is not installed';
+}
+
+/** Why the WebAssembly runtime runs, when it is not the user's own choice: for warnings and `backdrop doctor`. */
+export function fallbackMessage(reason: string): string {
+  return `${reason}, so the model runs on onnxruntime-web (WebAssembly), ${WASM_SLOWDOWN}. For the native runtime: ${nativeRuntimeFix()} (\`npx backdrop doctor\` checks everything backdrop needs)`;
+}
+
 /**
- * onnxruntime-node on the CPU when it can be loaded, else onnxruntime-web's WebAssembly build;
- * `onFallback` is told why (once per call).
+ * The runtime BACKDROP_RUNTIME asks for; by default onnxruntime-node on the CPU when it can be
+ * loaded, else onnxruntime-web's WebAssembly build, and then `onFallback` is told why and what
+ * gets the native runtime (once per call).
  */
 export async function defaultNodeBackend(onFallback?: (message: string) => void): Promise<InferenceBackend> {
-  const native = await loadNative();
-  if (!(native instanceof Error)) return onnxNodeBackend();
-  onFallback?.(`onnxruntime-node is not installed, so the model runs on onnxruntime-web (WebAssembly), several times slower; for the native runtime: ${NATIVE_RUNTIME_HINT}`);
+  const choice = runtimeChoice();
+  if (choice === 'wasm') return onnxWasmBackend();
+  if (choice === 'native') return onnxNodeBackend();
+  const native = await nativeRuntimeStatus();
+  if (native.ok) return onnxNodeBackend();
+  onFallback?.(fallbackMessage(fallbackReason(native)));
   return onnxWasmBackend();
 }
