@@ -18,6 +18,7 @@ import type { VideoCodec } from '../video/sink.js';
 import { CODECS, fpsMeterFrom, parseVideoPoint } from './video.js';
 import { isVideoPath } from './outputs.js';
 import { isLiveInput, listCamerasCommand, runLiveCommand } from '../live/liveCli.js';
+import { addDoctorCommand } from './doctor.js';
 
 const FORMATS: ImageFormat[] = ['jpeg', 'png', 'webp', 'avif', 'tiff'];
 
@@ -212,6 +213,7 @@ recording is still finished and kept).`,
       }
       io.exitCode = await runBatch(inputs, options, toBackdropOptions(options), await outputTarget(options, inputs), io);
     });
+  addDoctorCommand(program, io);
   return program;
 }
 
