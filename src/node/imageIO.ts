@@ -117,11 +117,11 @@ async function checkInputFile(path: string, name: string): Promise<void> {
 }
 
 /**
- * Decode an image file or in-memory file to an 8-bit sRGB Frame (RGB, or RGBA with keepAlpha on an
- * image that has alpha). The header is read first, so an oversized image is refused before any
- * pixel memory is allocated.
+ * Read only an image's header: a readable, non-empty file in a format sharp decodes, within the
+ * pixel limit. The checks decodeImage starts with, cheap enough to run on every input of a batch
+ * before the model loads. Throws ImageInputError.
  */
-export async function decodeImage(input: string | Buffer, opts: DecodeOptions = {}): Promise<DecodedImage> {
+export async function readImageHeader(input: string | Buffer, opts: Omit<DecodeOptions, 'keepAlpha'> = {}): Promise<Metadata> {
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   const name = opts.name ?? (typeof input === 'string' ? input : 'image');
   if (typeof input === 'string') await checkInputFile(input, name);
@@ -146,6 +146,18 @@ export async function decodeImage(input: string | Buffer, opts: DecodeOptions = 
       'too-large',
     );
   }
+  return meta;
+}
+
+/**
+ * Decode an image file or in-memory file to an 8-bit sRGB Frame (RGB, or RGBA with keepAlpha on an
+ * image that has alpha). The header is read first, so an oversized image is refused before any
+ * pixel memory is allocated.
+ */
+export async function decodeImage(input: string | Buffer, opts: DecodeOptions = {}): Promise<DecodedImage> {
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const name = opts.name ?? (typeof input === 'string' ? input : 'image');
+  const meta = await readImageHeader(input, opts);
 
   const hasAlpha = meta.hasAlpha === true;
   const keepAlpha = opts.keepAlpha === true && hasAlpha;

@@ -7,12 +7,13 @@ import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { now } from '../../core/clock.js';
 import { listFiles } from '../imageFolder.js';
-import { formatFromPath, isImagePath, type ImageFormat } from '../imageIO.js';
+import { DEFAULT_MAX_PIXELS, formatFromPath, isImagePath, type ImageFormat } from '../imageIO.js';
 import { Backdrop, type BackdropOptions } from '../photo.js';
 import type { CliOptions } from './program.js';
 import { extensionFor, isPhotoInput, isVideoPath, planOutputs, type InputFile, type PlannedOutput } from './outputs.js';
 import { processVideoFile, videoExtension } from './video.js';
 import { Interrupted, interruptedExitCode } from './interrupt.js';
+import { preflight } from './preflight.js';
 
 export interface CliIO {
   stdout(text: string): void;
@@ -47,7 +48,12 @@ export async function runBatch(args: string[], cli: CliOptions, options: Backdro
     reports.push({ input, ok: false, error });
     io.stderr(`error: ${error}\n`);
   };
-  const inputs = await collectInputs(args, cli.recursive ?? false, fail, say);
+  const { files: inputs, empty } = await collectInputs(args, cli.recursive ?? false, fail);
+  // An empty folder is an error when it leaves nothing to do (even with -q), else a note.
+  for (const line of empty) {
+    if (inputs.length === 0) io.stderr(`error: ${line}\n`);
+    else say(line);
+  }
   const kind = options.effect?.type;
 
   const formatOf = (input: string): ImageFormat => {
@@ -57,19 +63,22 @@ export async function runBatch(args: string[], cli: CliOptions, options: Backdro
     return formatFromPath(input) ?? 'png';
   };
   const extensionOf = (input: string) => (isPhotoInput(input) ? extensionFor(formatOf(input)) : videoExtension(cli, target));
-  const plans: PlannedOutput[] = inputs.length ? planOutputs(inputs, extensionOf, target) : [];
+  // Everything that needs no model is checked before it loads.
+  const plans = await preflight(inputs.length ? planOutputs(inputs, extensionOf, target) : [], { force: cli.force, maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS }, fail);
   const photos = plans.filter((p) => isPhotoInput(p.input));
   const videos = plans.filter((p) => !isPhotoInput(p.input));
   if ((kind === 'transparent' || kind === 'mask') && photos.some((p) => formatOf(p.input) === 'jpeg')) {
     throw new Error(`--${kind} needs png, webp or tiff output; JPEG has no ${kind === 'mask' ? 'exact grey channel' : 'transparency'}`);
   }
 
-  const backdrop = plans.length ? await Backdrop.create({ ...options, onWarning: (m) => io.stderr(`warning: ${m}\n`) }) : undefined;
+  // -q: errors only, so no warnings either (the WebAssembly fallback's, a skipped background).
+  const warn = (m: string) => (cli.quiet ? undefined : io.stderr(`warning: ${m}\n`));
+  const backdrop = plans.length ? await Backdrop.create({ ...options, onWarning: warn }) : undefined;
   try {
     if (backdrop && photos.length) await runPhotos(photos, backdrop, cli, formatOf, target, io, reports, say);
     for (const plan of videos) {
       if (io.signal?.aborted) break;
-      if (target && 'dir' in target) await mkdir(dirname(plan.output), { recursive: true }).catch(() => undefined);
+      await mkdir(dirname(plan.output), { recursive: true }).catch(() => undefined);
       try {
         const r = await processVideoFile(plan, backdrop!, cli, io);
         reports.push({ input: plan.input, output: plan.output, ok: true, width: r.width, height: r.height, frames: r.frames, ms: round(r.seconds * 1000) });
@@ -95,7 +104,7 @@ export async function runBatch(args: string[], cli: CliOptions, options: Backdro
     const summary = { ok: failed.length === 0, written, failed: failed.length, seconds: round(seconds), model: backdrop?.model.name ?? options.model, files: reports };
     io.stdout(JSON.stringify(summary, null, 2) + '\n');
   } else if (!cli.quiet) {
-    if (reports.length === 0) io.stderr('No images or videos found.\n');
+    if (reports.length === 0 && empty.length === 0) io.stderr('No images or videos found.\n');
     else if (reports.length > 1 || failed.length) {
       const rate = photos.length > 1 && written > 1 ? ` (${(written / seconds).toFixed(1)} files/s, model loaded once)` : '';
       io.stderr(`${written} written, ${failed.length} failed in ${seconds.toFixed(1)} s${rate}\n`);
@@ -121,7 +130,8 @@ async function runPhotos(
     if (io.signal?.aborted) break;
     backdrop.setBackgroundIndex(i);
     try {
-      if (target && 'dir' in target) await mkdir(dirname(plan.output), { recursive: true }).catch(() => undefined);
+      // -o makes the folders it needs, for a file as for a folder.
+      await mkdir(dirname(plan.output), { recursive: true }).catch(() => undefined);
       const r = await backdrop.processFile(plan.input, plan.output, { format: formatOf(plan.input), quality: cli.quality, force: cli.force });
       reports.push({ input: plan.input, output: plan.output, ok: true, width: r.width, height: r.height, ms: round(r.timings.total) });
       if (!bar) say(`${plan.input} -> ${plan.output} (${r.width}×${r.height}, ${Math.round(r.timings.total)} ms)`);
@@ -145,14 +155,22 @@ export function progressBar(io: CliIO, format: string): SingleBar {
 
 const isMedia = (name: string) => isImagePath(name) || isVideoPath(name);
 
-/** Files as given, folders expanded to their images and videos; a missing path becomes a failed entry. */
-async function collectInputs(args: string[], recursive: boolean, fail: (input: string, error: string) => void, say: (line: string) => void): Promise<InputFile[]> {
+/**
+ * Files as given, folders expanded to their images and videos; a missing path becomes a failed
+ * entry; a folder with nothing to process, one line saying so (and, only when its sub-folders
+ * have something, that --recursive finds it).
+ */
+async function collectInputs(args: string[], recursive: boolean, fail: (input: string, error: string) => void): Promise<{ files: InputFile[]; empty: string[] }> {
   const files: InputFile[] = [];
+  const empty: string[] = [];
   for (const arg of args) {
     const info = await stat(arg).catch(() => undefined);
     if (info?.isDirectory()) {
       const found = await listFiles(arg, { recursive, accept: isMedia });
-      if (found.length === 0) say(`${arg}: no images or videos found${recursive ? '' : ' (use --recursive for sub-folders)'}`);
+      if (found.length === 0) {
+        const deeper = recursive ? 0 : (await listFiles(arg, { recursive: true, accept: isMedia })).length;
+        empty.push(`${arg}: no images or videos found${deeper ? `; its sub-folders have ${deeper}: add --recursive` : ''}`);
+      }
       files.push(...found.map((path) => ({ path, root: arg })));
     } else if (!info) {
       fail(arg, `${arg}: no such file or folder`);
@@ -160,7 +178,7 @@ async function collectInputs(args: string[], recursive: boolean, fail: (input: s
       files.push({ path: arg });
     }
   }
-  return files;
+  return { files, empty };
 }
 
 export const round = (x: number) => Math.round(x * 10) / 10;
