@@ -108,7 +108,8 @@ export async function runLiveCommand(
   extra: { processors?: FrameProcessor[]; onToggleFps?: (shown: boolean) => void } = {},
 ): Promise<number> {
   const outputs = liveOutputsFrom(opts);
-  const backdrop = await createBackdrop({ onWarning: (m) => io.stderr(`warning: ${m}\n`), ...backdropOptions });
+  // -q: errors only, no warnings (the WebAssembly fallback's, a skipped background).
+  const backdrop = await createBackdrop({ onWarning: (m) => (opts.quiet ? undefined : io.stderr(`warning: ${m}\n`)), ...backdropOptions });
   const say = (text: string): void => {
     if (!opts.quiet) io.stderr(text);
   };
