@@ -38,6 +38,7 @@ export function startApp(): void {
     loading: $('#loading', HTMLDivElement),
     camera: $('#camera', HTMLSelectElement),
     resolution: $('#resolution', HTMLSelectElement),
+    resolutionNote: $('#resolution-note', HTMLParagraphElement),
     cameraRetry: $('#camera-retry', HTMLButtonElement),
     record: $('#record', HTMLButtonElement),
     recordTime: $('#record-time', HTMLSpanElement),
@@ -129,9 +130,41 @@ export function startApp(): void {
 
   const CAMERA_CODES = ['camera-denied', 'no-camera', 'camera-busy', 'camera-insecure', 'camera-error', 'camera-ended'] as const;
 
+  /** The size asked of the camera: the Resolution box's choice (the box itself shows what the camera gives). */
+  let requested = parseSize(ui.resolution.value);
+
   function resolution(): [number, number] {
-    const [w, h] = ui.resolution.value.split('x').map(Number);
+    return requested;
+  }
+
+  function parseSize(value: string): [number, number] {
+    const [w, h] = value.split('x').map(Number);
     return [w || 1280, h || 720];
+  }
+
+  /**
+   * Shows in the Resolution box the size the camera actually delivers (a camera may ignore the
+   * request: it offers only some sizes), and says so under it when it differs from the request.
+   */
+  function showCameraSize(track: MediaStreamTrack | undefined): void {
+    ui.resolution.querySelector('option[data-camera]')?.remove();
+    const { width, height } = track?.getSettings() ?? {};
+    const [w, h] = requested;
+    if (!width || !height) {
+      ui.resolution.value = `${w}x${h}`;
+      ui.resolutionNote.hidden = true;
+      return;
+    }
+    const value = `${width}x${height}`;
+    if (!Array.from(ui.resolution.options).some((o) => o.value === value)) {
+      const option = el('option', { value, textContent: `${width} × ${height}` });
+      option.dataset.camera = '';
+      ui.resolution.append(option);
+    }
+    ui.resolution.value = value;
+    const ignored = width !== w || height !== h;
+    ui.resolutionNote.hidden = !ignored;
+    ui.resolutionNote.textContent = ignored ? `The camera gives ${width} × ${height}: it does not offer the ${w} × ${h} asked for.` : '';
   }
 
   /** Starts the camera `deviceId` (default: any), or the sample clip. Initially a camera that fails falls back to the sample clip. */
@@ -159,6 +192,7 @@ export function startApp(): void {
     }
     const previous = live;
     live = next;
+    showCameraSize(next.kind === 'camera' ? next.track : undefined);
     if (next.kind === 'camera') {
       const started = next;
       // A camera that goes away (unplugged, taken by another application) leaves the sample clip on.
@@ -473,6 +507,7 @@ export function startApp(): void {
   ui.profile.addEventListener('change', () => processor.setOptions({ profile: ui.profile.checked }));
   ui.camera.addEventListener('change', () => void startLive(ui.camera.value, false));
   ui.resolution.addEventListener('change', () => {
+    requested = parseSize(ui.resolution.value);
     if (live?.kind === 'camera') void startLive(live.track.getSettings().deviceId, false);
   });
   ui.cameraRetry.addEventListener('click', () => void startLive(undefined, false));

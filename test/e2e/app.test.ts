@@ -93,6 +93,26 @@ describe.skipIf(!chromiumPath)('the web app on a fake camera', () => {
     expect(cameras).toContain('Sample clip (no camera)');
   });
 
+  it('the Resolution box shows the size the camera gives, and says so when the camera ignored the request', async () => {
+    const { page } = browser;
+    // The fake camera plays a 640×360 file whatever it is asked; the app asks for 1280×720 by default.
+    const state = await appState(page);
+    expect([state.input?.width, state.input?.height]).toEqual([W, H]);
+    const note = page.locator('#resolution-note');
+    expect(await page.inputValue('#resolution')).toBe(`${W}x${H}`);
+    expect(await note.isVisible()).toBe(true);
+    expect(await note.textContent()).toBe(`The camera gives ${W} × ${H}: it does not offer the 1280 × 720 asked for.`);
+    // Asked for what it gives: nothing to say; asked again for more: said again.
+    await page.selectOption('#resolution', `${W}x${H}`);
+    await expect.poll(() => note.isHidden(), { timeout: 30_000 }).toBe(true);
+    expect(await page.inputValue('#resolution')).toBe(`${W}x${H}`);
+    await page.selectOption('#resolution', '1280x720');
+    await expect.poll(() => note.isVisible(), { timeout: 30_000 }).toBe(true);
+    expect(await page.inputValue('#resolution')).toBe(`${W}x${H}`);
+    expect((await appState(page)).messages).toEqual([]);
+    await waitFrames(page, 3);
+  });
+
   it('blur changes the background pixels and keeps the person, as core does on the CPU', async () => {
     const { page } = browser;
     // Detailed edges: core's refinement (joint bilateral upsampling + soft edge) is the reference.
