@@ -6,3 +6,4 @@ export { writeFileAtomic, OutputError } from './node/safeWrite.js';
 export { loadBackgroundImages, listImages } from './node/imageFolder.js';
 export { defaultNodeBackend, onnxNodeBackend, onnxWasmBackend, type OnnxBackendOptions } from './node/onnxBackend.js';
 export { builtinOnnx, builtinModelPath, loadBuiltinModel } from './node/models.js';
+export { samplePhoto, sampleBackground } from './node/packageRoot.js';
