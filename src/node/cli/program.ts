@@ -119,7 +119,7 @@ export function buildProgram(io: CliIO): Command {
     .addOption(new Option('--background-interval <seconds>', 'video and cameras: with a --background folder, show the next image every so many seconds').argParser(numberIn('--background-interval', 0.01, 86400)))
     .addOption(new Option('--fit <mode>', 'how a background image fills the frame').choices(['cover', 'contain', 'stretch']).default('cover'))
     .addOption(new Option('--color <css>', 'replace the background with a colour: "green", "#00b140", "rgb(0 0 0 / 50%)"').argParser(colour))
-    .addOption(new Option('--transparent', 'cut the person out: PNG or WebP with a transparent background'))
+    .addOption(new Option('--transparent', 'cut the person out: PNG, WebP or TIFF with a transparent background (videos: VP9 WebM with alpha)'))
     .addOption(new Option('--mask', 'write the person mask itself: 8-bit greyscale PNG, white = person'))
     .addOption(new Option('--model <name|file.onnx>', 'general (square, any photo) or landscape (faster, 16:9), or your own .onnx with --model-spec').default('general'))
     .addOption(new Option('--model-spec <json|file>', 'what your own .onnx expects: inline JSON or a .json file (input size, layout, range, output channel, activation; see the README)'))
