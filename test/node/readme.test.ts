@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/node/cli/program.js';
 import { cli } from '../helpers/cli.js';
-import { readme, readmeSection } from '../helpers/readme.js';
+import { readmeSection } from '../helpers/readme.js';
 
 const program = buildProgram({ stdout: () => {}, stderr: () => {}, interactive: false, exitCode: 0 });
 
@@ -19,7 +19,7 @@ function readmeOptionCells(): string[] {
   return readmeSection('The command line')
     .split('\n')
     .filter((l) => l.startsWith('| `'))
-    .map((l) => l.replace(/\\\|/g, '\u0000').split('|')[1].replace(/\u0000/g, '|').trim());
+    .map((l) => l.replace(/\\\|/g, '\uE000').split('|')[1].replace(/\uE000/g, '|').trim());
 }
 
 describe('README', () => {
