@@ -101,10 +101,10 @@ export function onnxNodeBackend(options: OnnxBackendOptions = {}): InferenceBack
 }
 
 /**
- * WebAssembly threads by default: 2 on 4 or more cores, else 1 (as in the browser). On 2 cores
- * (`npm run bench -- runtime`) a second thread cut the general model's time when the machine was
- * idle but cost more CPU than it saved, and lost outright when the cores were busy, as they are
- * with ffmpeg encoding beside it.
+ * WebAssembly threads by default: 2 on 4 or more cores, else 1 (as in the browser). On 2 cores a
+ * second thread cut the general model's wall time in one quiet moment (12–16 against 18–23 ms) at
+ * twice the CPU, and made it slower in every `npm run bench -- runtime` with the cores busy (as
+ * they are with ffmpeg encoding beside it).
  */
 export function defaultWasmThreads(cores = availableParallelism()): number {
   return cores >= 4 ? 2 : 1;
