@@ -9,7 +9,7 @@ import sharp, { type OutputInfo } from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../../src/core/frame.js';
 import { runLive, startLive, type LiveStats } from '../../src/node/live/runLive.js';
-import { createBackdrop, type Backdrop } from '../../src/node/photo.js';
+import { createBackdrop, type Backdrop } from '../../src/node/facade.js';
 import { VideoSinkError } from '../../src/node/video/sink.js';
 import { VideoSourceError } from '../../src/node/video/source.js';
 import { testdata } from '../helpers/testdata.js';

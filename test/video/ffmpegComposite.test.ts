@@ -12,7 +12,7 @@ import { DEFAULT_SOFTNESS, DEFAULT_THRESHOLD, refineMask } from '../../src/core/
 import type { Mask } from '../../src/core/frame.js';
 import { smoothstepMask } from '../../src/core/refine.js';
 import { fitBackground } from '../../src/core/resize.js';
-import { createBackdrop, type Backdrop, type BackdropOptions } from '../../src/node/photo.js';
+import { createBackdrop, type Backdrop, type BackdropOptions } from '../../src/node/facade.js';
 import { compositeVideo, compositeUnsupported, softEdgeExpression } from '../../src/node/video/ffmpegComposite.js';
 import { clipWithAudio, decodeFrames, ffmpeg, ffmpegBin, makeTempDir, oddClip, probeStreams, run, TALKING_HEAD } from '../helpers/videos.js';
 import { testdata } from '../helpers/testdata.js';

@@ -1,6 +1,6 @@
 /**
  * `backdrop <inputs...>`: the command line, parsed with commander. Everything here is about
- * turning flags into a plan; the work itself is done by Backdrop (photo.ts) in runBatch.
+ * turning flags into a plan; the work itself is done by Backdrop (facade.ts) in runBatch.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
@@ -12,10 +12,11 @@ import { validateSpec, type ModelSpec } from '../../core/modelSpec.js';
 import { ROI_MODES, type RoiMode } from '../../core/roi.js';
 import { DEFAULT_TEMPORAL } from '../../core/temporal.js';
 import { DEFAULT_MAX_PIXELS, formatFromPath, type ImageFormat } from '../imageIO.js';
-import type { BackdropOptions, PhotoEffect } from '../photo.js';
+import type { BackdropOptions, PhotoEffect } from '../facade.js';
 import { runBatch, type CliIO } from './batch.js';
 import type { VideoCodec } from '../video/sink.js';
-import { CODECS, fpsMeterFrom, parseVideoPoint } from './video.js';
+import { CODECS, fpsMeterFrom } from './video.js';
+import { parseVideoPoint, type VideoPoint } from '../video/point.js';
 import { isVideoPath } from './outputs.js';
 import { isLiveInput, listCamerasCommand, runLiveCommand } from '../live/liveCli.js';
 
@@ -48,8 +49,8 @@ export interface CliOptions {
   codec?: VideoCodec;
   crf?: number;
   preset?: string;
-  from?: string;
-  to?: string;
+  from?: VideoPoint;
+  to?: VideoPoint;
   trim?: boolean;
   audio?: boolean;
   // Video and live
@@ -77,13 +78,13 @@ function numberIn(name: string, lo: number, hi: number) {
   };
 }
 
-function point(value: string): string {
+/** `--from`/`--to`, parsed here once for files and live sessions alike. */
+function point(value: string): VideoPoint {
   try {
-    parseVideoPoint(value);
+    return parseVideoPoint(value);
   } catch (e) {
     throw new InvalidArgumentError((e as Error).message);
   }
-  return value;
 }
 
 function integerIn(name: string, lo: number, hi: number) {
@@ -200,7 +201,7 @@ recording is still finished and kept).`,
       if (inputs.length === 1 && (isLiveInput(inputs[0]) || fileAsCamera)) {
         const live = { output: options.output, preview: options.preview, virtualCamera: options.virtualCamera, stallTimeout: options.stallTimeout, loop: options.loop };
         // --to ends the session; --from starts the effect (with --trim: the output) in session time.
-        const bounds = { from: options.from !== undefined ? parseVideoPoint(options.from) : undefined, to: options.to !== undefined ? parseVideoPoint(options.to) : undefined, trim: options.trim };
+        const bounds = { from: options.from, to: options.to, trim: options.trim };
         const stream = { smoothing: options.smoothing, fps: fpsMeterFrom(options), flip: options.flip };
         const encode = { force: options.force, crf: options.crf, preset: options.preset, quiet: options.quiet, json: options.json };
         io.exitCode = await runLiveCommand(inputs[0], { ...live, ...bounds, ...encode, ...stream }, toBackdropOptions(options), io);

@@ -8,10 +8,11 @@ import { parseColor } from '../../core/color.js';
 import type { FrameRange } from '../../core/engine.js';
 import type { FpsMeterOptions } from '../../core/fpsMeter.js';
 import { temporalFrom } from '../live/liveCli.js';
-import type { Backdrop } from '../photo.js';
+import type { Backdrop } from '../facade.js';
 import type { VideoSummary } from '../video/transcode.js';
 import type { VideoCodec } from '../video/sink.js';
 import { expectedFrameCount, probeVideo, rationalValue, type VideoInfo } from '../video/probe.js';
+import { pointFrame, pointSeconds, pointText } from '../video/point.js';
 import type { PlannedOutput } from './outputs.js';
 import type { CliIO, Target } from './batch.js';
 import { progressBar } from './batch.js';
@@ -25,21 +26,6 @@ export function videoExtension(cli: CliOptions, target: Target): string {
   return '.mp4';
 }
 
-/** A point in a video: a frame number ("120"), seconds ("4.5s") or a timestamp ("1:02.5"). */
-export type VideoPoint = { frame: number } | { seconds: number };
-
-export function parseVideoPoint(text: string): VideoPoint {
-  const t = text.trim();
-  if (/^\d+$/.test(t)) return { frame: Number(t) };
-  const s = /^(\d+(?:\.\d+)?)s$/.exec(t);
-  if (s) return { seconds: Number(s[1]) };
-  const parts = t.split(':');
-  if (parts.length >= 2 && parts.length <= 3 && parts.every((p) => /^\d+(\.\d+)?$/.test(p))) {
-    return { seconds: parts.reduce((acc, p) => acc * 60 + Number(p), 0) };
-  }
-  throw new Error(`"${text}" is not a frame number (120), seconds (4.5s) or a timestamp (1:02.5)`);
-}
-
 /** The FPS meter --fps and its style flags ask for; undefined without --fps. */
 export function fpsMeterFrom(cli: Pick<CliOptions, 'fps' | 'fpsCorner' | 'fpsColor' | 'fpsSize'>): FpsMeterOptions | undefined {
   if (!cli.fps) return undefined;
@@ -50,15 +36,11 @@ export function fpsMeterFrom(cli: Pick<CliOptions, 'fps' | 'fpsCorner' | 'fpsCol
   };
 }
 
-const toSeconds = (p: VideoPoint, fps: number) => ('frame' in p ? p.frame / fps : p.seconds);
-/** The frame shown at a point: a time selects the frame nearest to it. */
-const toFrame = (p: VideoPoint, fps: number) => ('frame' in p ? p.frame : Math.round(p.seconds * fps));
-
 /** `--from`/`--to` without `--trim`: the frames the effect runs on (the others pass through untouched). */
 export function effectRange(cli: Pick<CliOptions, 'from' | 'to'>, fps: number): FrameRange | undefined {
   if (cli.from === undefined && cli.to === undefined) return undefined;
-  const from = cli.from !== undefined ? toFrame(parseVideoPoint(cli.from), fps) : undefined;
-  const to = cli.to !== undefined ? toFrame(parseVideoPoint(cli.to), fps) : undefined;
+  const from = cli.from !== undefined ? pointFrame(cli.from, fps) : undefined;
+  const to = cli.to !== undefined ? pointFrame(cli.to, fps) : undefined;
   if (from !== undefined && to !== undefined && !(to > from)) throw new Error(`--to must come after --from`);
   return { unit: 'frame', from, to };
 }
@@ -71,16 +53,16 @@ export function effectRange(cli: Pick<CliOptions, 'from' | 'to'>, fps: number): 
 function checkFromInside(input: string, cli: Pick<CliOptions, 'from'>, info: VideoInfo, fps: number): void {
   if (cli.from === undefined) return;
   const frames = expectedFrameCount(info);
-  if (frames === undefined || toFrame(parseVideoPoint(cli.from), fps) < frames) return;
+  if (frames === undefined || pointFrame(cli.from, fps) < frames) return;
   const seconds = info.duration ?? frames / fps;
-  throw new Error(`${input}: --from ${cli.from} is past the end of the video (${frames} frames, ${seconds.toFixed(2)} s)`);
+  throw new Error(`${input}: --from ${pointText(cli.from)} is past the end of the video (${frames} frames, ${seconds.toFixed(2)} s)`);
 }
 
 export async function processVideoFile(plan: PlannedOutput, backdrop: Backdrop, cli: CliOptions, io: CliIO): Promise<VideoSummary> {
   const info = await probeVideo(plan.input);
   const fps = rationalValue(info.frameRate);
-  const from = cli.from !== undefined ? toSeconds(parseVideoPoint(cli.from), fps) : undefined;
-  const to = cli.to !== undefined ? toSeconds(parseVideoPoint(cli.to), fps) : undefined;
+  const from = cli.from !== undefined ? pointSeconds(cli.from, fps) : undefined;
+  const to = cli.to !== undefined ? pointSeconds(cli.to, fps) : undefined;
   if (from !== undefined && to !== undefined && !(to > from)) throw new Error(`--to must come after --from`);
   checkFromInside(plan.input, cli, info, fps);
 

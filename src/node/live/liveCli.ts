@@ -7,13 +7,14 @@
 import type { FpsMeterOptions } from '../../core/fpsMeter.js';
 import type { FrameProcessor } from '../../core/processor.js';
 import type { TemporalOptions } from '../../core/temporal.js';
-import { createBackdrop, type BackdropOptions } from '../photo.js';
+import { createBackdrop, type BackdropOptions } from '../facade.js';
 import { kindOfOutput } from '../video/sink.js';
 import { VideoSourceError } from '../video/source.js';
 import { interruptedExitCode } from '../cli/interrupt.js';
 import { formatCameraList, kindOfInputSpec, listCameras } from './cameraInput.js';
 import { KEY_HELP } from './keys.js';
-import { runLive, type LiveOutputs, type LiveStats, type SessionPoint } from './runLive.js';
+import { runLive, type LiveOutputs, type LiveStats } from './runLive.js';
+import type { VideoPoint } from '../video/point.js';
 
 /** What the CLI needs from its io (cli/batch.ts CliIO fits). */
 export interface LiveCliIO {
@@ -37,8 +38,8 @@ export interface LiveCliOptions {
   /** `--loop`: a video file played as a camera starts over when it ends. */
   loop?: boolean;
   /** `--from`/`--to`/`--trim`: bounds of the session (see LiveOptions). */
-  from?: SessionPoint;
-  to?: SessionPoint;
+  from?: VideoPoint;
+  to?: VideoPoint;
   trim?: boolean;
   force?: boolean;
   crf?: number;

@@ -1,7 +1,8 @@
 /**
- * Photos on Node: create once, process many. Files, Buffers and raw frames in and out; the model
- * is converted and loaded once per Backdrop. Video files and cameras get an effect of their own
- * per stream (`streamEffect`), which smooths the mask over time.
+ * The library's face on Node (createBackdrop): photos, video files and live streams. Create once,
+ * process many: files, Buffers and raw frames in and out; the model is converted and loaded once
+ * per Backdrop. Video files and cameras get an effect of their own per stream (`streamEffect`),
+ * which smooths the mask over time.
  */
 import { readFile } from 'node:fs/promises';
 import { now } from '../core/clock.js';
