@@ -21,8 +21,9 @@ import { loadBuiltinModel } from './models.js';
 import { defaultNodeBackend } from './onnxBackend.js';
 import { writeFileAtomic } from './safeWrite.js';
 import { openBackgroundVideo } from './video/backgroundVideo.js';
-import { compositeUnsupported, compositeVideo } from './video/ffmpegComposite.js';
-import { processVideo, type ProcessVideoOptions, type VideoSummary } from './video/transcode.js';
+import { compositeUnsupported, ffmpegRenderer } from './video/ffmpegRenderer.js';
+import { processVideo, type ProcessVideoOptions } from './video/nodeRenderer.js';
+import { renderVideo, type VideoSummary } from './video/renderer.js';
 
 /** A user's own ONNX model and what it expects. */
 export interface CustomModel {
@@ -140,9 +141,10 @@ export class Backdrop {
 
   /**
    * Processes a video file with a fresh stream effect (smoothing and bilinear edges by default),
-   * optionally mirrored first and with the FPS meter drawn (see StreamOptions); audio kept. When
-   * the effect is all there is to do and ffmpeg can draw it (compositeUnsupported), ffmpeg
-   * composites (compositeVideo); otherwise frames go through Node (processVideo).
+   * optionally mirrored first and with the FPS meter drawn (see StreamOptions); audio kept. The
+   * renderer is chosen here, once: when the effect is all there is to do and ffmpeg can draw it
+   * (compositeUnsupported), ffmpeg composites (ffmpegRenderer); otherwise frames go through Node
+   * (nodeRenderer, processVideo).
    */
   processVideo(input: string, output: string, options: BackdropVideoOptions = {}): Promise<VideoSummary> {
     const { temporal, flip, fps, processors, ...video } = options;
@@ -150,7 +152,7 @@ export class Backdrop {
     // Just the effect, on every frame: ffmpeg composites (full-size pixels never enter Node).
     if (!flip && !fps && !processors?.length && !video.range && compositeUnsupported(effect) === null) {
       const { info, from, to, audio, codec, crf, preset, force, outputArgs, signal, onProgress, ffmpegPath, ffprobePath } = video;
-      return compositeVideo({ input, output, effect, info, from, to, audio, codec, crf, preset, force, outputArgs, signal, onProgress, ffmpegPath, ffprobePath });
+      return renderVideo({ input, output, info, from, to, audio, codec, crf, preset, force, outputArgs, signal, onProgress, ffmpegPath, ffprobePath }, ffmpegRenderer(effect));
     }
     const chain = streamChain(effect, { flip, fps, processors });
     return processVideo({ ...video, input, output, processors: chain.processors });

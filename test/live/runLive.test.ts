@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../../src/core/frame.js';
 import { runLive, startLive, type LiveStats } from '../../src/node/live/runLive.js';
 import { createBackdrop, type Backdrop } from '../../src/node/facade.js';
-import { VideoSinkError } from '../../src/node/video/sink.js';
+import { VideoSinkError } from '../../src/node/video/sinkPlan.js';
 import { VideoSourceError } from '../../src/node/video/source.js';
 import { testdata } from '../helpers/testdata.js';
 import { TALKING_HEAD, decodeErrors, decodeFrames, ffmpeg, makeTempDir, probeStreams } from '../helpers/videos.js';

@@ -14,7 +14,7 @@ import { DEFAULT_TEMPORAL } from '../../core/temporal.js';
 import { DEFAULT_MAX_PIXELS, formatFromPath, type ImageFormat } from '../imageIO.js';
 import type { BackdropOptions, PhotoEffect } from '../facade.js';
 import { runBatch, type CliIO } from './batch.js';
-import type { VideoCodec } from '../video/sink.js';
+import type { VideoCodec } from '../video/sinkPlan.js';
 import { CODECS, fpsMeterFrom } from './video.js';
 import { parseVideoPoint, type VideoPoint } from '../video/point.js';
 import { isVideoPath } from './outputs.js';

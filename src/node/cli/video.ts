@@ -9,10 +9,11 @@ import type { FrameRange } from '../../core/engine.js';
 import type { FpsMeterOptions } from '../../core/fpsMeter.js';
 import { temporalFrom } from '../live/liveCli.js';
 import type { Backdrop } from '../facade.js';
-import type { VideoSummary } from '../video/transcode.js';
-import type { VideoCodec } from '../video/sink.js';
+import type { VideoSummary } from '../video/renderer.js';
+import type { VideoCodec } from '../video/sinkPlan.js';
 import { expectedFrameCount, probeVideo, rationalValue, type VideoInfo } from '../video/probe.js';
 import { pointFrame, pointSeconds, pointText } from '../video/point.js';
+import { videoTools } from '../video/tools.js';
 import type { PlannedOutput } from './outputs.js';
 import type { CliIO, Target } from './batch.js';
 import { progressBar } from './batch.js';
@@ -59,7 +60,8 @@ function checkFromInside(input: string, cli: Pick<CliOptions, 'from'>, info: Vid
 }
 
 export async function processVideoFile(plan: PlannedOutput, backdrop: Backdrop, cli: CliOptions, io: CliIO): Promise<VideoSummary> {
-  const info = await probeVideo(plan.input);
+  // The job's one probe: the range is parsed against the rate it reads, and the job takes it (info).
+  const info = await probeVideo(plan.input, { tools: videoTools() });
   const fps = rationalValue(info.frameRate);
   const from = cli.from !== undefined ? pointSeconds(cli.from, fps) : undefined;
   const to = cli.to !== undefined ? pointSeconds(cli.to, fps) : undefined;

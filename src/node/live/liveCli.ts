@@ -8,7 +8,7 @@ import type { FpsMeterOptions } from '../../core/fpsMeter.js';
 import type { FrameProcessor } from '../../core/processor.js';
 import type { TemporalOptions } from '../../core/temporal.js';
 import { createBackdrop, type BackdropOptions } from '../facade.js';
-import { kindOfOutput } from '../video/sink.js';
+import { kindOfOutput } from '../video/sinkPlan.js';
 import { VideoSourceError } from '../video/source.js';
 import { interruptedExitCode } from '../cli/interrupt.js';
 import { formatCameraList, kindOfInputSpec, listCameras } from './cameraInput.js';
