@@ -1,4 +1,4 @@
-/** Video in Node: find ffmpeg, probe files, read frames, write frames, background videos, process a file. */
+/** Video in Node: find ffmpeg, probe files, read frames, plan and write outputs, background videos, a video job and its Node renderer. */
 export * from './ffmpegPath.js';
 export * from './probe.js';
 export * from './source.js';
@@ -12,6 +12,3 @@ export * from './tools.js';
 export * from './job.js';
 export * from './renderer.js';
 export * from './nodeRenderer.js';
-export * from './ffmpegRenderer.js';
-export * from './ffmpegGraph.js';
-export * from './framePacking.js';

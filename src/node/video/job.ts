@@ -6,7 +6,7 @@
  */
 import type { FrameRange } from '../../core/engine.js';
 import type { FfmpegOptions, VideoTools } from './ffmpegPath.js';
-import { probeVideo, type Rational, type VideoInfo } from './probe.js';
+import { probeVideo, type VideoInfo } from './probe.js';
 import type { Renderer } from './renderer.js';
 import { checkVideoOutput } from './sink.js';
 import { planVideoSink, type SinkPlan, type VideoSinkOptions } from './sinkPlan.js';
@@ -73,7 +73,7 @@ export async function createVideoJob(opts: VideoJobOptions, renderer: Renderer):
 }
 
 /** The sink options for a job whose frames are width × height × channels: encoder settings, and the input's sound kept in step. */
-export function sinkOptions(opts: VideoJobOptions, tools: VideoTools, info: VideoInfo, width: number, height: number, channels: 3 | 4, fps?: Rational): VideoSinkOptions {
+function sinkOptions(opts: VideoJobOptions, tools: VideoTools, info: VideoInfo, width: number, height: number, channels: 3 | 4): VideoSinkOptions {
   const keepAudio = (opts.audio ?? true) && info.audio.length > 0;
   // If the video started after the audio (rare), delay it by as much so they stay aligned.
   const lead = info.startTime - info.formatStartTime;
@@ -83,7 +83,7 @@ export function sinkOptions(opts: VideoJobOptions, tools: VideoTools, info: Vide
     output: opts.output,
     width,
     height,
-    fps: fps ?? info.frameRate,
+    fps: info.frameRate,
     channels,
     codec: opts.codec,
     transparent: opts.transparent,
