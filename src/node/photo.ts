@@ -129,12 +129,12 @@ export class Backdrop {
    * createBackdrop's options says otherwise. Photos keep `effect`, which smooths only when asked.
    */
   streamEffect(temporal: TemporalOptions | boolean = this.streamTemporal): BackgroundEffect {
-    // Unless asked otherwise, streams take the bilinear edges: several times cheaper per frame.
+    // Streams make their masks at a working size (streamMask.ts): guided edges by default, as photos.
     const { settings } = this.effect;
     // A background video plays along each stream's own clock: every stream gets its own copy.
     const fx = settings.effect;
     const effect = fx?.type === 'video' && fx.source.fork ? { ...fx, source: fx.source.fork() } : fx;
-    return new BackgroundEffect(this.segmenter, { ...settings, effect, refine: settings.refine ?? 'bilinear', temporal });
+    return new BackgroundEffect(this.segmenter, { ...settings, effect, temporal });
   }
 
   /**

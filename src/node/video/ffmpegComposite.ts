@@ -1,33 +1,34 @@
 /**
  * Video files, fast: Node segments, ffmpeg composites.
  *
- * Full-resolution pixels never enter Node. One ffmpeg decodes the input at the model's size
- * (a few hundred KB a frame instead of megabytes); Node runs the model and the temporal smoothing
- * on that, and sends back one small RGBA frame per input frame — the person mask in alpha and, for
- * blur, the background blurred with the person weighted out (no halo) in RGB. The encoding ffmpeg
- * decodes the input itself and does the rest in C: upsamples the mask (bilinear), applies the soft
- * edge (threshold/softness as a lookup table), upsamples the blurred background and lays the
- * person over the new background — then encodes, with the sound kept as in processVideo.
+ * Full-resolution pixels never enter Node. One ffmpeg decodes the input at the stream's working
+ * size (streamMask.ts: longer side 640, a few hundred KB a frame instead of megabytes); Node runs
+ * the model on crops of that, the temporal smoothing and the guided edges, and sends back one
+ * small RGBA frame per input frame: the person mask in alpha and, for blur, the background blurred
+ * with the person weighted out (no halo) in RGB. The encoding ffmpeg decodes the input itself and
+ * does the rest in C, in the input's YUV: upsamples the mask (bilinear), applies the soft edge
+ * (a lookup table), upsamples the blurred background and blends the person over the new
+ * background (maskedmerge), then encodes, with the sound kept as in processVideo.
  *
  * Frames are matched by position: both ffmpegs turn the input into the same constant-rate
  * sequence (`fps=R` on the same input, same range), restarted at timestamp 0, and the pipe is read
  * at that same rate.
  *
- * This is the `bilinear` refinement only (edges follow the upsampled model mask, not the
- * picture's colours; no light wrap); `guided` and `bilateral` edges and frame processors go through
- * processVideo. `compositeUnsupported` says which effects this can render.
+ * Edges are the stream's guided or bilinear ones (no light wrap); `bilateral` and `none` edges and
+ * frame processors go through processVideo. `compositeUnsupported` says which effects this can render.
  */
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { blurBackgroundFor } from '../../core/blur.js';
-import { DEFAULT_REFINE, DEFAULT_SOFTNESS, DEFAULT_THRESHOLD, type BackgroundEffect } from '../../core/effect.js';
+import { DEFAULT_REFINE, type BackgroundEffect } from '../../core/effect.js';
 import { runEngine } from '../../core/engine.js';
 import type { Frame, Mask } from '../../core/frame.js';
 import { upsampleBilinear } from '../../core/refine.js';
 import { axisTaps, stretchRows } from '../../core/postprocess.js';
 import { fitBackground } from '../../core/resize.js';
+import { streamWorkSize } from '../../core/streamMask.js';
 import { findFfmpeg, type FfmpegOptions } from './ffmpegPath.js';
 import { formatRational, ffmpegInputPath, probeVideo, type VideoInfo } from './probe.js';
 import { checkVideoOutput, openVideoSink, type VideoGraph, type VideoSink, type VideoSinkOptions } from './sink.js';
@@ -36,8 +37,10 @@ import { noFramesDecoded, sinkOptions, videoSummary, type VideoSummary } from '.
 
 /** Why this effect cannot be composited in ffmpeg, or null when it can. */
 export function compositeUnsupported(effect: BackgroundEffect): string | null {
-  const { refine = DEFAULT_REFINE } = effect.settings;
-  if (refine !== 'bilinear') return `--refine ${refine} edges are computed in Node`;
+  if (!effect.streamEdges) {
+    const { refine = DEFAULT_REFINE, temporal } = effect.settings;
+    return temporal === undefined ? "a photo's effect has no stream masks (use Backdrop.streamEffect())" : `--refine ${refine} edges are computed in Node`;
+  }
   const fx = effect.effect;
   if (fx.type === 'color' && fx.color[3] !== 255) return 'a see-through colour is blended in Node';
   if (fx.type === 'image' && fx.images.length !== 1) return 'cycling several background images happens in Node';
@@ -83,7 +86,24 @@ export interface CompositeGraphSpec {
   invert: boolean;
 }
 
-/** The ffmpeg side: inputs and the filter graph, ending in [picture]. Pure, for tests. */
+/** RGB → BT.601/709 limited-range YCbCr, as ffmpeg's `out_color_matrix`/`out_range=tv` convert. */
+export function rgbToYuv([r, g, b]: [number, number, number], matrix: 'bt601' | 'bt709'): [number, number, number] {
+  const [kr, kb] = matrix === 'bt709' ? [0.2126, 0.0722] : [0.299, 0.114];
+  const y = kr * r + (1 - kr - kb) * g + kb * b;
+  const cb = (b - y) / (2 * (1 - kb)), cr = (r - y) / (2 * (1 - kr));
+  const clamp = (v: number) => Math.min(255, Math.max(0, Math.round(v)));
+  return [clamp(16 + (219 * y) / 255), clamp(128 + (224 * cb) / 255), clamp(128 + (224 * cr) / 255)];
+}
+
+/**
+ * The ffmpeg side: inputs and the filter graph, ending in [picture]. Pure, for tests.
+ *
+ * Everything full-sized stays in the input's 4:2:0 YUV (compositing in RGBA costs ≈ 7× as much):
+ * the mask is upsampled and soft-edged as one grey plane, and its half-size copy serves both chroma
+ * planes (mergeplanes), so maskedmerge blends every plane by the same coverage. Backgrounds come
+ * in at their own size and are converted to YUV there (the blur at the mask's size, from Node).
+ * Every stream derives its timing from the input's frames, so the graph ends with them.
+ */
 export function compositeGraph(spec: CompositeGraphSpec): VideoGraph {
   const { width: W, height: H, render } = spec;
   const rate = formatRational(spec.frameRate);
@@ -93,39 +113,47 @@ export function compositeGraph(spec: CompositeGraphSpec): VideoGraph {
   main.push('-i', ffmpegInputPath(spec.input));
   const inputs = [main];
   const matrix = spec.colorSpace === 'bt709' ? 'bt709' : 'bt601';
-  const toYuv = `scale=${W}:${H}:flags=bilinear:out_color_matrix=${matrix}:out_range=tv,format=yuv420p`;
-  const parts = [
-    `[0:v]split[px][pm]`,
-    `[pm]alphaextract,scale=${W}:${H}:flags=bilinear,lut=c0='${softEdgeExpression(spec.threshold, spec.softness, spec.invert)}'[mask]`,
-  ];
+  // RGB → the input's YUV at the picture's own size, then scaled as YUV: far cheaper than both at once.
+  const toYuv = `scale=out_color_matrix=${matrix}:out_range=tv,format=yuv420p,scale=${W}:${H}:flags=bilinear`;
+  const lut = `lut=c0='${softEdgeExpression(spec.threshold, spec.softness, spec.invert)}'`;
+  // format=gray pins the plane the lut acts on (left open, an RGB output pulls RGB up the chain and
+  // the lut would change the red channel alone).
+  const maskY = `alphaextract,scale=${W}:${H}:flags=bilinear,format=gray,${lut}`;
   // The same constant-rate sequence the mask source reads, from timestamp 0 like the pipe.
-  if (render.kind !== 'mask') parts.unshift(`[1:v]fps=${rate},setpts=PTS-STARTPTS,setsar=1[main]`);
+  const mainVideo = `[1:v]fps=${rate},setpts=PTS-STARTPTS,setsar=1`;
+  const parts: string[] = [];
+  const yuvMask = (from: string) =>
+    parts.push(
+      `[${from}]${maskY},split[my][mc]`,
+      `[mc]scale=${Math.ceil(W / 2)}:${Math.ceil(H / 2)}:flags=bilinear,split[mu][mv]`,
+      '[my][mu][mv]mergeplanes=0x001020:yuv420p[mask]',
+    );
   switch (render.kind) {
     case 'mask':
-      parts.push('[px]nullsink', '[mask]null[picture]');
+      parts.push(`[0:v]${maskY}[picture]`);
       break;
     case 'transparent':
-      parts.push('[px]nullsink', '[main][mask]alphamerge[picture]');
+      parts.push(`[0:v]${maskY}[alpha]`, `${mainVideo}[main]`, '[main][alpha]alphamerge[picture]');
       break;
     case 'blur':
-      parts.push(`[px]format=rgb24,${toYuv}[bg]`, '[main][mask]alphamerge[person]', '[bg][person]overlay=format=yuv420:eof_action=endall[picture]');
+      parts.push('[0:v]split[pm][pb]', `[pb]format=rgb24,${toYuv}[bg]`, `${mainVideo},format=yuv420p[main]`);
+      yuvMask('pm');
+      parts.push('[bg][main][mask]maskedmerge[picture]');
       break;
     case 'color': {
-      const hex = render.rgb.map((v) => v.toString(16).padStart(2, '0')).join('');
-      parts.push('[px]nullsink', `color=c=0x${hex}:s=${W}x${H}:r=${rate},format=yuv420p[bg]`, '[main][mask]alphamerge[person]', '[bg][person]overlay=format=yuv420:shortest=1[picture]');
+      // A constant picture made from the input's own frames (lutyuv), so it ends when they do.
+      const [y, u, v] = rgbToYuv(render.rgb, matrix);
+      parts.push(`${mainVideo},format=yuv420p,split[main][m2]`, `[m2]lutyuv=y=${y}:u=${u}:v=${v}[bg]`);
+      yuvMask('0:v');
+      parts.push('[bg][main][mask]maskedmerge[picture]');
       break;
     }
     case 'image':
       inputs.push(['-f', 'rawvideo', '-pix_fmt', render.channels === 4 ? 'rgba' : 'rgb24', '-s', `${W}x${H}`, '-i', render.raw]);
       // The still is laid over the input's frames so the background has their timing.
-      parts.push(
-        '[px]nullsink',
-        `[2:v]${toYuv}[still]`,
-        '[main]split[m1][m2]',
-        '[m1][still]overlay=format=yuv420:eof_action=repeat[bg]',
-        '[m2][mask]alphamerge[person]',
-        '[bg][person]overlay=format=yuv420:eof_action=endall[picture]',
-      );
+      parts.push(`[2:v]${toYuv}[still]`, `${mainVideo},format=yuv420p,split[main][m2]`, '[m2][still]overlay=format=yuv420:eof_action=repeat[bg]');
+      yuvMask('0:v');
+      parts.push('[bg][main][mask]maskedmerge[picture]');
       break;
   }
   // The picture stays in the input's YUV: tagged as the input is (untagged stays untagged).
@@ -196,10 +224,10 @@ export async function compositeVideo(opts: CompositeVideoOptions): Promise<Video
   findFfmpeg(ff);
   const info = opts.info ?? (await probeVideo(input, ff));
   await checkVideoOutput(output, { force: opts.force, inputs: [input] });
-  const { inputWidth: mw, inputHeight: mh } = effect.segmenter.spec;
   const { width: W, height: H, frameRate } = info;
+  // Node works on the frames at the stream's working size, and sends its mask back at that size.
+  const { width: mw, height: mh } = streamWorkSize(W, H);
   const fx = effect.effect;
-  const settings = effect.settings;
   const transparent = fx.type === 'transparent';
 
   let raw: string | null = null;
@@ -231,9 +259,7 @@ export async function compositeVideo(opts: CompositeVideoOptions): Promise<Video
       to: opts.to,
       colorSpace: info.colorSpace,
       render,
-      threshold: settings.threshold ?? DEFAULT_THRESHOLD,
-      softness: settings.softness ?? DEFAULT_SOFTNESS,
-      invert: settings.invert ?? false,
+      ...effect.streamEdge,
     });
     // Both ffmpegs start together: the encoder's start-up (libraries, inputs, x264) overlaps the
     // decoder's instead of following it.
@@ -245,7 +271,8 @@ export async function compositeVideo(opts: CompositeVideoOptions): Promise<Video
         from: opts.from,
         to: opts.to,
         signal: opts.signal,
-        outputArgs: ['-vf', `fps=${formatRational(frameRate)},scale=${mw}:${mh}:flags=area`],
+        // Scaled in YUV, then converted at the small size: a third of the cost of both in one step.
+        outputArgs: ['-vf', `fps=${formatRational(frameRate)},scale=${mw}:${mh}:flags=bilinear,format=yuv420p`],
         // One thread decodes up to 1080p far faster than the encoder needs and spends ~15 % less CPU
         // than frame threads, CPU the encoder on the other side can use.
         decoderThreads: W * H <= 1920 * 1080 ? 1 : undefined,
@@ -267,8 +294,8 @@ export async function compositeVideo(opts: CompositeVideoOptions): Promise<Video
       processors: [
         {
           process: async (small: Frame) => {
-            const low = await effect.lowResMask(small);
-            const packed = packFrame(small, low, blurStrength, W, H);
+            const mask = await effect.streamMask(small);
+            const packed = packFrame(small, mask, blurStrength, W, H);
             src.recycle(small);
             effect.frames++;
             return packed;
