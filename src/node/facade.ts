@@ -131,16 +131,16 @@ export class Backdrop {
    * createBackdrop's options says otherwise. Photos keep `effect`, which smooths only when asked.
    */
   streamEffect(temporal: TemporalOptions | boolean = this.streamTemporal): BackgroundEffect {
-    // Unless asked otherwise, streams take the bilinear edges: several times cheaper per frame.
+    // Streams make their masks at a working size (streamMask.ts): guided edges by default, as photos.
     const { settings } = this.effect;
     // A background video plays along each stream's own clock: every stream gets its own copy.
     const fx = settings.effect;
     const effect = fx?.type === 'video' && fx.source.fork ? { ...fx, source: fx.source.fork() } : fx;
-    return new BackgroundEffect(this.segmenter, { ...settings, effect, refine: settings.refine ?? 'bilinear', temporal });
+    return new BackgroundEffect(this.segmenter, { ...settings, effect, temporal });
   }
 
   /**
-   * Processes a video file with a fresh stream effect (smoothing and bilinear edges by default),
+   * Processes a video file with a fresh stream effect (smoothing and guided edges by default),
    * optionally mirrored first and with the FPS meter drawn (see StreamOptions); audio kept. The
    * renderer is chosen here, once: when the effect is all there is to do and ffmpeg can draw it
    * (compositeUnsupported), ffmpeg composites (ffmpegRenderer); otherwise frames go through Node

@@ -23,7 +23,7 @@ export interface CompositeGraphSpec {
   /** Output size (the input's display size). */
   width: number;
   height: number;
-  /** Size of the frames Node sends (the model's input size). */
+  /** Size of the frames Node sends (the stream's working size). */
   maskWidth: number;
   maskHeight: number;
   frameRate: VideoInfo['frameRate'];
@@ -44,7 +44,24 @@ export interface CompositeGraphSpec {
   invert: boolean;
 }
 
-/** The ffmpeg side: inputs and the filter graph, ending in [picture]. Pure, for tests. */
+/** RGB → BT.601/709 limited-range YCbCr, as ffmpeg's `out_color_matrix`/`out_range=tv` convert. */
+export function rgbToYuv([r, g, b]: [number, number, number], matrix: 'bt601' | 'bt709'): [number, number, number] {
+  const [kr, kb] = matrix === 'bt709' ? [0.2126, 0.0722] : [0.299, 0.114];
+  const y = kr * r + (1 - kr - kb) * g + kb * b;
+  const cb = (b - y) / (2 * (1 - kb)), cr = (r - y) / (2 * (1 - kr));
+  const clamp = (v: number) => Math.min(255, Math.max(0, Math.round(v)));
+  return [clamp(16 + (219 * y) / 255), clamp(128 + (224 * cb) / 255), clamp(128 + (224 * cr) / 255)];
+}
+
+/**
+ * The ffmpeg side: inputs and the filter graph, ending in [picture]. Pure, for tests.
+ *
+ * Everything full-sized stays in the input's 4:2:0 YUV (compositing in RGBA costs ≈ 7× as much):
+ * the mask is upsampled and soft-edged as one grey plane, and its half-size copy serves both chroma
+ * planes (mergeplanes), so maskedmerge blends every plane by the same coverage. Backgrounds come
+ * in at their own size and are converted to YUV there (the blur at the mask's size, from Node).
+ * Every stream derives its timing from the input's frames, so the graph ends with them.
+ */
 export function compositeGraph(spec: CompositeGraphSpec): VideoGraph {
   const { width: W, height: H, render } = spec;
   const rate = formatRational(spec.frameRate);
@@ -54,39 +71,47 @@ export function compositeGraph(spec: CompositeGraphSpec): VideoGraph {
   main.push('-i', ffmpegInputPath(spec.input));
   const inputs = [main];
   const matrix = spec.colorSpace === 'bt709' ? 'bt709' : 'bt601';
-  const toYuv = `scale=${W}:${H}:flags=bilinear:out_color_matrix=${matrix}:out_range=tv,format=yuv420p`;
-  const parts = [
-    `[0:v]split[px][pm]`,
-    `[pm]alphaextract,scale=${W}:${H}:flags=bilinear,lut=c0='${softEdgeExpression(spec.threshold, spec.softness, spec.invert)}'[mask]`,
-  ];
+  // RGB → the input's YUV at the picture's own size, then scaled as YUV: far cheaper than both at once.
+  const toYuv = `scale=out_color_matrix=${matrix}:out_range=tv,format=yuv420p,scale=${W}:${H}:flags=bilinear`;
+  const lut = `lut=c0='${softEdgeExpression(spec.threshold, spec.softness, spec.invert)}'`;
+  // format=gray pins the plane the lut acts on (left open, an RGB output pulls RGB up the chain and
+  // the lut would change the red channel alone).
+  const maskY = `alphaextract,scale=${W}:${H}:flags=bilinear,format=gray,${lut}`;
   // The same constant-rate sequence the mask source reads, from timestamp 0 like the pipe.
-  if (render.kind !== 'mask') parts.unshift(`[1:v]fps=${rate},setpts=PTS-STARTPTS,setsar=1[main]`);
+  const mainVideo = `[1:v]fps=${rate},setpts=PTS-STARTPTS,setsar=1`;
+  const parts: string[] = [];
+  const yuvMask = (from: string) =>
+    parts.push(
+      `[${from}]${maskY},split[my][mc]`,
+      `[mc]scale=${Math.ceil(W / 2)}:${Math.ceil(H / 2)}:flags=bilinear,split[mu][mv]`,
+      '[my][mu][mv]mergeplanes=0x001020:yuv420p[mask]',
+    );
   switch (render.kind) {
     case 'mask':
-      parts.push('[px]nullsink', '[mask]null[picture]');
+      parts.push(`[0:v]${maskY}[picture]`);
       break;
     case 'transparent':
-      parts.push('[px]nullsink', '[main][mask]alphamerge[picture]');
+      parts.push(`[0:v]${maskY}[alpha]`, `${mainVideo}[main]`, '[main][alpha]alphamerge[picture]');
       break;
     case 'blur':
-      parts.push(`[px]format=rgb24,${toYuv}[bg]`, '[main][mask]alphamerge[person]', '[bg][person]overlay=format=yuv420:eof_action=endall[picture]');
+      parts.push('[0:v]split[pm][pb]', `[pb]format=rgb24,${toYuv}[bg]`, `${mainVideo},format=yuv420p[main]`);
+      yuvMask('pm');
+      parts.push('[bg][main][mask]maskedmerge[picture]');
       break;
     case 'color': {
-      const hex = render.rgb.map((v) => v.toString(16).padStart(2, '0')).join('');
-      parts.push('[px]nullsink', `color=c=0x${hex}:s=${W}x${H}:r=${rate},format=yuv420p[bg]`, '[main][mask]alphamerge[person]', '[bg][person]overlay=format=yuv420:shortest=1[picture]');
+      // A constant picture made from the input's own frames (lutyuv), so it ends when they do.
+      const [y, u, v] = rgbToYuv(render.rgb, matrix);
+      parts.push(`${mainVideo},format=yuv420p,split[main][m2]`, `[m2]lutyuv=y=${y}:u=${u}:v=${v}[bg]`);
+      yuvMask('0:v');
+      parts.push('[bg][main][mask]maskedmerge[picture]');
       break;
     }
     case 'image':
       inputs.push(['-f', 'rawvideo', '-pix_fmt', render.channels === 4 ? 'rgba' : 'rgb24', '-s', `${W}x${H}`, '-i', render.raw]);
       // The still is laid over the input's frames so the background has their timing.
-      parts.push(
-        '[px]nullsink',
-        `[2:v]${toYuv}[still]`,
-        '[main]split[m1][m2]',
-        '[m1][still]overlay=format=yuv420:eof_action=repeat[bg]',
-        '[m2][mask]alphamerge[person]',
-        '[bg][person]overlay=format=yuv420:eof_action=endall[picture]',
-      );
+      parts.push(`[2:v]${toYuv}[still]`, `${mainVideo},format=yuv420p,split[main][m2]`, '[m2][still]overlay=format=yuv420:eof_action=repeat[bg]');
+      yuvMask('0:v');
+      parts.push('[bg][main][mask]maskedmerge[picture]');
       break;
   }
   // The picture stays in the input's YUV: tagged as the input is (untagged stays untagged).

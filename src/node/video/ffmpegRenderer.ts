@@ -1,30 +1,31 @@
 /**
  * Video files, fast: Node segments, ffmpeg composites.
  *
- * Full-resolution pixels never enter Node. One ffmpeg decodes the input at the model's size
- * (a few hundred KB a frame instead of megabytes); Node runs the model and the temporal smoothing
- * on that, and sends back one small RGBA frame per input frame — the person mask in alpha and, for
- * blur, the background blurred with the person weighted out (no halo) in RGB. The encoding ffmpeg
- * decodes the input itself and does the rest in C: upsamples the mask (bilinear), applies the soft
- * edge (threshold/softness as a lookup table), upsamples the blurred background and lays the
- * person over the new background — then encodes, with the sound kept as in processVideo. What
- * ffmpeg does is ffmpegGraph.ts; what Node sends it per frame, framePacking.ts.
+ * Full-resolution pixels never enter Node. One ffmpeg decodes the input at the stream's working
+ * size (streamMask.ts: longer side 640, a few hundred KB a frame instead of megabytes); Node runs
+ * the model on crops of that, the temporal smoothing and the guided edges, and sends back one
+ * small RGBA frame per input frame: the person mask in alpha and, for blur, the background blurred
+ * with the person weighted out (no halo) in RGB. The encoding ffmpeg decodes the input itself and
+ * does the rest in C, in the input's YUV: upsamples the mask (bilinear), applies the soft edge
+ * (a lookup table), upsamples the blurred background and blends the person over the new
+ * background (maskedmerge), then encodes, with the sound kept as in processVideo. What ffmpeg does
+ * is ffmpegGraph.ts; what Node sends it per frame, framePacking.ts.
  *
  * Frames are matched by position: both ffmpegs turn the input into the same constant-rate
  * sequence (`fps=R` on the same input, same range), restarted at timestamp 0, and the pipe is read
  * at that same rate.
  *
- * This is the `bilinear` refinement only (edges follow the upsampled model mask, not the
- * picture's colours; no light wrap); `guided` and `bilateral` edges and frame processors go through
- * processVideo. `compositeUnsupported` says which effects this can render.
+ * Edges are the stream's guided or bilinear ones (no light wrap); `bilateral` and `none` edges and
+ * frame processors go through processVideo. `compositeUnsupported` says which effects this can render.
  */
 import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_REFINE, DEFAULT_SOFTNESS, DEFAULT_THRESHOLD, type BackgroundEffect } from '../../core/effect.js';
+import { DEFAULT_REFINE, type BackgroundEffect } from '../../core/effect.js';
 import type { Frame } from '../../core/frame.js';
 import { fitBackground } from '../../core/resize.js';
+import { streamWorkSize } from '../../core/streamMask.js';
 import { compositeGraph, type CompositeGraphSpec } from './ffmpegGraph.js';
 import { packFrame } from './framePacking.js';
 import type { VideoJobOptions } from './job.js';
@@ -35,8 +36,10 @@ import { openVideoSource, type VideoSource } from './source.js';
 
 /** Why this effect cannot be composited in ffmpeg, or null when it can. */
 export function compositeUnsupported(effect: BackgroundEffect): string | null {
-  const { refine = DEFAULT_REFINE } = effect.settings;
-  if (refine !== 'bilinear') return `--refine ${refine} edges are computed in Node`;
+  if (!effect.streamEdges) {
+    const { refine = DEFAULT_REFINE, temporal } = effect.settings;
+    return temporal === undefined ? "a photo's effect has no stream masks (use Backdrop.streamEffect())" : `--refine ${refine} edges are computed in Node`;
+  }
   const fx = effect.effect;
   if (fx.type === 'color' && fx.color[3] !== 255) return 'a see-through colour is blended in Node';
   if (fx.type === 'image' && fx.images.length !== 1) return 'cycling several background images happens in Node';
@@ -62,10 +65,10 @@ export function ffmpegRenderer(effect: BackgroundEffect): Renderer {
   return {
     transparent: fx.type === 'transparent',
     async open(job) {
-      const { inputWidth: mw, inputHeight: mh } = effect.segmenter.spec;
       const { info, input } = job;
       const { width: W, height: H, frameRate } = info;
-      const settings = effect.settings;
+      // Node works on the frames at the stream's working size, and sends its mask back at that size.
+      const { width: mw, height: mh } = streamWorkSize(W, H);
       let raw: string | null = null;
       const cleanup = async (): Promise<void> => {
         if (raw) await rm(raw, { force: true });
@@ -98,9 +101,7 @@ export function ffmpegRenderer(effect: BackgroundEffect): Renderer {
           to: job.to,
           colorSpace: info.colorSpace,
           render,
-          threshold: settings.threshold ?? DEFAULT_THRESHOLD,
-          softness: settings.softness ?? DEFAULT_SOFTNESS,
-          invert: settings.invert ?? false,
+          ...effect.streamEdge,
         });
         // Both ffmpegs start together: the encoder's start-up (libraries, inputs, x264) overlaps the
         // decoder's instead of following it.
@@ -112,7 +113,8 @@ export function ffmpegRenderer(effect: BackgroundEffect): Renderer {
             from: job.from,
             to: job.to,
             signal: job.signal,
-            outputArgs: ['-vf', `fps=${formatRational(frameRate)},scale=${mw}:${mh}:flags=area`],
+            // Scaled in YUV, then converted at the small size: a third of the cost of both in one step.
+            outputArgs: ['-vf', `fps=${formatRational(frameRate)},scale=${mw}:${mh}:flags=bilinear,format=yuv420p`],
             // One thread decodes up to 1080p far faster than the encoder needs and spends ~15 % less CPU
             // than frame threads, CPU the encoder on the other side can use.
             decoderThreads: W * H <= 1920 * 1080 ? 1 : undefined,
@@ -137,8 +139,8 @@ export function ffmpegRenderer(effect: BackgroundEffect): Renderer {
         processors: [
           {
             process: async (small: Frame) => {
-              const low = await effect.lowResMask(small);
-              const packed = packFrame(small, low, blurStrength, W, H);
+              const mask = await effect.streamMask(small);
+              const packed = packFrame(small, mask, blurStrength, W, H);
               src.recycle(small);
               effect.frames++;
               return packed;
