@@ -231,9 +231,12 @@ export class BackgroundEffect implements FrameProcessor {
     const size = streamWorkSize(frame.width, frame.height);
     const work = size.width === frame.width && size.height === frame.height ? frame : resizeFrame(frame, size.width, size.height);
     this.timings.preprocess += now() - t0;
-    const { outputWidth, outputHeight } = this.segmenter.spec;
-    const grid = streamGrid(work.width, work.height, outputWidth * outputHeight);
-    let low = roi === 'off' ? await this.segmenter.segment(work, this.timings) : await this.tracker.segment(this.segmenter, work, this.timings, grid);
+    let low: Mask;
+    if (roi === 'off') low = await this.segmenter.segment(work, this.timings);
+    else {
+      const { outputWidth, outputHeight } = this.segmenter.spec;
+      low = await this.tracker.segment(this.segmenter, work, this.timings, streamGrid(work.width, work.height, outputWidth * outputHeight));
+    }
     if (this.smoother) {
       const t = now();
       low = this.smoother.apply(low, work);

@@ -29,7 +29,7 @@ import { streamWorkSize } from '../../core/streamMask.js';
 import { compositeGraph, type CompositeGraphSpec } from './ffmpegGraph.js';
 import { packFrame } from './framePacking.js';
 import type { VideoJobOptions } from './job.js';
-import { formatRational } from './probe.js';
+import { formatRational, type Rational } from './probe.js';
 import { renderVideo, type Renderer, type VideoSummary } from './renderer.js';
 import { openVideoSink, type VideoSink } from './sink.js';
 import { openVideoSource, type VideoSource } from './source.js';
@@ -57,6 +57,16 @@ export function compositeVideo(opts: CompositeVideoOptions): Promise<VideoSummar
   const unsupported = compositeUnsupported(opts.effect);
   if (unsupported) return Promise.reject(new RangeError(`cannot composite this effect in ffmpeg: ${unsupported}`));
   return renderVideo(opts, ffmpegRenderer(opts.effect));
+}
+
+/**
+ * The decoding ffmpeg's filter: the input as the constant-rate sequence the compositing ffmpeg
+ * reads, at the stream's working size (streamWorkSize). Scaled in YUV and converted to RGB at the
+ * small size: a third of the cost of both in one step.
+ */
+export function workFrameFilter(frameRate: Rational, width: number, height: number): string {
+  const { width: w, height: h } = streamWorkSize(width, height);
+  return `fps=${formatRational(frameRate)},scale=${w}:${h}:flags=bilinear,format=yuv420p`;
 }
 
 /** The renderer for an effect compositeUnsupported accepts (the caller has checked). */
@@ -113,8 +123,7 @@ export function ffmpegRenderer(effect: BackgroundEffect): Renderer {
             from: job.from,
             to: job.to,
             signal: job.signal,
-            // Scaled in YUV, then converted at the small size: a third of the cost of both in one step.
-            outputArgs: ['-vf', `fps=${formatRational(frameRate)},scale=${mw}:${mh}:flags=bilinear,format=yuv420p`],
+            outputArgs: ['-vf', workFrameFilter(frameRate, W, H)],
             // One thread decodes up to 1080p far faster than the encoder needs and spends ~15 % less CPU
             // than frame threads, CPU the encoder on the other side can use.
             decoderThreads: W * H <= 1920 * 1080 ? 1 : undefined,
