@@ -3,7 +3,7 @@
  * chosen background. It is a FrameProcessor, so photos, videos and cameras share it.
  */
 import type { BackgroundProvider } from './backgroundProvider.js';
-import { now } from './clock.js';
+import { stageNow as now } from './clock.js';
 import type { RGBA } from './color.js';
 import { composite, compositeLowRes, maskToGray, type Background } from './composite.js';
 import type { Frame, Mask } from './frame.js';

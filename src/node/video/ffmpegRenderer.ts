@@ -22,6 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stageNow } from '../../core/clock.js';
 import { DEFAULT_REFINE, type BackgroundEffect } from '../../core/effect.js';
 import type { Frame } from '../../core/frame.js';
 import { fitBackground } from '../../core/resize.js';
@@ -149,7 +150,10 @@ export function ffmpegRenderer(effect: BackgroundEffect): Renderer {
           {
             process: async (small: Frame) => {
               const mask = await effect.streamMask(small);
+              const t = stageNow();
               const packed = packFrame(small, mask, blurStrength, W, H);
+              // Node's share of the compositing (the blurred background, the mask's bytes).
+              effect.timings.composite += stageNow() - t;
               src.recycle(small);
               effect.frames++;
               return packed;
