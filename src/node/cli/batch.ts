@@ -9,10 +9,10 @@ import { now } from '../../core/clock.js';
 import { listFiles } from '../imageFolder.js';
 import { formatFromPath, isImagePath, type ImageFormat } from '../imageIO.js';
 import { Backdrop, type BackdropOptions } from '../photo.js';
-import type { CliOptions } from './program.js';
+import type { CliOptions } from '../options/cliOptions.js';
 import { extensionFor, isPhotoInput, isVideoPath, planOutputs, type InputFile, type PlannedOutput } from './outputs.js';
 import { processVideoFile, videoExtension } from './video.js';
-import { Interrupted, interruptedExitCode } from './interrupt.js';
+import { Interrupted, interruptedExitCode } from '../interrupt.js';
 
 export interface CliIO {
   stdout(text: string): void;

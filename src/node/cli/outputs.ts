@@ -22,19 +22,7 @@ export function extensionFor(format: ImageFormat): string {
   return EXTENSIONS[format];
 }
 
-/** Video files a folder is searched for (an explicitly named file of any other kind is tried as video too). */
-const VIDEO_EXTENSIONS = new Set(['.mp4', '.m4v', '.mov', '.mkv', '.webm', '.avi', '.y4m', '.mpg', '.mpeg', '.ts', '.mts', '.flv', '.wmv', '.ogv', '.3gp']);
-/** Still images sharp reads: these go to the photo path, everything else to ffmpeg. */
-const STILL_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.avif', '.tif', '.tiff', '.gif', '.heic', '.heif', '.svg']);
-
-export function isVideoPath(path: string): boolean {
-  return VIDEO_EXTENSIONS.has(extname(path).toLowerCase());
-}
-
-/** How an input is processed: as a photo (sharp) or as a video (ffmpeg). */
-export function isPhotoInput(path: string): boolean {
-  return STILL_EXTENSIONS.has(extname(path).toLowerCase());
-}
+export { isPhotoInput, isVideoPath } from '../mediaKind.js';
 
 /**
  * @param extensionOf the output file extension per input (with the dot; decided from flags and input type)

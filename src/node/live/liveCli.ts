@@ -6,11 +6,11 @@
  */
 import type { FpsMeterOptions } from '../../core/fpsMeter.js';
 import type { FrameProcessor } from '../../core/processor.js';
-import type { TemporalOptions } from '../../core/temporal.js';
 import { createBackdrop, type BackdropOptions } from '../photo.js';
 import { kindOfOutput } from '../video/sink.js';
 import { VideoSourceError } from '../video/source.js';
-import { interruptedExitCode } from '../cli/interrupt.js';
+import { interruptedExitCode } from '../interrupt.js';
+import { temporalFrom } from '../options/backdropOptions.js';
 import { formatCameraList, kindOfInputSpec, listCameras } from './cameraInput.js';
 import { KEY_HELP } from './keys.js';
 import { runLive, type LiveOutputs, type LiveStats, type SessionPoint } from './runLive.js';
@@ -55,11 +55,8 @@ export interface LiveCliOptions {
   smoothing?: number;
 }
 
-/** `--smoothing`: undefined = the default (on), 0 = off, else that strength. */
-export function temporalFrom(smoothing: number | undefined): TemporalOptions | boolean | undefined {
-  if (smoothing === undefined) return undefined;
-  return smoothing === 0 ? false : { strength: smoothing };
-}
+/** Where it lives now; re-exported for cli/video.ts and older importers. */
+export { temporalFrom };
 
 /** Is this command-line input a live source rather than a file? (`camera`, `camera:N`, `/dev/videoN`, a stream URL, `lavfi:…`) */
 export function isLiveInput(arg: string): boolean {
