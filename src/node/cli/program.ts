@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { formatFromPath } from '../imageIO.js';
 import { runBatch, type CliIO } from './batch.js';
+import { serveCommand } from './serve.js';
 import { isVideoPath } from './outputs.js';
 import { isLiveInput, listCamerasCommand, runLiveCommand } from '../live/liveCli.js';
 import type { CliOptions } from '../options/cliOptions.js';
@@ -101,6 +102,7 @@ overwritten, and an existing output only with --force. Exit status: 0 all done, 
 file failed, 2 bad usage; 130, 143 or 129 stopped by Ctrl-C, SIGTERM or SIGHUP (a live
 recording is still finished and kept).`,
     )
+    .addCommand(serveCommand(io))
     .showHelpAfterError('(run backdrop --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
