@@ -102,6 +102,8 @@ overwritten, and an existing output only with --force. Exit status: 0 all done, 
 file failed, 2 bad usage; 130, 143 or 129 stopped by Ctrl-C, SIGTERM or SIGHUP (a live
 recording is still finished and kept).`,
     )
+    // `backdrop serve --max-pixels N` is serve's own flag, not the photo command's.
+    .enablePositionalOptions()
     .addCommand(serveCommand(io))
     .showHelpAfterError('(run backdrop --help for usage)')
     .exitOverride()

@@ -11,7 +11,7 @@ import { HttpProblem, PROBLEM_TYPE } from './problem.js';
 import { healthRoutes } from './routes/health.js';
 import { imageRoutes } from './routes/images.js';
 import { jobRoutes } from './routes/jobs.js';
-import { tooLarge } from './uploads.js';
+import { drainBody, tooLarge } from './uploads.js';
 
 export async function buildApp(ctx: ServerContext, version: string): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, forceCloseConnections: 'idle', return503OnClosing: false });
@@ -41,7 +41,8 @@ export async function buildApp(ctx: ServerContext, version: string): Promise<Fas
     request.keyId = id;
   });
 
-  app.setErrorHandler((error: FastifyError | HttpProblem, _request, reply) => {
+  app.setErrorHandler((error: FastifyError | HttpProblem, request, reply) => {
+    drainBody(request);
     const problem = toProblem(error, ctx.config.maxUpload);
     if (problem.status >= 500 && problem.status !== 503) process.stderr.write(`backdrop serve: ${error.stack ?? error.message}\n`);
     void reply.code(problem.status).headers(problem.headers).type(PROBLEM_TYPE).send(problem.body());

@@ -14,10 +14,19 @@ export interface ImageFacts {
 
 export async function inspectImage(path: string, name: string, maxPixels: number): Promise<ImageFacts> {
   try {
-    const meta = await sharp(path, { limitInputPixels: false }).metadata();
-    if (meta.width && meta.height && meta.width * meta.height <= maxPixels) return { hasAlpha: meta.hasAlpha === true };
-  } catch {
-    // decodeImage below says why, in the CLI's words.
+    const meta = await sharp(path, { limitInputPixels: false })
+      .metadata()
+      .catch(() => ({ width: 0, height: 0, autoOrient: undefined, hasAlpha: false }));
+    const { width, height } = meta.autoOrient ?? meta;
+    if (width && height && width * height > maxPixels) {
+      // The CLI's words (imageIO's decodeImage), for a header that is all there is to read.
+      const mp = (n: number) => String(Number((n / 1e6).toFixed(n >= 1e7 ? 0 : 1)));
+      throw new ImageInputError(name, `is ${width}×${height} = ${mp(width * height)} megapixels, over the limit of ${mp(maxPixels)} megapixels; raise it with --max-pixels`, 'too-large');
+    }
+    if (width && height) return { hasAlpha: meta.hasAlpha === true };
+  } catch (err) {
+    if (err instanceof ImageInputError) throw new HttpProblem(413, err.message);
+    throw err;
   }
   try {
     // Over the limit it stops after the header; otherwise it fails as the worker would.

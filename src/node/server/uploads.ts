@@ -8,7 +8,6 @@ import { createWriteStream } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
 import type {} from '@fastify/multipart';
 import { HttpProblem } from './problem.js';
@@ -90,18 +89,46 @@ export function isRawMedia(contentType: string | undefined): boolean {
   return /^(image|video)\/[\w.+-]+|^application\/octet-stream/i.test(contentType ?? '');
 }
 
-/** Streams to a file; over `max` bytes it stops with 413. */
-async function toFile(source: Readable, path: string, max: number): Promise<number> {
-  let bytes = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      bytes += chunk.length;
-      if (bytes > max) done(tooLarge(max));
-      else done(null, chunk);
-    },
+/** Streams to a file; over `max` bytes it stops with 413 (the rest of the source is read and dropped, so the answer reaches the client). */
+function toFile(source: Readable, path: string, max: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let bytes = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        bytes += chunk.length;
+        if (bytes > max) done(tooLarge(max));
+        else done(null, chunk);
+      },
+    });
+    const out = createWriteStream(path);
+    let failed = false;
+    const fail = (err: Error) => {
+      if (failed) return;
+      failed = true;
+      source.unpipe(counter);
+      source.resume();
+      out.destroy();
+      reject(err);
+    };
+    source.once('error', fail);
+    counter.once('error', fail);
+    out.once('error', fail);
+    out.once('finish', () => {
+      source.off('error', fail);
+      if (!failed) resolve(bytes);
+    });
+    source.pipe(counter).pipe(out);
   });
-  await pipeline(source, counter, createWriteStream(path));
-  return bytes;
+}
+
+/**
+ * Reads and drops what is left of a request's body, so a refused upload does not stall the
+ * connection (Node keeps it open for the next request only once this one's body is read).
+ */
+export function drainBody(request: FastifyRequest): void {
+  if (request.raw.readableEnded) return;
+  request.raw.unpipe();
+  request.raw.resume();
 }
 
 /** Sniffs an upload and gives it its server-made name (`input.jpg`, `background.png`). */

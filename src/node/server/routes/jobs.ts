@@ -19,7 +19,7 @@ import { FINISHED, JOB_STATUSES, jobSchema, publicJob, type JobRecord, type JobS
 import { HttpProblem } from '../problem.js';
 import { EXTENSIONS, parseRequestOptions, photoFormat } from '../requestOptions.js';
 import { imageContentType, videoContentType } from '../sniff.js';
-import { receiveUpload, type StoredFile } from '../uploads.js';
+import { drainBody, receiveUpload, type StoredFile } from '../uploads.js';
 import { errorResponses, optionProperties, uploadBody } from './schemas.js';
 
 declare module 'fastify' {
@@ -65,7 +65,10 @@ export function jobRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const idempotency = typeof key === 'string' && key !== '' ? createHash('sha256').update(`${request.keyId ?? ''}\0${key}`).digest('hex') : undefined;
       if (idempotency) {
         const earlier = ctx.store.byIdempotency(idempotency) ?? (await pending.get(idempotency));
-        if (earlier && ctx.store.get(earlier.id)) return accepted(reply, earlier);
+        if (earlier && ctx.store.get(earlier.id)) {
+          drainBody(request);
+          return accepted(reply, earlier);
+        }
       }
       if (ctx.queue.depth() >= ctx.config.queueLimit) {
         throw new HttpProblem(429, `${ctx.queue.depth()} jobs are waiting (--queue-limit ${ctx.config.queueLimit}); try again shortly`, { 'retry-after': RETRY_AFTER_FULL });
