@@ -42,7 +42,8 @@ describe('restarts', () => {
       server = await startServer(['--data', data.dir, '--concurrency', '1']);
       const again = await waitForJob(server, id, finished);
       expect(again).toMatchObject({ status: 'succeeded', attempts: 2, progress: { done: 300, total: 300 } });
-      expect((await readdir(join(data.dir, 'jobs', id))).sort()).toEqual(['job.json', 'result.mp4']);
+      // The input goes once the finished state is on disk.
+      await until(async () => (await readdir(join(data.dir, 'jobs', id))).sort().join() === 'job.json,result.mp4');
       const bytes = again.result!.bytes;
       expect(await server.stop()).toBe(0);
 
