@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { createBackdrop } from '../src/node/photo.js';
+import { createBackdrop } from '../src/node/facade.js';
 import { testdata } from '../test/helpers/testdata.js';
 import { median, printTable } from './table.js';
 

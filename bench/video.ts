@@ -11,10 +11,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createBackdrop } from '../src/node/photo.js';
+import { createBackdrop } from '../src/node/facade.js';
 import { findFfmpeg } from '../src/node/video/ffmpegPath.js';
-import { compositeVideo } from '../src/node/video/ffmpegComposite.js';
-import { processVideo } from '../src/node/video/transcode.js';
+import { compositeVideo } from '../src/node/video/ffmpegRenderer.js';
+import { processVideo } from '../src/node/video/nodeRenderer.js';
 import { testdata } from '../test/helpers/testdata.js';
 import { printTable } from './table.js';
 

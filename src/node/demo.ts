@@ -5,8 +5,8 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { PhotoEffect } from './photo.js';
-import { createBackdrop } from './photo.js';
+import type { PhotoEffect } from './facade.js';
+import { createBackdrop } from './facade.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const photo = join(root, 'assets', 'astronaut.png');

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accumulate, emptyTally, iou } from '../../eval/metrics.js';
 import { builtinOnnx } from '../../src/node/models.js';
 import { sessionsCreated } from '../../src/node/onnxBackend.js';
-import { createBackdrop } from '../../src/node/photo.js';
+import { createBackdrop } from '../../src/node/facade.js';
 import { decodeImage } from '../../src/node/imageIO.js';
 import { cli } from '../helpers/cli.js';
 import { hugePngHeader } from '../helpers/images.js';

@@ -12,8 +12,9 @@ import { DEFAULT_SOFTNESS, DEFAULT_THRESHOLD, refineMask } from '../../src/core/
 import type { Mask } from '../../src/core/frame.js';
 import { smoothstepMask } from '../../src/core/refine.js';
 import { fitBackground } from '../../src/core/resize.js';
-import { createBackdrop, type Backdrop, type BackdropOptions } from '../../src/node/photo.js';
-import { compositeVideo, compositeUnsupported, softEdgeExpression } from '../../src/node/video/ffmpegComposite.js';
+import { createBackdrop, type Backdrop, type BackdropOptions } from '../../src/node/facade.js';
+import { compositeVideo, compositeUnsupported } from '../../src/node/video/ffmpegRenderer.js';
+import { softEdgeExpression } from '../../src/node/video/ffmpegGraph.js';
 import { clipWithAudio, decodeFrames, ffmpeg, ffmpegBin, makeTempDir, oddClip, probeStreams, run, TALKING_HEAD } from '../helpers/videos.js';
 import { testdata } from '../helpers/testdata.js';
 

@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { now } from '../../core/clock.js';
 import { listFiles } from '../imageFolder.js';
 import { formatFromPath, isImagePath, type ImageFormat } from '../imageIO.js';
-import { Backdrop, type BackdropOptions } from '../photo.js';
+import { Backdrop, type BackdropOptions } from '../facade.js';
 import type { CliOptions } from '../options/cliOptions.js';
 import { extensionFor, isPhotoInput, isVideoPath, planOutputs, type InputFile, type PlannedOutput } from './outputs.js';
 import { processVideoFile, videoExtension } from './video.js';

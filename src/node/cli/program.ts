@@ -1,6 +1,6 @@
 /**
  * `backdrop <inputs...>`: the command line, parsed with commander. Everything here is about
- * turning flags into a plan; the work itself is done by Backdrop (photo.ts) in runBatch.
+ * turning flags into a plan; the work itself is done by Backdrop (facade.ts) in runBatch.
  */
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
@@ -14,10 +14,7 @@ import type { CliOptions } from '../options/cliOptions.js';
 import { toBackdropOptions } from '../options/backdropOptions.js';
 import { sharedOptions } from '../options/definitions.js';
 import { numberIn, UsageError } from '../options/parsers.js';
-import { fpsMeterFrom, parseVideoPoint } from '../options/videoOptions.js';
-
-export type { CliOptions } from '../options/cliOptions.js';
-export { UsageError } from '../options/parsers.js';
+import { fpsMeterFrom } from '../options/videoOptions.js';
 
 export function buildProgram(io: CliIO): Command {
   const program = new Command('backdrop');
@@ -120,7 +117,7 @@ recording is still finished and kept).`,
       if (inputs.length === 1 && (isLiveInput(inputs[0]) || fileAsCamera)) {
         const live = { output: options.output, preview: options.preview, virtualCamera: options.virtualCamera, stallTimeout: options.stallTimeout, loop: options.loop };
         // --to ends the session; --from starts the effect (with --trim: the output) in session time.
-        const bounds = { from: options.from !== undefined ? parseVideoPoint(options.from) : undefined, to: options.to !== undefined ? parseVideoPoint(options.to) : undefined, trim: options.trim };
+        const bounds = { from: options.from, to: options.to, trim: options.trim };
         const stream = { smoothing: options.smoothing, fps: fpsMeterFrom(options), flip: options.flip };
         const encode = { force: options.force, crf: options.crf, preset: options.preset, quiet: options.quiet, json: options.json };
         io.exitCode = await runLiveCommand(inputs[0], { ...live, ...bounds, ...encode, ...stream }, toBackdropOptions(options), io);
@@ -155,4 +152,3 @@ async function outputTarget(options: CliOptions, inputs: string[]): Promise<{ di
   if (inputs.length > 1 || (await Promise.all(inputs.map((i) => stat(i).catch(() => undefined)))).some((s) => s?.isDirectory())) return { dir: out };
   throw new UsageError(`-o ${out}: give an image or video file name (.jpg, .png, .webp, .avif, .tif, .mp4, .webm, .mov…) or an existing folder`);
 }
-

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseColor } from '../../core/color.js';
 import { validateSpec, type ModelSpec } from '../../core/modelSpec.js';
 import type { TemporalOptions } from '../../core/temporal.js';
-import type { BackdropOptions, PhotoEffect } from '../photo.js';
+import type { BackdropOptions, PhotoEffect } from '../facade.js';
 import { isVideoPath } from '../mediaKind.js';
 import type { CliOptions } from './cliOptions.js';
 import { UsageError } from './parsers.js';

@@ -7,7 +7,8 @@ import type { Refine } from '../../core/effect.js';
 import type { Corner } from '../../core/fpsMeter.js';
 import type { RoiMode } from '../../core/roi.js';
 import type { ImageFormat } from '../imageIO.js';
-import type { VideoCodec } from '../video/sink.js';
+import type { VideoCodec } from '../video/sinkPlan.js';
+import type { VideoPoint } from '../video/point.js';
 
 export interface CliOptions {
   blur?: number | true;
@@ -36,8 +37,9 @@ export interface CliOptions {
   codec?: VideoCodec;
   crf?: number;
   preset?: string;
-  from?: string;
-  to?: string;
+  /** Parsed once, by the option's parser, for files and live sessions alike. */
+  from?: VideoPoint;
+  to?: VideoPoint;
   trim?: boolean;
   audio?: boolean;
   // Video and live

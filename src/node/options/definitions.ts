@@ -10,10 +10,12 @@ import { CORNERS } from '../../core/fpsMeter.js';
 import { ROI_MODES } from '../../core/roi.js';
 import { DEFAULT_TEMPORAL } from '../../core/temporal.js';
 import { DEFAULT_MAX_PIXELS, type ImageFormat } from '../imageIO.js';
-import { CODECS } from '../cli/video.js';
+import type { VideoCodec } from '../video/sinkPlan.js';
 import { colour, integerIn, numberIn, point } from './parsers.js';
 
 export const FORMATS: ImageFormat[] = ['jpeg', 'png', 'webp', 'avif', 'tiff'];
+/** The encoders --codec offers. */
+export const CODECS: VideoCodec[] = ['h264', 'h265', 'vp9', 'prores'];
 
 /** Fresh commander Options (an Option belongs to one Command). */
 export function sharedOptions() {

@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { parseColor } from '../../core/color.js';
-import { parseVideoPoint } from '../cli/video.js';
+import { parseVideoPoint, type VideoPoint } from '../video/point.js';
 
 /** A bad combination of options (exit status 2 on the command line, 400 over HTTP). */
 export class UsageError extends Error {}
@@ -17,13 +17,13 @@ export function numberIn(name: string, lo: number, hi: number) {
   };
 }
 
-export function point(value: string): string {
+/** `--from`/`--to`, parsed here once for files and live sessions alike. */
+export function point(value: string): VideoPoint {
   try {
-    parseVideoPoint(value);
+    return parseVideoPoint(value);
   } catch (e) {
     throw new InvalidArgumentError((e as Error).message);
   }
-  return value;
 }
 
 export function integerIn(name: string, lo: number, hi: number) {

@@ -8,11 +8,12 @@
 import { stat } from 'node:fs/promises';
 import type { InferenceBackend, InferenceSession } from '../../../core/runtime.js';
 import { defaultNodeBackend } from '../../onnxBackend.js';
-import { createBackdrop, type Backdrop, type BackdropOptions } from '../../photo.js';
+import { createBackdrop, type Backdrop, type BackdropOptions } from '../../facade.js';
 import { toBackdropOptions } from '../../options/backdropOptions.js';
 import type { CliOptions } from '../../options/cliOptions.js';
 import { videoOptionsFrom } from '../../options/videoOptions.js';
 import { probeVideo } from '../../video/probe.js';
+import { videoTools } from '../../video/tools.js';
 import type { Task } from './messages.js';
 
 /** One session per model, never released while the worker lives. */
@@ -61,7 +62,7 @@ export class TaskRunner {
         await backdrop.processFile(task.input, task.output, { format: task.format, quality: task.options.quality, force: true });
         onProgress(1, 1);
       } else {
-        const info = await probeVideo(task.input);
+        const info = await probeVideo(task.input, { tools: videoTools() });
         let last = 0;
         await backdrop.processVideo(task.input, task.output, {
           ...videoOptionsFrom('input', task.options, info),
