@@ -11,6 +11,9 @@ export interface InputFile {
   root?: string;
 }
 
+/** Where -o points: a folder, one file, or (undefined) beside each input. */
+export type Target = { dir: string } | { file: string } | undefined;
+
 export interface PlannedOutput {
   input: string;
   output: string;
@@ -28,7 +31,7 @@ export { isPhotoInput, isVideoPath } from '../mediaKind.js';
  * @param extensionOf the output file extension per input (with the dot; decided from flags and input type)
  * @param target an output folder or file, or undefined to write beside each input
  */
-export function planOutputs(inputs: InputFile[], extensionOf: (input: string) => string, target?: { dir: string } | { file: string }): PlannedOutput[] {
+export function planOutputs(inputs: InputFile[], extensionOf: (input: string) => string, target?: Target): PlannedOutput[] {
   if (target && 'file' in target) {
     if (inputs.length !== 1) throw new Error(`-o ${target.file} names one file, but there are ${inputs.length} inputs; give a folder instead`);
     return [{ input: inputs[0].path, output: target.file }];

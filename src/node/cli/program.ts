@@ -6,9 +6,10 @@ import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { formatFromPath } from '../imageIO.js';
-import { runBatch, type CliIO } from './batch.js';
+import { runBatch } from './batch.js';
+import type { CliIO } from './io.js';
 import { serveCommand } from './serve.js';
-import { isVideoPath } from './outputs.js';
+import { isVideoPath, type Target } from './outputs.js';
 import { isLiveInput, listCamerasCommand, runLiveCommand } from '../live/liveCli.js';
 import type { CliOptions } from '../options/cliOptions.js';
 import { toBackdropOptions } from '../options/backdropOptions.js';
@@ -137,7 +138,7 @@ function packageVersion(): string {
   return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
-async function outputTarget(options: CliOptions, inputs: string[]): Promise<{ dir: string } | { file: string } | undefined> {
+async function outputTarget(options: CliOptions, inputs: string[]): Promise<Target> {
   const out = options.output;
   if (out === undefined) return undefined;
   const info = await stat(out).catch(() => undefined);

@@ -2,7 +2,7 @@
 import { CommanderError } from 'commander';
 import { buildProgram } from './program.js';
 import { UsageError } from '../options/parsers.js';
-import type { CliIO } from './batch.js';
+import type { CliIO } from './io.js';
 
 export async function runCli(argv: string[], io: Omit<CliIO, 'exitCode'>): Promise<number> {
   const state: CliIO = { ...io, exitCode: 0 };

@@ -11,7 +11,7 @@ import { integerIn, numberIn } from '../options/parsers.js';
 import { ApiKeys } from '../server/auth.js';
 import type { ServeConfig } from '../server/context.js';
 import { startServer } from '../server/serve.js';
-import type { CliIO } from './batch.js';
+import type { CliIO } from './io.js';
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };
 

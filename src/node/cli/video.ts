@@ -10,8 +10,9 @@ import { videoExtensionFor, videoOptionsFrom } from '../options/videoOptions.js'
 import { probeVideo } from '../video/probe.js';
 import type { VideoSummary } from '../video/renderer.js';
 import { videoTools } from '../video/tools.js';
-import type { PlannedOutput } from './outputs.js';
-import { progressBar, type CliIO, type Target } from './batch.js';
+import type { CliIO } from './io.js';
+import type { PlannedOutput, Target } from './outputs.js';
+import { progressBar } from './progress.js';
 
 /** The output extension for a video input: the named output file's, else the flags'. */
 export function videoExtension(cli: CliOptions, target: Target): string {
