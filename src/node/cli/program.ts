@@ -3,11 +3,11 @@
  * turning flags into a plan; the work itself is done by Backdrop (facade.ts) in runBatch.
  */
 import { Command, Option } from 'commander';
-import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { formatFromPath } from '../imageIO.js';
 import { runBatch } from './batch.js';
 import type { CliIO } from './io.js';
+import { packageVersion } from './version.js';
 import { serveCommand } from './serve.js';
 import { isVideoPath, type Target } from './outputs.js';
 import { isLiveInput, listCamerasCommand, runLiveCommand } from '../live/liveCli.js';
@@ -133,10 +133,6 @@ recording is still finished and kept).`,
   return program;
 }
 
-/** The version in the package's own package.json, read at run time (the same relative path from src/ and dist/). */
-function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-}
 
 async function outputTarget(options: CliOptions, inputs: string[]): Promise<Target> {
   const out = options.output;

@@ -3,7 +3,6 @@
  * stdout, warnings on stderr; SIGTERM or Ctrl-C drains it and it exits 0.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_MAX_PIXELS } from '../imageIO.js';
@@ -12,6 +11,7 @@ import { ApiKeys } from '../server/auth.js';
 import type { ServeConfig } from '../server/context.js';
 import { startServer } from '../server/serve.js';
 import type { CliIO } from './io.js';
+import { packageVersion } from './version.js';
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };
 
@@ -115,8 +115,4 @@ SIGTERM or Ctrl-C: new work is refused (503), running jobs finish (or go back in
       io.stderr('backdrop serve: stopped\n');
       io.exitCode = 0;
     });
-}
-
-function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
