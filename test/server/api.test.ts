@@ -6,7 +6,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
@@ -162,6 +162,21 @@ describe('/v1/jobs', () => {
       const lines = probe.stdout.toString().trim().split('\n');
       expect(lines).toContain('video,50');
       expect(lines.some((l) => l.startsWith('audio'))).toBe(true);
+    }
+  });
+
+  it('keeps only the --from/--to range with trim, a frame number and a time read as the CLI reads them', async () => {
+    // The points are parsed once into the job's stored options and read again by a worker.
+    const r = await fetch(`${server.url}/v1/jobs`, { method: 'POST', headers: auth, body: await form(clip, { from: '10', to: '1.2s', trim: 'true' }) });
+    expect(r.status).toBe(202);
+    const { id } = (await r.json()) as JobJson;
+    const done = await waitForJob(server, id, finished, auth);
+    expect(done).toMatchObject({ status: 'succeeded', progress: { done: 20, total: 20, unit: 'frame' } });
+    if (ffprobeBin) {
+      const out = join(tmp.dir, `${id}.mp4`);
+      await writeFile(out, Buffer.from(await (await fetch(`${server.url}/v1/jobs/${id}/result`, { headers: auth })).arrayBuffer()));
+      const probe = await run(ffprobeBin, ['-v', 'error', '-count_frames', '-select_streams', 'v', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', out]);
+      expect(probe.stdout.toString().trim()).toBe('20');
     }
   });
 
