@@ -1,7 +1,7 @@
 /**
  * The options of the `backdrop` command by their CLI names (commander's camelCase), as the CLI
  * parses them from flags and the server from form fields and query parameters. (Moved from
- * cli/program.ts, which re-exports the type.)
+ * cli/program.ts.)
  */
 import type { Refine } from '../../core/effect.js';
 import type { Corner } from '../../core/fpsMeter.js';
