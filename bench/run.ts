@@ -1,11 +1,13 @@
 /**
  * `npm run bench`: speed tables, measured in one run on this machine. `npm run bench -- photos` or
  * `-- video` runs one part. `npm run bench -- live [--minutes 10] [--size 1280x720]` runs the live
- * memory bench (a long session, so only when asked for).
+ * memory bench (a long session, so only when asked for). `npm run bench -- serve [--seconds 8]
+ * [--rss-minutes 5]` loads `backdrop serve` over HTTP (also only when asked for).
  */
 import { cpus, loadavg } from 'node:os';
 import { benchLive } from './live.js';
 import { benchPhotos } from './photos.js';
+import { benchServe } from './serve.js';
 import { benchVideo } from './video.js';
 
 const only = process.argv[2];
@@ -13,4 +15,5 @@ console.log(`backdrop bench — ${new Date().toISOString()} — node ${process.v
 if (!only || only === 'photos') await benchPhotos();
 if (!only || only === 'video') await benchVideo();
 if (only === 'live') await benchLive(process.argv.slice(3));
+else if (only === 'serve') await benchServe(process.argv.slice(3));
 else if (!only) console.log('\nlive: `npm run bench -- live` runs a 10-minute live session and reports its memory (RSS over time).');
