@@ -108,6 +108,8 @@ export class BackgroundEffect implements FrameProcessor {
   /** Timestamp where the current interval cycle began; undefined = at the next frame. */
   private cycleStart: number | undefined = undefined;
   private smoother: TemporalSmoother | null = null;
+  /** The stream's masks are written here (see `streamMask`). */
+  private edgesOut: Mask | null = null;
   /** ROI zoom that follows people from frame to frame, for a stream (see `lowResMask`). */
   private readonly tracker = new RoiTracker();
 
@@ -217,11 +219,11 @@ export class BackgroundEffect implements FrameProcessor {
   }
 
   /**
-   * A stream frame's mask (streamMask.ts): worked out on the frame reduced to the working size
-   * (the frame itself when it is that size already, as ffmpeg delivers it), ROI crops pasted on a
-   * grid of the frame's aspect ratio, smoothed over time, and with guided edges at the working
-   * size; bilinear edges leave it on the grid. Not yet soft-edged or inverted: a compositor
-   * upsamples it and applies {@link streamEdge}.
+   * A stream frame's mask (streamMask.ts), at streamMaskSize: worked out on the frame reduced to
+   * the working size (the frame itself when it is that size already, as ffmpeg delivers it), ROI
+   * crops pasted on a grid of the frame's aspect ratio, smoothed over time, then guided (or
+   * bilinear) edges. Not yet soft-edged or inverted: a compositor upsamples it and applies
+   * {@link streamEdge}. The mask is reused for the next frame.
    */
   async streamMask(frame: Frame): Promise<Mask> {
     const edges = this.streamEdges;
@@ -242,11 +244,11 @@ export class BackgroundEffect implements FrameProcessor {
       low = this.smoother.apply(low, work);
       this.timings.temporal += now() - t;
     }
-    if (edges === 'bilinear') return low;
     const t1 = now();
-    const mask = streamEdges(low, work, threshold);
+    // One buffer per stream, reused (the compositors are done with a mask by the next frame).
+    this.edgesOut = streamEdges(low, work, edges, threshold, this.edgesOut ?? undefined);
     this.timings.refine += now() - t1;
-    return mask;
+    return this.edgesOut;
   }
 
   /** The soft edge (and inversion) a compositor applies to an upsampled {@link streamMask}. */

@@ -303,7 +303,7 @@ describe('BackgroundEffect temporal option', () => {
     const reference = new TemporalSmoother({});
     for (const m of masks) {
       // The frame is smaller than the working size: the stream mask is worked out on it as it is.
-      const expected = streamEdges(reference.apply(m, frame), frame, 0.4);
+      const expected = streamEdges(reference.apply(m, frame), frame, 'guided', 0.4);
       expect(Array.from((await effect.streamMask(frame)).data)).toEqual(Array.from(expected.data));
     }
     expect(effect.timings.temporal).toBeGreaterThan(0);

@@ -4,7 +4,7 @@
  * Full-resolution pixels never enter Node. One ffmpeg decodes the input at the stream's working
  * size (streamMask.ts: longer side 640, a few hundred KB a frame instead of megabytes); Node runs
  * the model on crops of that, the temporal smoothing and the guided edges, and sends back one
- * small RGBA frame per input frame: the person mask in alpha and, for blur, the background blurred
+ * RGBA frame of the mask's size (longer side 320) per input frame: the person mask in alpha and, for blur, the background blurred
  * with the person weighted out (no halo) in RGB. The encoding ffmpeg decodes the input itself and
  * does the rest in C, in the input's YUV: upsamples the mask (bilinear), applies the soft edge
  * (a lookup table), upsamples the blurred background and blends the person over the new
@@ -26,7 +26,7 @@ import { stageNow } from '../../core/clock.js';
 import { DEFAULT_REFINE, type BackgroundEffect } from '../../core/effect.js';
 import type { Frame } from '../../core/frame.js';
 import { fitBackground } from '../../core/resize.js';
-import { streamWorkSize } from '../../core/streamMask.js';
+import { streamMaskSize, streamWorkSize } from '../../core/streamMask.js';
 import { compositeGraph, type CompositeGraphSpec } from './ffmpegGraph.js';
 import { packFrame } from './framePacking.js';
 import type { VideoJobOptions } from './job.js';
@@ -78,8 +78,8 @@ export function ffmpegRenderer(effect: BackgroundEffect): Renderer {
     async open(job) {
       const { info, input } = job;
       const { width: W, height: H, frameRate } = info;
-      // Node works on the frames at the stream's working size, and sends its mask back at that size.
-      const { width: mw, height: mh } = streamWorkSize(W, H);
+      // Node works on the frames at the stream's working size and sends its mask back at the mask size.
+      const { width: mw, height: mh } = streamMaskSize(W, H);
       let raw: string | null = null;
       const cleanup = async (): Promise<void> => {
         if (raw) await rm(raw, { force: true });

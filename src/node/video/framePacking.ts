@@ -5,16 +5,14 @@
 import { blurBackgroundFor } from '../../core/blur.js';
 import type { Frame, Mask } from '../../core/frame.js';
 import { axisTaps, stretchRows } from '../../core/postprocess.js';
-import { upsampleBilinear } from '../../core/refine.js';
 
 /**
- * What Node sends ffmpeg per frame, at the small frame's size: the mask in alpha and, for blur,
- * the weighted blur (computed at its own smaller working size, in the W × H output's shape, so a
- * square model input still blurs evenly) sampled bilinearly in RGB.
+ * What Node sends ffmpeg per frame, at the mask's size: the mask in alpha and, for blur, the
+ * weighted blur of `small` (the frame Node works on; computed at the blur's own smaller working
+ * size, in the W × H output's shape) sampled bilinearly in RGB.
  */
-export function packFrame(small: Frame, low: Mask, blurStrength: number | null, W: number, H: number): Frame {
-  const { width: w, height: h } = small;
-  const mask = low.width === w && low.height === h ? low : upsampleBilinear(low, w, h);
+export function packFrame(small: Frame, mask: Mask, blurStrength: number | null, W: number, H: number): Frame {
+  const { width: w, height: h } = mask;
   const out = new Uint8Array(w * h * 4);
   const m = mask.data;
   for (let i = 0, o = 3; i < m.length; i++, o += 4) {
