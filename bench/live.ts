@@ -17,7 +17,7 @@ import { setFlagsFromString, writeHeapSnapshot } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { startLive } from '../src/node/live/runLive.js';
 import { ROI_MODES, type RoiMode } from '../src/core/roi.js';
-import { createBackdrop } from '../src/node/photo.js';
+import { createBackdrop } from '../src/node/facade.js';
 import { loopingInputArgs, makeY4m, openMjpeg } from '../test/helpers/live.js';
 import { printTable } from './table.js';
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { RoiMode } from '../src/core/roi.js';
-import { createBackdrop } from '../src/node/photo.js';
+import { createBackdrop } from '../src/node/facade.js';
 import { sessionsCreated } from '../src/node/onnxBackend.js';
 import { cli } from '../test/helpers/cli.js';
 import { testdata } from '../test/helpers/testdata.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { findFfmpeg } from '../src/node/video/ffmpegPath.js';
+import { videoTools } from '../src/node/video/tools.js';
 import { testdata } from '../test/helpers/testdata.js';
 import type { Job, Reply } from './runtimeWorker.js';
 import { median, printTable } from './table.js';
@@ -91,7 +91,7 @@ export async function benchRuntime(): Promise<void> {
     const photo = join(dir, 'selfie-1080p.jpg');
     await sharp(testdata(SELFIE)).resize(1920, 1080, { fit: 'fill' }).jpeg({ quality: 90 }).toFile(photo);
     const clip = join(dir, 'clip-720p.mp4');
-    await promisify(execFile)(findFfmpeg().path, ['-v', 'error', '-t', '10', '-i', testdata(VIDEO), '-f', 'lavfi', '-t', '10', '-i', 'sine=frequency=440:sample_rate=48000',
+    await promisify(execFile)(videoTools().ffmpeg, ['-v', 'error', '-t', '10', '-i', testdata(VIDEO), '-f', 'lavfi', '-t', '10', '-i', 'sine=frequency=440:sample_rate=48000',
       '-map', '0:v', '-map', '1:a', '-vf', 'scale=1280:720', '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '18', '-c:a', 'aac', clip]);
     const pair = workers.slice(0, 2);
     const photoRuns: Reply[][] = [[], []];

@@ -9,7 +9,7 @@ import { builtinSpec } from '../src/core/modelSpec.js';
 import type { InferenceSession } from '../src/core/runtime.js';
 import { defaultNodeBackend, onnxWasmBackend } from '../src/node/onnxBackend.js';
 import { builtinOnnx } from '../src/node/models.js';
-import { createBackdrop } from '../src/node/photo.js';
+import { createBackdrop } from '../src/node/facade.js';
 import { cli } from '../test/helpers/cli.js';
 import { median } from './table.js';
 

@@ -1,6 +1,6 @@
 /** backdrop for Node: everything in the core plus files, sharp image IO and onnxruntime-node. */
 export * from './core/index.js';
-export { Backdrop, createBackdrop, type BackdropOptions, type CustomModel, type EncodeOptions, type FileResult, type PhotoEffect } from './node/photo.js';
+export { Backdrop, createBackdrop, type BackdropOptions, type CustomModel, type EncodeOptions, type FileResult, type PhotoEffect } from './node/facade.js';
 export { decodeImage, encodeImage, encodeGray, ImageInputError, DEFAULT_MAX_PIXELS, type ImageFormat } from './node/imageIO.js';
 export { writeFileAtomic, OutputError } from './node/safeWrite.js';
 export { loadBackgroundImages, listImages } from './node/imageFolder.js';

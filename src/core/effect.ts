@@ -3,7 +3,7 @@
  * chosen background. It is a FrameProcessor, so photos, videos and cameras share it.
  */
 import type { BackgroundProvider } from './backgroundProvider.js';
-import { now } from './clock.js';
+import { stageNow as now } from './clock.js';
 import type { RGBA } from './color.js';
 import { composite, compositeLowRes, maskToGray, type Background } from './composite.js';
 import type { Frame, Mask } from './frame.js';
@@ -13,8 +13,10 @@ import { upsampleMask } from './postprocess.js';
 import type { FrameProcessor } from './processor.js';
 import { invertMask, jointBilateralUpsample, smoothstepMask, upsampleBilinear } from './refine.js';
 import type { Fit } from './resize.js';
+import { resizeFrame } from './resize.js';
 import { ROI_MODES, RoiTracker, segmentZoomed, type RoiMode } from './roi.js';
 import type { Segmenter } from './segmenter.js';
+import { streamEdges, streamGrid, streamSoftEdge, streamWorkSize } from './streamMask.js';
 import { TemporalSmoother, validateTemporalOptions, type TemporalOptions } from './temporal.js';
 
 export type Effect =
@@ -106,6 +108,8 @@ export class BackgroundEffect implements FrameProcessor {
   /** Timestamp where the current interval cycle began; undefined = at the next frame. */
   private cycleStart: number | undefined = undefined;
   private smoother: TemporalSmoother | null = null;
+  /** The stream's masks are written here (see `streamMask`). */
+  private edgesOut: Mask | null = null;
   /** ROI zoom that follows people from frame to frame, for a stream (see `lowResMask`). */
   private readonly tracker = new RoiTracker();
 
@@ -205,8 +209,65 @@ export class BackgroundEffect implements FrameProcessor {
     return smoothed;
   }
 
+  /**
+   * Whether this effect makes its masks the stream way (see streamMask.ts): a stream's effect with
+   * guided (the default) or bilinear edges. Other edges, and photos, refine at the frame's size.
+   */
+  get streamEdges(): 'guided' | 'bilinear' | null {
+    const { refine = DEFAULT_REFINE } = this.options;
+    return this.isStream && (refine === 'guided' || refine === 'bilinear') ? refine : null;
+  }
+
+  /**
+   * A stream frame's mask (streamMask.ts), at streamMaskSize: worked out on the frame reduced to
+   * the working size (the frame itself when it is that size already, as ffmpeg delivers it), ROI
+   * crops pasted on a grid of the frame's aspect ratio, smoothed over time, then guided (or
+   * bilinear) edges. Not yet soft-edged or inverted: a compositor upsamples it and applies
+   * {@link streamEdge}. The mask is reused for the next frame.
+   */
+  async streamMask(frame: Frame): Promise<Mask> {
+    const edges = this.streamEdges;
+    if (!edges) throw new RangeError(`streamMask is for a stream's guided or bilinear edges (this effect: ${this.isStream ? `refine ${this.options.refine}` : 'a photo'})`);
+    const { roi = 'auto', threshold = DEFAULT_THRESHOLD } = this.options;
+    const t0 = now();
+    const size = streamWorkSize(frame.width, frame.height);
+    const work = size.width === frame.width && size.height === frame.height ? frame : resizeFrame(frame, size.width, size.height);
+    this.timings.preprocess += now() - t0;
+    let low: Mask;
+    if (roi === 'off') low = await this.segmenter.segment(work, this.timings);
+    else {
+      const { outputWidth, outputHeight } = this.segmenter.spec;
+      low = await this.tracker.segment(this.segmenter, work, this.timings, streamGrid(work.width, work.height, outputWidth * outputHeight));
+    }
+    if (this.smoother) {
+      const t = now();
+      low = this.smoother.apply(low, work);
+      this.timings.temporal += now() - t;
+    }
+    const t1 = now();
+    // One buffer per stream, reused (the compositors are done with a mask by the next frame).
+    this.edgesOut = streamEdges(low, work, edges, threshold, this.edgesOut ?? undefined);
+    this.timings.refine += now() - t1;
+    return this.edgesOut;
+  }
+
+  /** The soft edge (and inversion) a compositor applies to an upsampled {@link streamMask}. */
+  get streamEdge(): { threshold: number; softness: number; invert: boolean } {
+    const { threshold = DEFAULT_THRESHOLD, softness = DEFAULT_SOFTNESS, invert = false } = this.options;
+    return { ...streamSoftEdge(this.streamEdges ?? 'bilinear', threshold, softness), invert };
+  }
+
   /** The refined person mask at the frame's size. */
   async mask(frame: Frame): Promise<Mask> {
+    if (this.streamEdges) {
+      const low = await this.streamMask(frame);
+      const t = now();
+      const { threshold, softness, invert } = this.streamEdge;
+      const up = upsampleBilinear(low, frame.width, frame.height);
+      const mask = smoothstepMask(up, threshold, softness, up);
+      this.timings.refine += now() - t;
+      return invert ? invertMask(mask, mask) : mask;
+    }
     const low = await this.lowResMask(frame);
     const t0 = now();
     const mask = refineMask(low, frame, this.options);
@@ -215,11 +276,11 @@ export class BackgroundEffect implements FrameProcessor {
   }
 
   async process(frame: Frame): Promise<Frame> {
-    const { effect, refine = DEFAULT_REFINE } = this.options;
-    // Bilinear edges behind a new background (the stream default) are composited straight from
-    // the low-resolution mask: the frame-sized mask is never built, so there is no refine stage.
-    const lowRes = refine === 'bilinear' && effect.type !== 'transparent' && effect.type !== 'mask';
-    const low = lowRes ? await this.lowResMask(frame) : null;
+    const { effect } = this.options;
+    // A stream's mask behind a new background is composited straight from its working-size mask:
+    // the frame-sized mask is never built (compositeLowRes upsamples and soft-edges row by row).
+    const lowRes = this.streamEdges !== null && effect.type !== 'transparent' && effect.type !== 'mask';
+    const low = lowRes ? await this.streamMask(frame) : null;
     const mask = low ? null : await this.mask(frame);
     const t0 = now();
     const picture = effect.type === 'video' ? await effect.source.frameFor(frame) : undefined;
@@ -229,11 +290,11 @@ export class BackgroundEffect implements FrameProcessor {
     return out;
   }
 
-  /** A new background behind the person, from the model's mask with bilinear edges (compositeLowRes). */
+  /** A new background behind the person, from a stream mask (compositeLowRes). */
   private renderLowRes(frame: Frame, low: Mask, picture?: Frame): Frame {
-    const { effect, threshold = DEFAULT_THRESHOLD, softness = DEFAULT_SOFTNESS, invert = false, lightWrap } = this.options;
+    const { effect, lightWrap } = this.options;
     if (effect.type === 'transparent' || effect.type === 'mask') throw new RangeError(`a ${effect.type} output needs the whole mask`);
-    const out = compositeLowRes(frame, low, { threshold, softness, invert }, this.background(effect, frame, picture), { lightWrap });
+    const out = compositeLowRes(frame, low, this.streamEdge, this.background(effect, frame, picture), { lightWrap });
     return { ...out, timestamp: frame.timestamp };
   }
 

@@ -31,6 +31,11 @@ export interface GuidedFilterOptions {
   guide?: 'grey' | 'colour';
   /** Apply the soft edge (see smoothstepMask) to the filtered mask, in the same pass. */
   edge?: { threshold: number; softness: number };
+  /**
+   * Without `edge`: values within this distance of 0 or 1 come out as exactly 0 or 1, so spans far
+   * from any edge are filled without reading the picture (as the soft edge allows). Default 0.
+   */
+  saturate?: number;
   /** Swap person and background (after the soft edge). */
   invert?: boolean;
   /** Where to write the result (frame-sized). */
@@ -97,7 +102,9 @@ export function guidedUpsample(low: Mask, frame: Frame, options: GuidedFilterOpt
   const coeffs = guide === 'grey' ? greyCoefficients(small.data, C, p, ww, wh, r, eps) : colourCoefficients(small.data, C, p, ww, wh, r, eps);
   const K = guide === 'grey' ? 2 : 4;
 
-  applyCoefficients(frame, coeffs, K, ww, wh, k, edge, options.invert ?? false, out.data);
+  const saturate = edge ? 0 : (options.saturate ?? 0);
+  if (!(saturate >= 0 && saturate < 0.5)) throw new RangeError(`guided saturate must be in [0, 0.5), got ${saturate}`);
+  applyCoefficients(frame, coeffs, K, ww, wh, k, edge, saturate, options.invert ?? false, out.data);
   return out;
 }
 
@@ -122,10 +129,10 @@ export function guidedRefine(low: Mask, frame: Frame, threshold: number, softnes
  * (exactly 1), −1 otherwise. Bilinear blends of a and b blend q, so four neighbours of one class
  * fix every output pixel between them.
  */
-function classify(coeffs: Float32Array, K: number, n: number, edge: SoftEdge | null): Int8Array {
+function classify(coeffs: Float32Array, K: number, n: number, edge: SoftEdge | null, saturate: number): Int8Array {
   const cls = new Int8Array(n);
-  const lowEnd = edge ? (edge.hard ? edge.threshold : edge.e0) : 0;
-  const highEnd = edge ? (edge.hard ? edge.threshold : edge.e1) : 1;
+  const lowEnd = edge ? (edge.hard ? edge.threshold : edge.e0) : saturate;
+  const highEnd = edge ? (edge.hard ? edge.threshold : edge.e1) : 1 - saturate;
   const strictHigh = edge?.hard ?? false;
   for (let i = 0, q = 0; i < n; i++, q += K) {
     let lo = coeffs[q + K - 1], hi = lo;
@@ -147,12 +154,12 @@ function classify(coeffs: Float32Array, K: number, n: number, edge: SoftEdge | n
  */
 function applyCoefficients(
   frame: Frame, coeffs: Float32Array, K: number, ww: number, wh: number, k: number,
-  edge: SoftEdge | null, invert: boolean, od: Float32Array,
+  edge: SoftEdge | null, saturate: number, invert: boolean, od: Float32Array,
 ): void {
   const W = frame.width, H = frame.height, C = frame.channels, src = frame.data;
   // Coefficient values are in guide units of 0..1 for grey and 0..1 per channel for colour; the
   // bounds in classify assume I in [0, 1] per channel, which both guides satisfy.
-  const cls = classify(coeffs, K, ww * wh, edge);
+  const cls = classify(coeffs, K, ww * wh, edge, saturate);
   const xs = axisTaps(ww, W, 0, W / k);
   const ys = axisTaps(wh, H, 0, H / k);
   // Output columns between working columns i and i + 1 form run i (xs.i0 never decreases).
@@ -190,8 +197,19 @@ function applyCoefficients(
       if (K === 2) greySpan(src, C, vrow, xs, o, x0, x1, od);
       else colourSpan(src, C, vrow, xs, o, x0, x1, od);
       if (edge) applySoftEdge(od, od, o + x0, o + x1, edge, invert);
+      else if (saturate > 0) snap(od, o + x0, o + x1, saturate, invert);
       else if (invert) for (let q = o + x0; q < o + x1; q++) od[q] = 1 - od[q];
     }
+  }
+}
+
+/** od[from..to) within `s` of 0 or 1 set to exactly that (then 1 − value when `invert`), as classify's bounds. */
+function snap(od: Float32Array, from: number, to: number, s: number, invert: boolean): void {
+  const hi = 1 - s;
+  for (let q = from; q < to; q++) {
+    const v = od[q];
+    const w = v <= s ? 0 : v >= hi ? 1 : v;
+    od[q] = invert ? 1 - w : w;
   }
 }
 

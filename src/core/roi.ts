@@ -13,12 +13,18 @@
  * they cost one inference per person and frame plus a full-frame pass now and then.
  */
 import { createMask, type Frame, type Mask, type Rect } from './frame.js';
-import { axisTaps } from './postprocess.js';
+import { axisTaps, upsampleMask } from './postprocess.js';
 import type { ModelSpec } from './modelSpec.js';
 import type { Segmenter, SegmentTimings } from './segmenter.js';
 
 /** What the crops are shaped for: the model's input size. */
 export type ModelInput = Pick<ModelSpec, 'inputWidth' | 'inputHeight'>;
+
+/** The size of a mask's grid, cells. */
+export interface GridSize {
+  width: number;
+  height: number;
+}
 
 /** 'auto': zoom in on people who are small in the frame; 'off': the model sees the whole frame only. */
 export type RoiMode = 'auto' | 'off';
@@ -279,26 +285,27 @@ export class RoiTracker {
   }
 
   /** The next frame's mask in Node: see `track`. */
-  segment(segmenter: Segmenter, frame: Frame, timings?: SegmentTimings): Promise<Mask> {
-    return this.track(lookAt(segmenter, frame, timings), frame.width, frame.height, segmenter.spec);
+  segment(segmenter: Segmenter, frame: Frame, timings?: SegmentTimings, grid?: GridSize): Promise<Mask> {
+    return this.track(lookAt(segmenter, frame, timings), frame.width, frame.height, segmenter.spec, grid);
   }
 
   /**
-   * The next width × height frame's mask, at the model's output size over the whole frame, from
-   * `look` (the model's look at a crop, or at the whole frame): a browser crops on the GPU.
+   * The next width × height frame's mask over the whole frame, from `look` (the model's look at a
+   * crop, or at the whole frame: a browser crops on the GPU), on `grid` (default: the model's
+   * output size). Every frame's mask has that size, zoomed or not, so smoothing keeps its history.
    */
-  async track(look: Look, width: number, height: number, model: ModelSpec): Promise<Mask> {
+  async track(look: Look, width: number, height: number, model: ModelSpec, grid: GridSize = { width: model.outputWidth, height: model.outputHeight }): Promise<Mask> {
     if (!this.crops || ++this.sinceFull >= this.tuning.refreshEvery) {
       const first = await look();
       this.sinceFull = 0;
       // The full pass is there to find who came or went: when it finds the same people, the crops
       // their own finer masks placed stay (its coarse boxes would move them there and back).
       this.crops = this.steady(cropsFor(first, width, height, model, this.tuning), SAME_PERSON);
-      if (!this.crops) return first;
+      if (!this.crops) return first.width === grid.width && first.height === grid.height ? first : upsampleMask(first, grid.width, grid.height);
     }
     const parts = await lookAtCrops(look, this.crops);
     this.crops = this.steady(this.follow(parts, width, height, model));
-    return pasteCrops(parts, width, height, model.outputWidth, model.outputHeight);
+    return pasteCrops(parts, width, height, grid.width, grid.height);
   }
 
   /** Where each person is now, from their crop's mask; null when one was lost or touches their crop's edge. */

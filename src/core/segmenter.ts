@@ -3,7 +3,7 @@
  * separate, timed steps. Upsampling and refinement to the frame's size happen downstream, where
  * the frame itself can guide them.
  */
-import { now } from './clock.js';
+import { stageNow as now } from './clock.js';
 import type { Frame, Mask, Rect } from './frame.js';
 import { validateSpec, type ModelSpec } from './modelSpec.js';
 import { tensorToMask } from './postprocess.js';

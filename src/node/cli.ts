@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `backdrop` command. */
 import { runCli } from './cli/run.js';
-import { Interrupted, signalExitCode, STOP_SIGNALS } from './cli/interrupt.js';
+import { Interrupted, signalExitCode, STOP_SIGNALS } from './interrupt.js';
 import { removeTempFilesOnExit } from './safeWrite.js';
 
 removeTempFilesOnExit();

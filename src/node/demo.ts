@@ -7,8 +7,8 @@ import { mkdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { installPlace } from './nativeRuntimeFix.js';
 import { samplePhoto as photo, sampleBackground } from './packageRoot.js';
-import type { PhotoEffect } from './photo.js';
-import { createBackdrop } from './photo.js';
+import type { PhotoEffect } from './facade.js';
+import { createBackdrop } from './facade.js';
 
 const outDir = resolve('out', 'demo');
 

@@ -12,6 +12,7 @@ import { builtinSpec, type BuiltinModel } from '../core/modelSpec.js';
 import { builtinModelPath, builtinOnnx } from './models.js';
 import { installPlace, nativeRuntimeFix } from './nativeRuntimeFix.js';
 import { packageRoot } from './packageRoot.js';
+import { packageVersion } from './cli/version.js';
 import { fallbackReason, nativeRuntimeStatus, onnxNodeBackend, onnxWasmBackend, runtimeChoice, RUNTIME_ENV, WASM_SLOWDOWN } from './onnxBackend.js';
 import { ffmpegVersion, findFfmpeg, findFfprobe, FfmpegNotFoundError, whichSync } from './video/ffmpegPath.js';
 
@@ -172,7 +173,5 @@ export async function checkChromium(): Promise<Check> {
 
 /** backdrop's own version and where it runs from, for the first line. */
 export function about(): { version: string; root: string } {
-  const root = packageRoot();
-  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
-  return { version, root };
+  return { version: packageVersion(), root: packageRoot() };
 }

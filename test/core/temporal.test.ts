@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BackgroundEffect, refineMask } from '../../src/core/effect.js';
+import { streamEdges } from '../../src/core/streamMask.js';
 import type { Frame, Mask } from '../../src/core/frame.js';
 import type { Segmenter } from '../../src/core/segmenter.js';
 import { TemporalSmoother, validateTemporalOptions } from '../../src/core/temporal.js';
@@ -274,11 +275,12 @@ describe('BackgroundEffect temporal option', () => {
     const r = rng(19);
     const masks = Array.from({ length: 6 }, () => modelMask(30, 0.3, r));
     const frame = scene(30);
-    const effect = new BackgroundEffect(fakeSegmenter(masks), { effect: { type: 'mask' }, temporal: { strength: 0.6 }, roi: 'off' });
+    // Bilateral edges: a stream's mask refined at the frame's size, as photos are (see the next test for a stream's own edges).
+    const effect = new BackgroundEffect(fakeSegmenter(masks), { effect: { type: 'mask' }, temporal: { strength: 0.6 }, roi: 'off', refine: 'bilateral' });
     expect(effect.temporal?.options.strength).toBe(0.6);
     const reference = new TemporalSmoother({ strength: 0.6 });
     for (const m of masks) {
-      const expected = refineMask(reference.apply(m, frame), frame, {});
+      const expected = refineMask(reference.apply(m, frame), frame, { refine: 'bilateral' });
       expect(Array.from((await effect.mask(frame)).data)).toEqual(Array.from(expected.data));
     }
     expect(effect.timings.temporal).toBeGreaterThan(0);
@@ -289,5 +291,25 @@ describe('BackgroundEffect temporal option', () => {
     effect.setOptions({ temporal: true });
     expect(effect.temporal?.options.strength).toBe(0.5);
     expect(() => effect.setOptions({ temporal: { strength: -1 } })).toThrow(/strength/);
+  });
+
+  it("smooths a stream's mask before its guided edges (streamMask), and upsamples it with the narrower soft edge", async () => {
+    const r = rng(23);
+    const masks = Array.from({ length: 4 }, () => modelMask(30, 0.3, r));
+    const frame = scene(30);
+    const effect = new BackgroundEffect(fakeSegmenter(masks), { effect: { type: 'mask' }, temporal: true, roi: 'off', threshold: 0.4, softness: 0.3 });
+    expect(effect.streamEdges).toBe('guided');
+    expect(effect.streamEdge).toEqual({ threshold: 0.5, softness: 0.15, invert: false });
+    const reference = new TemporalSmoother({});
+    for (const m of masks) {
+      // The frame is smaller than the working size: the stream mask is worked out on it as it is.
+      const expected = streamEdges(reference.apply(m, frame), frame, 'guided', 0.4);
+      expect(Array.from((await effect.streamMask(frame)).data)).toEqual(Array.from(expected.data));
+    }
+    expect(effect.timings.temporal).toBeGreaterThan(0);
+    expect(effect.timings.refine).toBeGreaterThan(0);
+    const photo = new BackgroundEffect(fakeSegmenter(masks), { effect: { type: 'mask' }, roi: 'off' });
+    expect(photo.streamEdges).toBeNull();
+    await expect(photo.streamMask(frame)).rejects.toThrow(/stream/);
   });
 });

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLiveInput, liveOutputsFrom, runLiveCommand, type LiveCliIO } from '../../src/node/live/liveCli.js';
-import type { BackdropOptions } from '../../src/node/photo.js';
+import type { BackdropOptions } from '../../src/node/facade.js';
 import type { Frame } from '../../src/core/frame.js';
 import { decodeFrames, ffmpeg, ffmpegBin, makeTempDir, probeStreams } from '../helpers/videos.js';
 

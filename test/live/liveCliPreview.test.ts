@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../../src/core/frame.js';
-import { createBackdrop, type Backdrop } from '../../src/node/photo.js';
+import { createBackdrop, type Backdrop } from '../../src/node/facade.js';
 import { freePort, loopingLavfiSpec, makeY4m, openMjpeg, startLiveCommand } from '../helpers/live.js';
 import { THOUGHTFUL, decodeErrors, decodeFrames, makeTempDir, probeStreams } from '../helpers/videos.js';
 

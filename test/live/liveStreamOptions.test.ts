@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackgroundEffect } from '../../src/core/effect.js';
 import type { TemporalOptions } from '../../src/core/temporal.js';
 import { startLive, type LiveBackdrop } from '../../src/node/live/runLive.js';
-import { createBackdrop, type Backdrop } from '../../src/node/photo.js';
+import { createBackdrop, type Backdrop } from '../../src/node/facade.js';
 
 const W = 320;
 const H = 240;

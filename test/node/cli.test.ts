@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accumulate, emptyTally, iou } from '../../eval/metrics.js';
 import { builtinOnnx } from '../../src/node/models.js';
 import { sessionsCreated } from '../../src/node/onnxBackend.js';
-import { createBackdrop } from '../../src/node/photo.js';
+import { createBackdrop } from '../../src/node/facade.js';
 import { decodeImage } from '../../src/node/imageIO.js';
 import { cli } from '../helpers/cli.js';
 import { hugePngHeader } from '../helpers/images.js';
@@ -117,7 +117,8 @@ describe('effects', () => {
 
   it('--refine guided (the default) writes the guided-filter mask; --refine bilateral a different one', async () => {
     const help = (await cli('--help')).stdout.replace(/\s+/g, ' ');
-    expect(help).toMatch(/guided: snapped to the picture's own edges by a guided filter \(default for photos\)/);
+    expect(help).toMatch(/guided \(the default, for photos and for video and cameras\): snapped to the picture's own edges by a guided filter/);
+    expect(help).toMatch(/bilinear: smooth, the faster option;/);
     const [g, d, b] = ['g.png', 'd.png', 'b.png'].map((f) => join(dir, f));
     expect((await cli(photo, '--mask', '--refine', 'guided', '-o', g)).code).toBe(0);
     expect((await cli(photo, '--mask', '-o', d)).code).toBe(0);

@@ -7,8 +7,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { temporalFrom } from '../../src/node/live/liveCli.js';
-import { createBackdrop } from '../../src/node/photo.js';
+import { temporalFrom } from '../../src/node/options/backdropOptions.js';
+import { createBackdrop } from '../../src/node/facade.js';
 import { cli } from '../helpers/cli.js';
 import { clipWithAudio, colourClip, decodeFrames, makeTempDir } from '../helpers/videos.js';
 

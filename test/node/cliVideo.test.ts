@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBackdrop } from '../../src/node/photo.js';
+import { createBackdrop } from '../../src/node/facade.js';
 import { cli } from '../helpers/cli.js';
 import { alive, childPids, tempFileBytes, until } from '../helpers/processes.js';
 import { saveRaw } from '../helpers/screenshots.js';

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../../src/core/frame.js';
 import { fitFilter, openBackgroundVideo } from '../../src/node/video/backgroundVideo.js';
 import { VideoInputError } from '../../src/node/video/probe.js';
-import { createBackdrop } from '../../src/node/photo.js';
+import { createBackdrop } from '../../src/node/facade.js';
 import { colourClip, makeTempDir, undecodableCopy } from '../helpers/videos.js';
 
 let dir: string;

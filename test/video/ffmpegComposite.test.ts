@@ -8,12 +8,14 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SOFTNESS, DEFAULT_THRESHOLD, refineMask } from '../../src/core/effect.js';
+import { DEFAULT_SOFTNESS, DEFAULT_THRESHOLD } from '../../src/core/effect.js';
 import type { Mask } from '../../src/core/frame.js';
-import { smoothstepMask } from '../../src/core/refine.js';
+import { smoothstepMask, upsampleBilinear } from '../../src/core/refine.js';
 import { fitBackground } from '../../src/core/resize.js';
-import { createBackdrop, type Backdrop, type BackdropOptions } from '../../src/node/photo.js';
-import { compositeVideo, compositeUnsupported, softEdgeExpression } from '../../src/node/video/ffmpegComposite.js';
+import { streamWorkSize } from '../../src/core/streamMask.js';
+import { createBackdrop, type Backdrop, type BackdropOptions } from '../../src/node/facade.js';
+import { compositeVideo, compositeUnsupported, workFrameFilter } from '../../src/node/video/ffmpegRenderer.js';
+import { softEdgeExpression } from '../../src/node/video/ffmpegGraph.js';
 import { clipWithAudio, decodeFrames, ffmpeg, ffmpegBin, makeTempDir, oddClip, probeStreams, run, TALKING_HEAD } from '../helpers/videos.js';
 import { testdata } from '../helpers/testdata.js';
 
@@ -37,18 +39,25 @@ beforeAll(async () => {
 afterAll(() => cleanup());
 
 async function backdropWith(options: BackdropOptions): Promise<Backdrop> {
-  return createBackdrop({ model: 'landscape', refine: 'bilinear', ...options });
+  return createBackdrop({ model: 'landscape', ...options });
 }
 
-/** The masks Node expects for each frame: the same small frames, the model, bilinear refinement. */
-async function expectedMasks(file: string, backdrop: Backdrop, count: number): Promise<Mask[]> {
-  const { inputWidth: mw, inputHeight: mh } = backdrop.effect.segmenter.spec;
-  const r = await run(ffmpegBin, ['-v', 'error', '-i', file, '-vf', `fps=25,scale=${mw}:${mh}:flags=area`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
+/** A video's effect, without smoothing: each frame's mask depends on that frame alone (and on where ROI zoom looked before). */
+const streamOf = (backdrop: Backdrop) => backdrop.streamEffect(false);
+
+/**
+ * The masks Node makes for the first `count` frames, as the core computes them from the same
+ * working-size frames (a fresh stream effect, frames in order), upsampled with the stream's soft edge.
+ */
+async function expectedMasks(file: string, backdrop: Backdrop, count: number, rate = { num: 25, den: 1 }): Promise<Mask[]> {
+  const { width: w, height: h } = streamWorkSize(W, H);
+  const r = await run(ffmpegBin, ['-v', 'error', '-i', file, '-vf', workFrameFilter(rate, W, H), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
+  const effect = streamOf(backdrop);
   const masks: Mask[] = [];
   for (let n = 0; n < count; n++) {
-    const small = { width: mw, height: mh, channels: 3 as const, data: r.stdout.subarray(n * mw * mh * 3, (n + 1) * mw * mh * 3) };
-    const low = await backdrop.effect.segmenter.segment(small);
-    masks.push(refineMask(low, { width: W, height: H, channels: 3, data: new Uint8Array(W * H * 3) }, { refine: 'bilinear' }));
+    const work = { width: w, height: h, channels: 3 as const, data: r.stdout.subarray(n * w * h * 3, (n + 1) * w * h * 3) };
+    const { threshold, softness } = effect.streamEdge;
+    masks.push(smoothstepMask(upsampleBilinear(await effect.streamMask(work), W, H), threshold, softness));
   }
   return masks;
 }
@@ -84,7 +93,7 @@ describe('compositeVideo', () => {
     }
     const backdrop = await backdropWith({ effect: { type: 'mask' } });
     const out = join(dir, `jumping-mask-${vfr ? 'vfr' : 'cfr'}.mp4`);
-    const summary = await compositeVideo({ input, output: out, effect: backdrop.effect, crf: 10 });
+    const summary = await compositeVideo({ input, output: out, effect: streamOf(backdrop), crf: 10 });
     expect(summary.frames).toBe(FRAMES);
     const decoded = await decodeFrames(out, 3);
     expect(decoded.length).toBe(FRAMES * W * H * 3);
@@ -105,7 +114,7 @@ describe('compositeVideo', () => {
     const backdrop = await backdropWith({ effect: { type: 'blur', strength: 60 } });
     const out = join(dir, 'talk-blur.mp4');
     // Near-lossless, so the detail measured is the effect's, not the encoder's.
-    const summary = await compositeVideo({ input: clip, output: out, effect: backdrop.effect, crf: 4 });
+    const summary = await compositeVideo({ input: clip, output: out, effect: streamOf(backdrop), crf: 4 });
     const [inV, inA] = await probeStreams(clip);
     const streams = await probeStreams(out);
     const v = streams.find((s) => s.type === 'video')!;
@@ -150,7 +159,7 @@ describe('compositeVideo', () => {
     const clip = await oddClip(dir, 401, 301, 1);
     const backdrop = await backdropWith({ effect: { type: 'image', path: 'assets/hubble_deep_field.jpg' } });
     const out = join(dir, 'odd-image.mp4');
-    const summary = await compositeVideo({ input: clip, output: out, effect: backdrop.effect, crf: 12 });
+    const summary = await compositeVideo({ input: clip, output: out, effect: streamOf(backdrop), crf: 12 });
     expect([summary.width, summary.height]).toEqual([402, 302]);
     const fx = backdrop.effect.effect;
     if (fx.type !== 'image') throw new Error('expected an image effect');
@@ -173,7 +182,7 @@ describe('compositeVideo', () => {
   it('writes a transparent WebM whose alpha is the mask', async () => {
     const backdrop = await backdropWith({ effect: { type: 'transparent' } });
     const out = join(dir, 'jumping.webm');
-    await compositeVideo({ input: jumping, output: out, effect: backdrop.effect, crf: 10 });
+    await compositeVideo({ input: jumping, output: out, effect: streamOf(backdrop), crf: 10 });
     const rgba = await decodeFrames(out, 4, ['-c:v', 'libvpx-vp9']);
     const masks = await expectedMasks(jumping, backdrop, 3);
     await backdrop.close();
@@ -184,16 +193,39 @@ describe('compositeVideo', () => {
     }
   });
 
+  it('writes a mask to PNG frames as grey pixels, the same mask as in a video', async () => {
+    // An RGB output once pulled RGB up the mask's chain, so the soft edge reached the red channel only.
+    const backdrop = await backdropWith({ effect: { type: 'mask' } });
+    const folder = join(dir, 'mask-frames/');
+    const summary = await compositeVideo({ input: jumping, output: folder, effect: streamOf(backdrop) });
+    expect(summary.frames).toBe(FRAMES);
+    const masks = await expectedMasks(jumping, backdrop, 2);
+    await backdrop.close();
+    for (let n = 0; n < 2; n++) {
+      const { data, info } = await sharp(join(folder, `${String(n).padStart(6, '0')}.png`)).raw().toBuffer({ resolveWithObject: true });
+      expect([info.width, info.height]).toEqual([W, H]);
+      let grey = true, error = 0;
+      for (let i = 0, p = 0; i < W * H; i++, p += info.channels) {
+        if (data[p] !== data[p + 1] || data[p] !== data[p + 2]) grey = false;
+        error += Math.abs(data[p] / 255 - masks[n].data[i]);
+      }
+      expect(grey).toBe(true);
+      expect(error / (W * H)).toBeLessThan(0.01);
+    }
+  });
+
   it('says which effects it cannot render', async () => {
-    // The photo effect (guided edges by default) and bilateral edges are computed in Node.
-    const photo = await createBackdrop({ model: 'landscape' });
-    expect(compositeUnsupported(photo.effect)).toMatch(/--refine guided edges are computed in Node/);
-    await photo.close();
+    // A stream's guided (default) and bilinear edges are made for ffmpeg; bilateral ones, a photo's
+    // effect and see-through colours are not.
+    const backdrop = await createBackdrop({ model: 'landscape' });
+    expect(compositeUnsupported(backdrop.streamEffect())).toBeNull();
+    expect(compositeUnsupported(backdrop.effect)).toMatch(/photo's effect/);
+    await backdrop.close();
     const bilateral = await createBackdrop({ model: 'landscape', refine: 'bilateral' });
-    expect(compositeUnsupported(bilateral.effect)).toMatch(/bilateral/);
+    expect(compositeUnsupported(bilateral.streamEffect())).toMatch(/--refine bilateral edges are computed in Node/);
     await bilateral.close();
     const seeThrough = await backdropWith({ effect: { type: 'color', color: [0, 0, 0, 128] } });
-    expect(compositeUnsupported(seeThrough.effect)).toMatch(/see-through/);
+    expect(compositeUnsupported(seeThrough.streamEffect())).toMatch(/see-through/);
     await seeThrough.close();
   });
 });

@@ -10,7 +10,7 @@ import {
   resolveFfmpegTools,
   whichSync,
 } from '../../src/node/video/ffmpegPath.js';
-import { processVideo } from '../../src/node/video/transcode.js';
+import { processVideo } from '../../src/node/video/nodeRenderer.js';
 import { clipWithAudio, makeTempDir, npmFfmpeg } from '../helpers/videos.js';
 
 let dir: string;

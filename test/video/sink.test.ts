@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../../src/core/frame.js';
 import { OutputError } from '../../src/node/safeWrite.js';
-import { VideoSinkError, buildSinkArgs, openVideoSink, planVideoSink, type VideoSinkOptions } from '../../src/node/video/sink.js';
+import { openVideoSink } from '../../src/node/video/sink.js';
+import { VideoSinkError, buildSinkArgs, planVideoSink, type VideoSinkOptions } from '../../src/node/video/sinkPlan.js';
 import { decodeErrors, decodeFrames, makeTempDir, probeStreams } from '../helpers/videos.js';
 
 let dir: string;

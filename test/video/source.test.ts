@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../../src/core/frame.js';
 import { VideoInputError } from '../../src/node/video/probe.js';
-import { VideoSourceError, openVideoSource } from '../../src/node/video/source.js';
+import { VideoSourceError, openVideoFile, openVideoSource } from '../../src/node/video/source.js';
 import { testdata } from '../helpers/testdata.js';
 import { THOUGHTFUL, clipWithAudio, makeTempDir, noise, npmFfmpeg, oddClip, rotatedClip } from '../helpers/videos.js';
 
@@ -31,7 +31,7 @@ const tools: [string, { ffmpegPath?: string; ffprobePath?: string | null }][] = 
 
 describe.each(tools)('openVideoSource (%s)', (_name, ff) => {
   it('reads a range of a 29.97 fps file with exact timestamps', async () => {
-    const src = await openVideoSource(testdata(THOUGHTFUL), { ...ff, from: 2, to: 4 });
+    const src = await openVideoFile(testdata(THOUGHTFUL), { ...ff, from: 2, to: 4 });
     expect(src.info.frameRate).toEqual({ num: 30000, den: 1001 });
     expect(src.expectedFrames).toBe(60);
     const frames = await collect(src.frames());
@@ -44,7 +44,7 @@ describe.each(tools)('openVideoSource (%s)', (_name, ff) => {
 
   it('delivers rotated video upright, in display size', async () => {
     const clip = await rotatedClip(dir, await clipWithAudio(dir, 1, 'short.mp4'));
-    const src = await openVideoSource(clip, { ...ff, channels: 4 });
+    const src = await openVideoFile(clip, { ...ff, channels: 4 });
     expect(src.info).toMatchObject({ width: 300, height: 400 });
     const frames = await collect(src.frames());
     expect(frames).toHaveLength(25);
@@ -53,7 +53,7 @@ describe.each(tools)('openVideoSource (%s)', (_name, ff) => {
   });
 
   it('reads odd sizes', async () => {
-    const src = await openVideoSource(await oddClip(dir), ff);
+    const src = await openVideoFile(await oddClip(dir), ff);
     const frames = await collect(src.frames());
     expect(frames).toHaveLength(50);
     expect(frames[0]).toMatchObject({ width: 401, height: 301 });
@@ -73,7 +73,7 @@ describe.each(tools)('openVideoSource (%s)', (_name, ff) => {
 
 describe('openVideoSource: pulling, stopping, failing', () => {
   it('does not run ahead of the consumer (backpressure)', async () => {
-    const src = await openVideoSource(testdata(THOUGHTFUL), { queueFrames: 2 });
+    const src = await openVideoFile(testdata(THOUGHTFUL), { queueFrames: 2 });
     const it = src.frames();
     await it.next();
     // Give ffmpeg plenty of time to decode the whole file if nothing held it back.
@@ -85,7 +85,7 @@ describe('openVideoSource: pulling, stopping, failing', () => {
   });
 
   it('breaking out of the loop stops ffmpeg', async () => {
-    const src = await openVideoSource(testdata(THOUGHTFUL));
+    const src = await openVideoFile(testdata(THOUGHTFUL));
     const frames = await collect(src.frames(), 3);
     expect(frames).toHaveLength(3);
     await src.close(); // already closed: resolves immediately
@@ -97,7 +97,7 @@ describe('openVideoSource: pulling, stopping, failing', () => {
     const damaged = join(dir, 'damaged.mp4');
     noise(20_000).copy(bytes, Math.floor(bytes.length * 0.55));
     await writeFile(damaged, bytes);
-    const src = await openVideoSource(damaged);
+    const src = await openVideoFile(damaged);
     let n = 0;
     let err: unknown;
     try {
@@ -119,7 +119,7 @@ describe('openVideoSource: pulling, stopping, failing', () => {
     const bytes = await readFile(good);
     const cut = join(dir, 'truncated.mp4');
     await writeFile(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
-    const src = await openVideoSource(cut);
+    const src = await openVideoFile(cut);
     let n = 0;
     const err = await (async () => {
       for await (const _ of src.frames()) n++;
@@ -135,7 +135,7 @@ describe('openVideoSource: pulling, stopping, failing', () => {
     noise(20_000).copy(bytes, Math.floor(bytes.length * 0.55));
     const damaged = join(dir, 'damaged-conceal.mp4');
     await writeFile(damaged, bytes);
-    const src = await openVideoSource(damaged, { onDecodeError: 'conceal' });
+    const src = await openVideoFile(damaged, { onDecodeError: 'conceal' });
     const frames = await collect(src.frames());
     expect(frames.length).toBeGreaterThan(90);
   });
@@ -143,7 +143,7 @@ describe('openVideoSource: pulling, stopping, failing', () => {
   it('an undecodable file fails before any frame', async () => {
     const garbage = join(dir, 'garbage.mov');
     await writeFile(garbage, noise(40_000, 7));
-    await expect(openVideoSource(garbage)).rejects.toBeInstanceOf(VideoInputError);
+    await expect(openVideoFile(garbage)).rejects.toBeInstanceOf(VideoInputError);
   });
 
   it('a live input that stops delivering ends with a clear error, not a hang', async () => {
@@ -194,7 +194,7 @@ describe('openVideoSource: pulling, stopping, failing', () => {
 
   it('an AbortSignal stops reading', async () => {
     const ac = new AbortController();
-    const src = await openVideoSource(testdata(THOUGHTFUL), { signal: ac.signal });
+    const src = await openVideoFile(testdata(THOUGHTFUL), { signal: ac.signal });
     let n = 0;
     const err = await (async () => {
       for await (const _ of src.frames()) {

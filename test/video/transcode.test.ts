@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../../src/core/frame.js';
 import type { FrameProcessor } from '../../src/core/processor.js';
-import { processVideo } from '../../src/node/video/transcode.js';
+import { processVideo } from '../../src/node/video/nodeRenderer.js';
 import {
   clipWithAudio,
   decodeErrors,

@@ -5,7 +5,7 @@ import type { FrameProcessor } from '../../src/core/processor.js';
 import { OutputError } from '../../src/node/safeWrite.js';
 import { VideoInputError } from '../../src/node/video/probe.js';
 import { VideoSourceError } from '../../src/node/video/source.js';
-import { processVideo } from '../../src/node/video/transcode.js';
+import { processVideo } from '../../src/node/video/nodeRenderer.js';
 import { audioOnlyClip, clipWithAudio, ffmpeg, invert, makeTempDir, noise } from '../helpers/videos.js';
 
 let dir: string;

@@ -2,28 +2,19 @@
  * Runs a batch: finds the files, plans the outputs, loads the model once, then processes photos
  * and videos in turn (a bad file is reported and skipped), shows progress and prints a summary.
  */
-import { SingleBar } from 'cli-progress';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { now } from '../../core/clock.js';
 import { listFiles } from '../imageFolder.js';
 import { DEFAULT_MAX_PIXELS, formatFromPath, isImagePath, type ImageFormat } from '../imageIO.js';
-import { Backdrop, type BackdropOptions } from '../photo.js';
-import type { CliOptions } from './program.js';
-import { extensionFor, isPhotoInput, isVideoPath, planOutputs, type InputFile, type PlannedOutput } from './outputs.js';
+import { Backdrop, type BackdropOptions } from '../facade.js';
+import type { CliOptions } from '../options/cliOptions.js';
+import type { CliIO } from './io.js';
+import { extensionFor, isPhotoInput, isVideoPath, planOutputs, type InputFile, type PlannedOutput, type Target } from './outputs.js';
+import { progressBar } from './progress.js';
 import { processVideoFile, videoExtension } from './video.js';
-import { Interrupted, interruptedExitCode } from './interrupt.js';
+import { Interrupted, interruptedExitCode } from '../interrupt.js';
 import { preflight } from './preflight.js';
-
-export interface CliIO {
-  stdout(text: string): void;
-  stderr(text: string): void;
-  /** Draw a progress bar (stderr is a terminal). */
-  interactive: boolean;
-  exitCode: number;
-  /** Aborted by a signal (Ctrl-C, SIGTERM; the reason is an Interrupted): stop after cleaning up. */
-  signal?: AbortSignal;
-}
 
 export interface FileReport {
   input: string;
@@ -35,8 +26,6 @@ export interface FileReport {
   frames?: number;
   ms?: number;
 }
-
-export type Target = { dir: string } | { file: string } | undefined;
 
 export async function runBatch(args: string[], cli: CliOptions, options: BackdropOptions, target: Target, io: CliIO): Promise<number> {
   const started = now();
@@ -145,12 +134,6 @@ async function runPhotos(
     bar?.update(i + 1, { file: plan.input.slice(-40), rate: ((i + 1) / ((now() - started) / 1000)).toFixed(1) });
   }
   bar?.stop();
-}
-
-/** A cli-progress bar drawn on the CLI's stderr (which tests capture). */
-export function progressBar(io: CliIO, format: string): SingleBar {
-  const stream = { write: (s: string) => io.stderr(s), isTTY: true, columns: 100, cursorTo: () => true, clearLine: () => true, moveCursor: () => true, on: () => {} };
-  return new SingleBar({ format, barsize: 30, hideCursor: true, stream: stream as unknown as NodeJS.WriteStream });
 }
 
 const isMedia = (name: string) => isImagePath(name) || isVideoPath(name);

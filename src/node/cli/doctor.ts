@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { about, runDoctor, type Check, type CheckStatus } from '../doctor.js';
-import type { CliIO } from './batch.js';
+import type { CliIO } from './io.js';
 
 const NEEDS_FIXING: CheckStatus[] = ['slow', 'limited', 'missing'];
 
@@ -19,7 +19,7 @@ export function addDoctorCommand(program: Command, io: CliIO): void {
       const checks = await runDoctor();
       const toFix = checks.filter((c) => NEEDS_FIXING.includes(c.status));
       io.exitCode = toFix.length ? 1 : 0;
-      // commander gives a program option spelt after the command to the program.
+      // `backdrop --json doctor` gives --json to the program (an option before the command is its).
       if (options.json || program.opts().json) {
         io.stdout(JSON.stringify({ ok: toFix.length === 0, ...about(), node: process.version, checks }, null, 2) + '\n');
         return;

@@ -11,6 +11,9 @@ export interface InputFile {
   root?: string;
 }
 
+/** Where -o points: a folder, one file, or (undefined) beside each input. */
+export type Target = { dir: string } | { file: string } | undefined;
+
 export interface PlannedOutput {
   input: string;
   output: string;
@@ -22,25 +25,13 @@ export function extensionFor(format: ImageFormat): string {
   return EXTENSIONS[format];
 }
 
-/** Video files a folder is searched for (an explicitly named file of any other kind is tried as video too). */
-const VIDEO_EXTENSIONS = new Set(['.mp4', '.m4v', '.mov', '.mkv', '.webm', '.avi', '.y4m', '.mpg', '.mpeg', '.ts', '.mts', '.flv', '.wmv', '.ogv', '.3gp']);
-/** Still images sharp reads: these go to the photo path, everything else to ffmpeg. */
-const STILL_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.avif', '.tif', '.tiff', '.gif', '.heic', '.heif', '.svg']);
-
-export function isVideoPath(path: string): boolean {
-  return VIDEO_EXTENSIONS.has(extname(path).toLowerCase());
-}
-
-/** How an input is processed: as a photo (sharp) or as a video (ffmpeg). */
-export function isPhotoInput(path: string): boolean {
-  return STILL_EXTENSIONS.has(extname(path).toLowerCase());
-}
+export { isPhotoInput, isVideoPath } from '../mediaKind.js';
 
 /**
  * @param extensionOf the output file extension per input (with the dot; decided from flags and input type)
  * @param target an output folder or file, or undefined to write beside each input
  */
-export function planOutputs(inputs: InputFile[], extensionOf: (input: string) => string, target?: { dir: string } | { file: string }): PlannedOutput[] {
+export function planOutputs(inputs: InputFile[], extensionOf: (input: string) => string, target?: Target): PlannedOutput[] {
   if (target && 'file' in target) {
     if (inputs.length !== 1) throw new Error(`-o ${target.file} names one file, but there are ${inputs.length} inputs; give a folder instead`);
     return [{ input: inputs[0].path, output: target.file }];

@@ -3,15 +3,21 @@
  * onnxruntime-node to several on WebAssembly): every input is an image or video that can be read,
  * and every output can be written — not an input, not an existing file without --force, in a
  * folder that exists or can be made. A file that fails is reported at once and left out; the rest
- * go on.
+ * go on. A video's probe is kept on its plan: it is the job's one probe (processVideoFile).
  */
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { readImageHeader } from '../imageIO.js';
 import { checkOutputPath } from '../safeWrite.js';
-import { probeVideo } from '../video/probe.js';
+import { probeVideo, type VideoInfo } from '../video/probe.js';
+import { videoTools } from '../video/tools.js';
 import { isPhotoInput, isVideoPath, type PlannedOutput } from './outputs.js';
+
+/** A plan that passed; a video's carries what its probe found. */
+export interface CheckedPlan extends PlannedOutput {
+  info?: VideoInfo;
+}
 
 export interface PreflightOptions {
   force?: boolean;
@@ -19,12 +25,11 @@ export interface PreflightOptions {
 }
 
 /** The plans that passed; each one that did not is passed to `fail` with a one-line reason. */
-export async function preflight(plans: PlannedOutput[], options: PreflightOptions, fail: (input: string, error: string) => void): Promise<PlannedOutput[]> {
-  const passed: PlannedOutput[] = [];
+export async function preflight(plans: PlannedOutput[], options: PreflightOptions, fail: (input: string, error: string) => void): Promise<CheckedPlan[]> {
+  const passed: CheckedPlan[] = [];
   for (const plan of plans) {
     try {
-      await checkPlan(plan, options);
-      passed.push(plan);
+      passed.push(await checkPlan(plan, options));
     } catch (e) {
       fail(plan.input, (e as Error).message);
     }
@@ -32,12 +37,14 @@ export async function preflight(plans: PlannedOutput[], options: PreflightOption
   return passed;
 }
 
-async function checkPlan(plan: PlannedOutput, options: PreflightOptions): Promise<void> {
-  if (isPhotoInput(plan.input)) await readImageHeader(plan.input, { maxPixels: options.maxPixels });
-  else await probeVideo(plan.input);
+async function checkPlan(plan: PlannedOutput, options: PreflightOptions): Promise<CheckedPlan> {
+  const photo = isPhotoInput(plan.input);
+  if (photo) await readImageHeader(plan.input, { maxPixels: options.maxPixels });
+  const info = photo ? undefined : await probeVideo(plan.input, { tools: videoTools() });
   await checkOutputFolder(plan.output);
   // A video output without a video extension is a folder of PNG frames, which the video sink checks.
-  if (isPhotoInput(plan.input) || isVideoPath(plan.output)) await checkOutputPath(plan.output, { force: options.force, inputs: [plan.input] });
+  if (photo || isVideoPath(plan.output)) await checkOutputPath(plan.output, { force: options.force, inputs: [plan.input] });
+  return { ...plan, info };
 }
 
 /**

@@ -1,111 +1,26 @@
 /**
  * `backdrop <inputs...>`: the command line, parsed with commander. Everything here is about
- * turning flags into a plan; the work itself is done by Backdrop (photo.ts) in runBatch.
+ * turning flags into a plan; the work itself is done by Backdrop (facade.ts) in runBatch.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
 import { stat } from 'node:fs/promises';
-import { parseColor } from '../../core/color.js';
-import { DEFAULT_LIGHT_WRAP, DEFAULT_SOFTNESS, DEFAULT_THRESHOLD, REFINE_MODES, type Refine } from '../../core/effect.js';
-import { CORNERS, type Corner } from '../../core/fpsMeter.js';
-import { validateSpec, type ModelSpec } from '../../core/modelSpec.js';
-import { ROI_MODES, type RoiMode } from '../../core/roi.js';
-import { DEFAULT_TEMPORAL } from '../../core/temporal.js';
-import { DEFAULT_MAX_PIXELS, formatFromPath, type ImageFormat } from '../imageIO.js';
-import type { BackdropOptions, PhotoEffect } from '../photo.js';
-import { runBatch, type CliIO } from './batch.js';
-import type { VideoCodec } from '../video/sink.js';
-import { CODECS, fpsMeterFrom, parseVideoPoint } from './video.js';
-import { isVideoPath } from './outputs.js';
+import { formatFromPath } from '../imageIO.js';
+import { runBatch } from './batch.js';
+import type { CliIO } from './io.js';
+import { packageVersion } from './version.js';
+import { serveCommand } from './serve.js';
+import { isVideoPath, type Target } from './outputs.js';
 import { isLiveInput, listCamerasCommand, runLiveCommand } from '../live/liveCli.js';
 import { addDoctorCommand } from './doctor.js';
-
-const FORMATS: ImageFormat[] = ['jpeg', 'png', 'webp', 'avif', 'tiff'];
-
-export interface CliOptions {
-  blur?: number | true;
-  background?: string;
-  fit: 'cover' | 'contain' | 'stretch';
-  color?: string;
-  transparent?: boolean;
-  mask?: boolean;
-  model: string;
-  modelSpec?: string;
-  threshold: number;
-  softness: number;
-  refine?: Refine;
-  roi: RoiMode;
-  invert?: boolean;
-  lightWrap: number;
-  output?: string;
-  format?: ImageFormat;
-  quality?: number;
-  force?: boolean;
-  recursive?: boolean;
-  maxPixels: number;
-  quiet?: boolean;
-  json?: boolean;
-  // Video
-  codec?: VideoCodec;
-  crf?: number;
-  preset?: string;
-  from?: string;
-  to?: string;
-  trim?: boolean;
-  audio?: boolean;
-  // Video and live
-  smoothing: number;
-  fps?: boolean;
-  fpsCorner?: Corner;
-  fpsColor?: string;
-  fpsSize?: number;
-  flip?: boolean;
-  backgroundInterval?: number;
-  // Live
-  listCameras?: boolean;
-  preview?: number | true;
-  virtualCamera?: string;
-  stallTimeout?: number;
-  live?: boolean;
-  loop?: boolean;
-}
-
-function numberIn(name: string, lo: number, hi: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < lo || n > hi) throw new InvalidArgumentError(`${name} must be a number from ${lo} to ${hi}.`);
-    return n;
-  };
-}
-
-function point(value: string): string {
-  try {
-    parseVideoPoint(value);
-  } catch (e) {
-    throw new InvalidArgumentError((e as Error).message);
-  }
-  return value;
-}
-
-function integerIn(name: string, lo: number, hi: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < lo || n > hi) throw new InvalidArgumentError(`${name} must be a whole number from ${lo} to ${hi}.`);
-    return n;
-  };
-}
-
-function colour(value: string): string {
-  try {
-    parseColor(value);
-  } catch (e) {
-    throw new InvalidArgumentError((e as Error).message);
-  }
-  return value;
-}
+import type { CliOptions } from '../options/cliOptions.js';
+import { toBackdropOptions } from '../options/backdropOptions.js';
+import { sharedOptions } from '../options/definitions.js';
+import { numberIn, UsageError } from '../options/parsers.js';
+import { fpsMeterFrom } from '../options/videoOptions.js';
 
 export function buildProgram(io: CliIO): Command {
   const program = new Command('backdrop');
+  const o = sharedOptions();
   program
     .description(
       'Blur, replace, recolour or remove the background behind people in photos and videos.\n' +
@@ -114,40 +29,40 @@ export function buildProgram(io: CliIO): Command {
     .argument('[inputs...]', 'image or video files, or folders of them (JPEG, PNG, WebP, AVIF, TIFF, GIF, HEIF; MP4, MOV, MKV, WebM, AVI, Y4M…)')
     .helpOption('-h, --help', 'show this help')
     .version(packageVersion(), '-V, --version', 'print the version')
-    .addOption(new Option('--blur [strength]', `blur the background (the default effect); strength 0-100, default 50`).argParser(numberIn('--blur', 0, 100)))
-    .addOption(new Option('--background <image|folder|video>', 'replace the background with an image; a folder\'s images are used in turn; a video plays looped behind videos and cameras'))
-    .addOption(new Option('--background-interval <seconds>', 'video and cameras: with a --background folder, show the next image every so many seconds').argParser(numberIn('--background-interval', 0.01, 86400)))
-    .addOption(new Option('--fit <mode>', 'how a background image fills the frame').choices(['cover', 'contain', 'stretch']).default('cover'))
-    .addOption(new Option('--color <css>', 'replace the background with a colour: "green", "#00b140", "rgb(0 0 0 / 50%)"').argParser(colour))
-    .addOption(new Option('--transparent', 'cut the person out: PNG, WebP or TIFF with a transparent background (videos: VP9 WebM with alpha)'))
-    .addOption(new Option('--mask', 'write the person mask itself: 8-bit greyscale PNG, white = person'))
-    .addOption(new Option('--model <name|file.onnx>', 'general (square, any photo) or landscape (faster, 16:9), or your own .onnx with --model-spec').default('general'))
-    .addOption(new Option('--model-spec <json|file>', 'what your own .onnx expects: inline JSON or a .json file (input size, layout, range, output channel, activation; see the README)'))
-    .addOption(new Option('--threshold <0-1>', 'where the edge sits: lower keeps more of the person').argParser(numberIn('--threshold', 0, 1)).default(DEFAULT_THRESHOLD))
-    .addOption(new Option('--softness <0-1>', 'width of the soft edge; 0 = hard cut (guided edges are half as wide: the filter already follows the picture)').argParser(numberIn('--softness', 0, 1)).default(DEFAULT_SOFTNESS))
-    .addOption(new Option('--refine <mode>', 'edges — guided: snapped to the picture\'s own edges by a guided filter (default for photos); bilateral: follow the picture (joint bilateral upsampling); bilinear: smooth, several times faster (default for video and cameras, and lets ffmpeg composite video files); none: raw model output, no threshold').choices(REFINE_MODES))
-    .addOption(new Option('--roi <mode>', 'auto: people small in the frame get a second, zoomed-in look by the model (sharper, truer edges; selfies are left as they are); off: the model sees the whole frame only').choices(ROI_MODES).default('auto'))
-    .addOption(new Option('--invert', 'swap person and background (blur the person instead)'))
-    .addOption(new Option('--light-wrap <0-1>', 'let a new background\'s light spill onto the edge').argParser(numberIn('--light-wrap', 0, 1)).default(DEFAULT_LIGHT_WRAP))
+    .addOption(o.blur)
+    .addOption(o.background)
+    .addOption(o.backgroundInterval)
+    .addOption(o.fit)
+    .addOption(o.color)
+    .addOption(o.transparent)
+    .addOption(o.mask)
+    .addOption(o.model)
+    .addOption(o.modelSpec)
+    .addOption(o.threshold)
+    .addOption(o.softness)
+    .addOption(o.refine)
+    .addOption(o.roi)
+    .addOption(o.invert)
+    .addOption(o.lightWrap)
     .addOption(new Option('-o, --output <file|folder>', 'output file (one input) or folder; default: <name>_out.<ext> beside each input'))
-    .addOption(new Option('--format <format>', 'output format; default: the input\'s (PNG for --transparent and --mask)').choices(FORMATS))
-    .addOption(new Option('--quality <1-100>', 'JPEG/WebP/AVIF quality (default 90)').argParser(numberIn('--quality', 1, 100)))
+    .addOption(o.format)
+    .addOption(o.quality)
     .addOption(new Option('-f, --force', 'overwrite existing output files (never an input)'))
     .addOption(new Option('-r, --recursive', 'look for images in sub-folders too'))
-    .addOption(new Option('--max-pixels <n>', 'refuse images larger than this many pixels').argParser(numberIn('--max-pixels', 1, 2 ** 40)).default(DEFAULT_MAX_PIXELS))
-    .addOption(new Option('--codec <codec>', 'video: h264 (MP4, default), h265, vp9 (WebM) or prores (MOV); --transparent defaults to vp9').choices(CODECS))
-    .addOption(new Option('--crf <n>', 'video quality, lower is better (default 20 for H.264, 32 for VP9)').argParser(numberIn('--crf', 0, 63)))
-    .addOption(new Option('--preset <name>', 'video encoder speed: ultrafast … veryslow (default veryfast)'))
-    .addOption(new Option('--from <frame|time>', 'video: apply the effect from this frame (120), second (4.5s) or time (1:02.5) on').argParser(point))
-    .addOption(new Option('--to <frame|time>', 'video: … until this point; frames outside the range pass through untouched. Live: the session stops there').argParser(point))
-    .addOption(new Option('--trim', 'video: drop the frames outside --from/--to instead of passing them through (live: nothing is shown or recorded before --from)'))
-    .addOption(new Option('--no-audio', 'video: leave the sound out (by default every audio stream is kept)'))
-    .addOption(new Option('--smoothing <0-1>', 'video and cameras: smooth the mask over time against flicker; 0 = off').argParser(numberIn('--smoothing', 0, 1)).default(DEFAULT_TEMPORAL.strength))
-    .addOption(new Option('--fps', 'video and cameras: draw the frames-per-second meter (live: f shows/hides it)'))
-    .addOption(new Option('--fps-corner <corner>', 'where the FPS meter goes (default top-left)').choices(CORNERS))
-    .addOption(new Option('--fps-color <css>', 'colour of the FPS meter\'s text (default white)').argParser(colour))
-    .addOption(new Option('--fps-size <px>', 'size of the FPS meter\'s font pixels in frame pixels (default: about 1/100 of the shorter side)').argParser(integerIn('--fps-size', 1, 100)))
-    .addOption(new Option('--flip', 'video and cameras: mirror the picture left to right, as a selfie view'))
+    .addOption(o.maxPixels)
+    .addOption(o.codec)
+    .addOption(o.crf)
+    .addOption(o.preset)
+    .addOption(o.from)
+    .addOption(o.to)
+    .addOption(o.trim)
+    .addOption(o.noAudio)
+    .addOption(o.smoothing)
+    .addOption(o.fps)
+    .addOption(o.fpsCorner)
+    .addOption(o.fpsColor)
+    .addOption(o.fpsSize)
+    .addOption(o.flip)
     .addOption(new Option('--list-cameras', 'list cameras (for camera:N) and exit'))
     .addOption(new Option('--preview [port]', 'live: show the result at http://127.0.0.1:PORT (default when no other output); write --preview=8080').argParser(numberIn('--preview', 0, 65535)))
     .addOption(new Option('--virtual-camera <device>', 'live: feed a v4l2loopback device that Zoom/Meet/Teams can use, e.g. /dev/video10 (Linux)'))
@@ -186,6 +101,9 @@ overwritten, and an existing output only with --force. Exit status: 0 all done, 
 file failed, 2 bad usage; 130, 143 or 129 stopped by Ctrl-C, SIGTERM or SIGHUP (a live
 recording is still finished and kept).`,
     )
+    // `backdrop serve --max-pixels N` is serve's own flag, not the photo command's.
+    .enablePositionalOptions()
+    .addCommand(serveCommand(io))
     .showHelpAfterError('(run backdrop --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
@@ -201,7 +119,7 @@ recording is still finished and kept).`,
       if (inputs.length === 1 && (isLiveInput(inputs[0]) || fileAsCamera)) {
         const live = { output: options.output, preview: options.preview, virtualCamera: options.virtualCamera, stallTimeout: options.stallTimeout, loop: options.loop };
         // --to ends the session; --from starts the effect (with --trim: the output) in session time.
-        const bounds = { from: options.from !== undefined ? parseVideoPoint(options.from) : undefined, to: options.to !== undefined ? parseVideoPoint(options.to) : undefined, trim: options.trim };
+        const bounds = { from: options.from, to: options.to, trim: options.trim };
         const stream = { smoothing: options.smoothing, fps: fpsMeterFrom(options), flip: options.flip };
         const encode = { force: options.force, crf: options.crf, preset: options.preset, quiet: options.quiet, json: options.json };
         io.exitCode = await runLiveCommand(inputs[0], { ...live, ...bounds, ...encode, ...stream }, toBackdropOptions(options), io);
@@ -217,68 +135,8 @@ recording is still finished and kept).`,
   return program;
 }
 
-/** The version in the package's own package.json, read at run time (the same relative path from src/ and dist/). */
-function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-}
 
-/** Effect flags are exclusive; none given means blur. */
-export function effectFrom(options: CliOptions): PhotoEffect {
-  const chosen = (['blur', 'background', 'color', 'transparent', 'mask'] as const).filter((k) => options[k] !== undefined && options[k] !== false);
-  if (chosen.length > 1) throw new UsageError(`choose one effect, not ${chosen.map((c) => `--${c}`).join(' and ')}`);
-  if (options.backgroundInterval !== undefined && options.background === undefined) throw new UsageError('--background-interval goes with a --background folder');
-  if (options.background !== undefined) {
-    // A video file plays behind videos and cameras (photos get its first picture).
-    if (isVideoPath(options.background)) return { type: 'video', path: options.background, fit: options.fit };
-    const intervalMs = options.backgroundInterval !== undefined ? options.backgroundInterval * 1000 : undefined;
-    return { type: 'image', path: options.background, fit: options.fit, intervalMs };
-  }
-  if (options.color !== undefined) return { type: 'color', color: parseColor(options.color) };
-  if (options.transparent) return { type: 'transparent' };
-  if (options.mask) return { type: 'mask' };
-  return { type: 'blur', strength: typeof options.blur === 'number' ? options.blur : 50 };
-}
-
-function toBackdropOptions(options: CliOptions): BackdropOptions {
-  const effect = effectFrom(options);
-  if ((effect.type === 'transparent' || effect.type === 'mask') && options.format === 'jpeg') {
-    throw new UsageError(`--${effect.type} needs a format that keeps ${effect.type === 'mask' ? 'a grey channel exactly' : 'transparency'}: png, webp or tiff`);
-  }
-  return {
-    effect,
-    model: modelFrom(options),
-    threshold: options.threshold,
-    softness: options.softness,
-    refine: options.refine,
-    roi: options.roi,
-    invert: options.invert,
-    lightWrap: options.lightWrap,
-    maxPixels: options.maxPixels,
-  };
-}
-
-function modelFrom(options: CliOptions): BackdropOptions['model'] {
-  const { model, modelSpec } = options;
-  if (model === 'general' || model === 'landscape') {
-    if (modelSpec) throw new UsageError('--model-spec goes with your own --model file.onnx');
-    return model;
-  }
-  if (!model.toLowerCase().endsWith('.onnx')) throw new UsageError(`--model must be general, landscape or a .onnx file, got "${model}"`);
-  if (!modelSpec) throw new UsageError(`--model ${model} needs --model-spec to say its input size, layout and output (see --help)`);
-  let spec: ModelSpec;
-  try {
-    spec = JSON.parse(modelSpec.trim().startsWith('{') ? modelSpec : readFileSync(modelSpec, 'utf8')) as ModelSpec;
-  } catch (e) {
-    throw new UsageError(`--model-spec: ${(e as Error).message}`);
-  }
-  try {
-    return { onnx: model, spec: validateSpec({ ...spec, name: spec.name ?? model }) };
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
-
-async function outputTarget(options: CliOptions, inputs: string[]): Promise<{ dir: string } | { file: string } | undefined> {
+async function outputTarget(options: CliOptions, inputs: string[]): Promise<Target> {
   const out = options.output;
   if (out === undefined) return undefined;
   const info = await stat(out).catch(() => undefined);
@@ -293,5 +151,3 @@ async function outputTarget(options: CliOptions, inputs: string[]): Promise<{ di
   if (inputs.length > 1 || (await Promise.all(inputs.map((i) => stat(i).catch(() => undefined)))).some((s) => s?.isDirectory())) return { dir: out };
   throw new UsageError(`-o ${out}: give an image or video file name (.jpg, .png, .webp, .avif, .tif, .mp4, .webm, .mov…) or an existing folder`);
 }
-
-export class UsageError extends Error {}

@@ -1,7 +1,8 @@
 /** Runs the CLI in-process with the given arguments; returns the exit status. */
 import { CommanderError } from 'commander';
-import { buildProgram, UsageError } from './program.js';
-import type { CliIO } from './batch.js';
+import { buildProgram } from './program.js';
+import { UsageError } from '../options/parsers.js';
+import type { CliIO } from './io.js';
 
 export async function runCli(argv: string[], io: Omit<CliIO, 'exitCode'>): Promise<number> {
   const state: CliIO = { ...io, exitCode: 0 };

@@ -1,108 +1,38 @@
 /**
- * One video file through the background effect: decode with ffmpeg, run the stream's processors
- * (mirror, effect with temporal smoothing, FPS meter) on every frame or only on a range of them,
- * encode with the sound kept, with a progress bar.
+ * One video file through the background effect, with a progress bar: probed once (by preflight,
+ * before the model loaded), its flags mapped to video options by the shared options module
+ * (options/videoOptions.ts), then decoded, processed and encoded with the sound kept by the facade.
  */
 import { extname } from 'node:path';
-import { parseColor } from '../../core/color.js';
-import type { FrameRange } from '../../core/engine.js';
-import type { FpsMeterOptions } from '../../core/fpsMeter.js';
-import { temporalFrom } from '../live/liveCli.js';
-import type { Backdrop } from '../photo.js';
-import type { VideoSummary } from '../video/transcode.js';
-import type { VideoCodec } from '../video/sink.js';
-import { expectedFrameCount, probeVideo, rationalValue, type VideoInfo } from '../video/probe.js';
-import type { PlannedOutput } from './outputs.js';
-import type { CliIO, Target } from './batch.js';
-import { progressBar } from './batch.js';
-import type { CliOptions } from './program.js';
+import type { Backdrop } from '../facade.js';
+import type { CliOptions } from '../options/cliOptions.js';
+import { videoExtensionFor, videoOptionsFrom } from '../options/videoOptions.js';
+import { probeVideo } from '../video/probe.js';
+import type { VideoSummary } from '../video/renderer.js';
+import { videoTools } from '../video/tools.js';
+import type { CliIO } from './io.js';
+import type { Target } from './outputs.js';
+import type { CheckedPlan } from './preflight.js';
+import { progressBar } from './progress.js';
 
-/** The output extension for a video input, from the flags. */
+/** The output extension for a video input: the named output file's, else the flags'. */
 export function videoExtension(cli: CliOptions, target: Target): string {
   if (target && 'file' in target) return extname(target.file);
-  if (cli.codec === 'prores') return '.mov';
-  if (cli.codec === 'vp9' || cli.transparent) return '.webm';
-  return '.mp4';
+  return videoExtensionFor(cli);
 }
 
-/** A point in a video: a frame number ("120"), seconds ("4.5s") or a timestamp ("1:02.5"). */
-export type VideoPoint = { frame: number } | { seconds: number };
-
-export function parseVideoPoint(text: string): VideoPoint {
-  const t = text.trim();
-  if (/^\d+$/.test(t)) return { frame: Number(t) };
-  const s = /^(\d+(?:\.\d+)?)s$/.exec(t);
-  if (s) return { seconds: Number(s[1]) };
-  const parts = t.split(':');
-  if (parts.length >= 2 && parts.length <= 3 && parts.every((p) => /^\d+(\.\d+)?$/.test(p))) {
-    return { seconds: parts.reduce((acc, p) => acc * 60 + Number(p), 0) };
-  }
-  throw new Error(`"${text}" is not a frame number (120), seconds (4.5s) or a timestamp (1:02.5)`);
-}
-
-/** The FPS meter --fps and its style flags ask for; undefined without --fps. */
-export function fpsMeterFrom(cli: Pick<CliOptions, 'fps' | 'fpsCorner' | 'fpsColor' | 'fpsSize'>): FpsMeterOptions | undefined {
-  if (!cli.fps) return undefined;
-  return {
-    position: cli.fpsCorner,
-    color: cli.fpsColor !== undefined ? parseColor(cli.fpsColor) : undefined,
-    scale: cli.fpsSize,
-  };
-}
-
-const toSeconds = (p: VideoPoint, fps: number) => ('frame' in p ? p.frame / fps : p.seconds);
-/** The frame shown at a point: a time selects the frame nearest to it. */
-const toFrame = (p: VideoPoint, fps: number) => ('frame' in p ? p.frame : Math.round(p.seconds * fps));
-
-/** `--from`/`--to` without `--trim`: the frames the effect runs on (the others pass through untouched). */
-export function effectRange(cli: Pick<CliOptions, 'from' | 'to'>, fps: number): FrameRange | undefined {
-  if (cli.from === undefined && cli.to === undefined) return undefined;
-  const from = cli.from !== undefined ? toFrame(parseVideoPoint(cli.from), fps) : undefined;
-  const to = cli.to !== undefined ? toFrame(parseVideoPoint(cli.to), fps) : undefined;
-  if (from !== undefined && to !== undefined && !(to > from)) throw new Error(`--to must come after --from`);
-  return { unit: 'frame', from, to };
-}
-
-/**
- * `--from` at or past the last frame leaves nothing to work on: with --trim nothing to keep, without
- * it nothing for the effect (the output would be an untouched copy). Either way it is an error,
- * raised before any decoding.
- */
-function checkFromInside(input: string, cli: Pick<CliOptions, 'from'>, info: VideoInfo, fps: number): void {
-  if (cli.from === undefined) return;
-  const frames = expectedFrameCount(info);
-  if (frames === undefined || toFrame(parseVideoPoint(cli.from), fps) < frames) return;
-  const seconds = info.duration ?? frames / fps;
-  throw new Error(`${input}: --from ${cli.from} is past the end of the video (${frames} frames, ${seconds.toFixed(2)} s)`);
-}
-
-export async function processVideoFile(plan: PlannedOutput, backdrop: Backdrop, cli: CliOptions, io: CliIO): Promise<VideoSummary> {
-  const info = await probeVideo(plan.input);
-  const fps = rationalValue(info.frameRate);
-  const from = cli.from !== undefined ? toSeconds(parseVideoPoint(cli.from), fps) : undefined;
-  const to = cli.to !== undefined ? toSeconds(parseVideoPoint(cli.to), fps) : undefined;
-  if (from !== undefined && to !== undefined && !(to > from)) throw new Error(`--to must come after --from`);
-  checkFromInside(plan.input, cli, info, fps);
+export async function processVideoFile(plan: CheckedPlan, backdrop: Backdrop, cli: CliOptions, io: CliIO): Promise<VideoSummary> {
+  // The job's one probe (preflight's, else here): the range is parsed against the rate it reads,
+  // and the job takes it (info).
+  const info = plan.info ?? (await probeVideo(plan.input, { tools: videoTools() }));
+  const options = videoOptionsFrom(plan.input, cli, info);
 
   const bar = io.interactive && !cli.quiet && !cli.json ? progressBar(io, ' {bar} {value}/{total} frames | {fps} fps | ETA {eta_formatted} | {file}') : undefined;
   let started = false;
   try {
     return await backdrop.processVideo(plan.input, plan.output, {
-      info,
-      temporal: temporalFrom(cli.smoothing),
-      flip: cli.flip,
-      fps: fpsMeterFrom(cli),
-      // --trim reads only the range; otherwise the Engine passes the frames outside it through.
-      range: cli.trim ? undefined : effectRange(cli, fps),
-      from: cli.trim ? from : undefined,
-      to: cli.trim ? to : undefined,
-      inputChannels: 3,
-      transparent: cli.transparent,
-      codec: cli.codec,
-      crf: cli.crf,
-      preset: cli.preset,
+      ...options,
       force: cli.force,
-      audio: cli.audio !== false,
       signal: io.signal,
       onProgress: (done, total, rate) => {
         if (!bar) return;
@@ -115,5 +45,3 @@ export async function processVideoFile(plan: PlannedOutput, backdrop: Backdrop, 
     if (started) bar?.stop();
   }
 }
-
-export const CODECS: VideoCodec[] = ['h264', 'h265', 'vp9', 'prores'];

@@ -6,14 +6,15 @@
  */
 import type { FpsMeterOptions } from '../../core/fpsMeter.js';
 import type { FrameProcessor } from '../../core/processor.js';
-import type { TemporalOptions } from '../../core/temporal.js';
-import { createBackdrop, type BackdropOptions } from '../photo.js';
-import { kindOfOutput } from '../video/sink.js';
+import { createBackdrop, type BackdropOptions } from '../facade.js';
+import { kindOfOutput } from '../video/sinkPlan.js';
 import { VideoSourceError } from '../video/source.js';
-import { interruptedExitCode } from '../cli/interrupt.js';
+import { interruptedExitCode } from '../interrupt.js';
+import { temporalFrom } from '../options/backdropOptions.js';
 import { formatCameraList, kindOfInputSpec, listCameras } from './cameraInput.js';
 import { KEY_HELP } from './keys.js';
-import { runLive, type LiveOutputs, type LiveStats, type SessionPoint } from './runLive.js';
+import { runLive, type LiveOutputs, type LiveStats } from './runLive.js';
+import type { VideoPoint } from '../video/point.js';
 
 /** What the CLI needs from its io (cli/batch.ts CliIO fits). */
 export interface LiveCliIO {
@@ -37,8 +38,8 @@ export interface LiveCliOptions {
   /** `--loop`: a video file played as a camera starts over when it ends. */
   loop?: boolean;
   /** `--from`/`--to`/`--trim`: bounds of the session (see LiveOptions). */
-  from?: SessionPoint;
-  to?: SessionPoint;
+  from?: VideoPoint;
+  to?: VideoPoint;
   trim?: boolean;
   force?: boolean;
   crf?: number;
@@ -53,12 +54,6 @@ export interface LiveCliOptions {
   fps?: boolean | FpsMeterOptions;
   /** `--smoothing <0-1>`: temporal smoothing strength, 0 = off (default 0.5). */
   smoothing?: number;
-}
-
-/** `--smoothing`: undefined = the default (on), 0 = off, else that strength. */
-export function temporalFrom(smoothing: number | undefined): TemporalOptions | boolean | undefined {
-  if (smoothing === undefined) return undefined;
-  return smoothing === 0 ? false : { strength: smoothing };
 }
 
 /** Is this command-line input a live source rather than a file? (`camera`, `camera:N`, `/dev/videoN`, a stream URL, `lavfi:…`) */

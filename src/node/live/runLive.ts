@@ -25,6 +25,7 @@ import { streamChain, type StreamOptions } from '../../core/streamChain.js';
 import type { TemporalOptions } from '../../core/temporal.js';
 import type { FfmpegOptions } from '../video/ffmpegPath.js';
 import type { Rational } from '../video/probe.js';
+import { pointMs, type VideoPoint } from '../video/point.js';
 import { checkVideoOutput, type VideoSinkResult } from '../video/sink.js';
 import { kindOfInputSpec, resolveLiveInput, type CameraInputOptions } from './cameraInput.js';
 import { KEY_HELP, keyAction, listenTerminalKeys, type KeyAction, type KeyInput } from './keys.js';
@@ -91,22 +92,14 @@ export interface LiveOptions extends FfmpegOptions, CameraInputOptions, StreamOp
    * outputs. Before `from` the frames pass through without the processors, or with `trim` are
    * not shown or recorded at all.
    */
-  from?: SessionPoint;
-  to?: SessionPoint;
+  from?: VideoPoint;
+  to?: VideoPoint;
   trim?: boolean;
   /** Replace an existing output file. */
   force?: boolean;
   /** File/stream encoder settings. */
   crf?: number;
   preset?: string;
-}
-
-/** A point in a live session: a frame number at the camera's rate, or seconds since its first frame. */
-export type SessionPoint = { frame: number } | { seconds: number };
-
-/** Milliseconds of session time at a point. */
-function sessionMs(point: SessionPoint, frameRate: Rational): number {
-  return 'frame' in point ? (point.frame * 1000 * frameRate.den) / frameRate.num : point.seconds * 1000;
 }
 
 /**
@@ -205,8 +198,8 @@ export async function startLive(opts: LiveOptions): Promise<LiveSession> {
     { channels: 3, stallTimeoutMs: opts.stallTimeoutMs, startTimeoutMs: opts.startTimeoutMs, ffmpegPath: opts.ffmpegPath, ffprobePath: opts.ffprobePath },
   );
   const { width, height, frameRate } = camera.info;
-  const fromMs = opts.from !== undefined ? sessionMs(opts.from, frameRate) : undefined;
-  const toMs = opts.to !== undefined ? sessionMs(opts.to, frameRate) : undefined;
+  const fromMs = opts.from !== undefined ? pointMs(opts.from, frameRate) : undefined;
+  const toMs = opts.to !== undefined ? pointMs(opts.to, frameRate) : undefined;
   if (fromMs !== undefined && toMs !== undefined && !(toMs > fromMs)) {
     await camera.close();
     throw new RangeError('--to must come after --from');

@@ -20,6 +20,15 @@ export interface FfmpegOptions {
   ffmpegPath?: string;
   /** Path of the ffprobe executable, or `null` to never use ffprobe (parse ffmpeg's output instead). */
   ffprobePath?: string | null;
+  /** Both already found (a video job's, see tools.ts videoTools): used as they are, without looking again. */
+  tools?: VideoTools;
+}
+
+/** The executables a video job uses, found once. */
+export interface VideoTools {
+  readonly ffmpeg: string;
+  /** null: there is no ffprobe, and facts are parsed from ffmpeg's output. */
+  readonly ffprobe: string | null;
 }
 
 /** No usable ffmpeg. The message says how to get one. */

@@ -304,9 +304,9 @@ async function checkFile(path: string): Promise<void> {
 export async function probeVideo(path: string, opts: ProbeOptions = {}): Promise<VideoInfo> {
   await checkFile(path);
   const timeoutMs = opts.timeoutMs ?? 30_000;
-  const ffprobe = findFfprobe(opts);
+  const ffprobe = opts.tools ? opts.tools.ffprobe : (findFfprobe(opts)?.path ?? null);
   if (ffprobe) {
-    const res = await run(ffprobe.path, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', '-i', ffmpegInputPath(path)], timeoutMs);
+    const res = await run(ffprobe, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', '-i', ffmpegInputPath(path)], timeoutMs);
     if (res.code !== 0) throw unreadable(path, ffmpegReason(res.stderr, path));
     let json: FfprobeJson;
     try {
@@ -316,8 +316,8 @@ export async function probeVideo(path: string, opts: ProbeOptions = {}): Promise
     }
     return fromFfprobeJson(path, json);
   }
-  const ffmpeg = findFfmpeg(opts);
-  const res = await run(ffmpeg.path, ['-hide_banner', '-nostdin', '-i', ffmpegInputPath(path)], timeoutMs);
+  const ffmpeg = opts.tools?.ffmpeg ?? findFfmpeg(opts).path;
+  const res = await run(ffmpeg, ['-hide_banner', '-nostdin', '-i', ffmpegInputPath(path)], timeoutMs);
   return parseFfmpegInfo(path, res.stderr);
 }
 

@@ -157,22 +157,31 @@ function checkRange(from: number | undefined, to: number | undefined): void {
 }
 
 /**
- * Open a video file or an ffmpeg input for reading. Files are probed first (bad files fail here
- * with a VideoInputError); ffmpeg is started, and this resolves once it has announced the frame size.
+ * Open a video file on its own (outside a video job, which has probed it already): probe it (bad
+ * files fail here with a VideoInputError), then openVideoSource.
+ */
+export async function openVideoFile(path: string, opts: Omit<VideoSourceOptions, 'info'> = {}): Promise<VideoSource> {
+  return openVideoSource(path, { ...opts, info: await probeVideo(path, opts) });
+}
+
+/**
+ * Open a video file (its facts, `info`, probed beforehand: see openVideoFile) or an ffmpeg input
+ * for reading. ffmpeg is started, and this resolves once it has announced the frame size.
  */
 export async function openVideoSource(input: VideoInput, opts: VideoSourceOptions = {}): Promise<VideoSource> {
   const channels = opts.channels ?? 3;
   if (channels !== 3 && channels !== 4) throw new RangeError(`channels must be 3 or 4, got ${String(channels)}`);
   checkRange(opts.from, opts.to);
   if (opts.signal?.aborted) throw abortError(opts.signal);
-  const ffmpeg = findFfmpeg(opts).path;
+  const ffmpeg = opts.tools?.ffmpeg ?? findFfmpeg(opts).path;
   const live = typeof input !== 'string';
   const name = inputName(input);
 
   let fileInfo: VideoInfo | undefined;
   const args = ['-hide_banner', '-nostdin', '-nostats'];
   if (typeof input === 'string') {
-    fileInfo = opts.info ?? (await probeVideo(input, opts));
+    if (!opts.info) throw new RangeError(`${input}: a file is opened with its probed facts (info); openVideoFile probes and opens it`);
+    fileInfo = opts.info;
     if ((opts.onDecodeError ?? 'fail') === 'fail') args.push('-xerror');
     if (opts.from) args.push('-ss', String(opts.from));
     if (opts.to !== undefined) args.push('-t', String(opts.to - (opts.from ?? 0)));

@@ -1,7 +1,8 @@
 /**
- * Photos on Node: create once, process many. Files, Buffers and raw frames in and out; the model
- * is converted and loaded once per Backdrop. Video files and cameras get an effect of their own
- * per stream (`streamEffect`), which smooths the mask over time.
+ * The library's face on Node (createBackdrop): photos, video files and live streams. Create once,
+ * process many: files, Buffers and raw frames in and out; the model is converted and loaded once
+ * per Backdrop. Video files and cameras get an effect of their own per stream (`streamEffect`),
+ * which smooths the mask over time.
  */
 import { readFile } from 'node:fs/promises';
 import { now } from '../core/clock.js';
@@ -20,8 +21,9 @@ import { loadBuiltinModel } from './models.js';
 import { defaultNodeBackend } from './onnxBackend.js';
 import { writeFileAtomic } from './safeWrite.js';
 import { openBackgroundVideo } from './video/backgroundVideo.js';
-import { compositeUnsupported, compositeVideo } from './video/ffmpegComposite.js';
-import { processVideo, type ProcessVideoOptions, type VideoSummary } from './video/transcode.js';
+import { compositeUnsupported, ffmpegRenderer } from './video/ffmpegRenderer.js';
+import { processVideo, type ProcessVideoOptions } from './video/nodeRenderer.js';
+import { renderVideo, type VideoSummary } from './video/renderer.js';
 
 /** A user's own ONNX model and what it expects. */
 export interface CustomModel {
@@ -129,19 +131,20 @@ export class Backdrop {
    * createBackdrop's options says otherwise. Photos keep `effect`, which smooths only when asked.
    */
   streamEffect(temporal: TemporalOptions | boolean = this.streamTemporal): BackgroundEffect {
-    // Unless asked otherwise, streams take the bilinear edges: several times cheaper per frame.
+    // Streams make their masks at a working size (streamMask.ts): guided edges by default, as photos.
     const { settings } = this.effect;
     // A background video plays along each stream's own clock: every stream gets its own copy.
     const fx = settings.effect;
     const effect = fx?.type === 'video' && fx.source.fork ? { ...fx, source: fx.source.fork() } : fx;
-    return new BackgroundEffect(this.segmenter, { ...settings, effect, refine: settings.refine ?? 'bilinear', temporal });
+    return new BackgroundEffect(this.segmenter, { ...settings, effect, temporal });
   }
 
   /**
-   * Processes a video file with a fresh stream effect (smoothing and bilinear edges by default),
-   * optionally mirrored first and with the FPS meter drawn (see StreamOptions); audio kept. When
-   * the effect is all there is to do and ffmpeg can draw it (compositeUnsupported), ffmpeg
-   * composites (compositeVideo); otherwise frames go through Node (processVideo).
+   * Processes a video file with a fresh stream effect (smoothing and guided edges by default),
+   * optionally mirrored first and with the FPS meter drawn (see StreamOptions); audio kept. The
+   * renderer is chosen here, once: when the effect is all there is to do and ffmpeg can draw it
+   * (compositeUnsupported), ffmpeg composites (ffmpegRenderer); otherwise frames go through Node
+   * (nodeRenderer, processVideo).
    */
   processVideo(input: string, output: string, options: BackdropVideoOptions = {}): Promise<VideoSummary> {
     const { temporal, flip, fps, processors, ...video } = options;
@@ -149,7 +152,7 @@ export class Backdrop {
     // Just the effect, on every frame: ffmpeg composites (full-size pixels never enter Node).
     if (!flip && !fps && !processors?.length && !video.range && compositeUnsupported(effect) === null) {
       const { info, from, to, audio, codec, crf, preset, force, outputArgs, signal, onProgress, ffmpegPath, ffprobePath } = video;
-      return compositeVideo({ input, output, effect, info, from, to, audio, codec, crf, preset, force, outputArgs, signal, onProgress, ffmpegPath, ffprobePath });
+      return renderVideo({ input, output, info, from, to, audio, codec, crf, preset, force, outputArgs, signal, onProgress, ffmpegPath, ffprobePath }, ffmpegRenderer(effect));
     }
     const chain = streamChain(effect, { flip, fps, processors });
     return processVideo({ ...video, input, output, processors: chain.processors });

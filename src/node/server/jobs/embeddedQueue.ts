@@ -1,0 +1,163 @@
+/**
+ * The single-machine queue: job ids in a FIFO, handed to the worker pool one at a time as workers
+ * free up; every state change goes to the JobStore first. On start it re-queues what a previous
+ * run left queued or running (a kill -9 mid-video: the partial output is removed and the job runs
+ * again; a job that was interrupted MAX_ATTEMPTS times fails with that reason instead, so a file
+ * that kills the server cannot loop forever).
+ */
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { JobStore } from './store.js';
+import type { JobQueue } from './queue.js';
+import { FINISHED, type JobRecord } from './types.js';
+import { TaskFailed, type TaskHandle, type WorkerPool } from '../pool/workerPool.js';
+
+export const MAX_ATTEMPTS = 3;
+
+export interface EmbeddedQueueOptions {
+  /** Called once a job has finished (succeeded, failed or canceled): callbacks. */
+  onFinished?: (job: JobRecord) => void;
+}
+
+export class EmbeddedQueue implements JobQueue {
+  private readonly fifo: string[] = [];
+  private readonly running = new Map<string, { handle: TaskHandle; stop?: 'cancel' | 'requeue'; done: Promise<void> }>();
+  private started = false;
+  private draining = false;
+  private dispatching = false;
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly pool: WorkerPool,
+    private readonly options: EmbeddedQueueOptions = {},
+  ) {
+    pool.on('idle', () => this.dispatch());
+  }
+
+  get accepting(): boolean {
+    return this.started && !this.draining;
+  }
+
+  depth(): number {
+    return this.fifo.length;
+  }
+
+  async start(): Promise<void> {
+    for (const job of this.store.list()) {
+      if (job.status === 'running') {
+        await cleanOutputs(this.store.dirFor(job.id), job);
+        if (job.attempts >= MAX_ATTEMPTS) {
+          await this.finish(job.id, { status: 'failed', error: `the server stopped while running this job ${job.attempts} times; giving up` });
+          continue;
+        }
+        await this.store.update(job.id, { status: 'queued', started_at: null, progress: { ...job.progress, done: 0 } });
+      }
+      if (job.status === 'queued') this.fifo.push(job.id);
+    }
+    this.started = true;
+    this.dispatch();
+  }
+
+  enqueue(job: JobRecord): void {
+    this.fifo.push(job.id);
+    this.dispatch();
+  }
+
+  async cancel(id: string): Promise<JobRecord | undefined> {
+    const job = this.store.get(id);
+    if (!job || FINISHED.has(job.status)) return job;
+    const run = this.running.get(id);
+    if (run) {
+      run.stop = 'cancel';
+      run.handle.cancel();
+      await run.done;
+      return this.store.get(id);
+    }
+    const i = this.fifo.indexOf(id);
+    if (i >= 0) this.fifo.splice(i, 1);
+    return this.finish(id, { status: 'canceled' });
+  }
+
+  async drain(timeoutMs: number): Promise<void> {
+    this.draining = true;
+    const all = () => Promise.all([...this.running.values()].map((r) => r.done));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([all(), timedOut]);
+    clearTimeout(timer);
+    for (const run of this.running.values()) {
+      run.stop = 'requeue';
+      run.handle.cancel();
+    }
+    await all();
+  }
+
+  private dispatch(): void {
+    if (!this.started || this.draining || this.dispatching) return;
+    this.dispatching = true;
+    try {
+      while (this.fifo.length > 0 && this.pool.freeSlots() > 0) {
+        const id = this.fifo.shift()!;
+        const job = this.store.get(id);
+        if (job?.status === 'queued') this.run(job);
+      }
+    } finally {
+      this.dispatching = false;
+    }
+  }
+
+  private run(job: JobRecord): void {
+    const dir = this.store.dirFor(job.id);
+    const { work } = job;
+    const handle = this.pool.run(
+      { kind: work.kind, input: join(dir, work.input), output: join(dir, work.output), options: { ...work.options, background: work.background && join(dir, work.background) }, format: work.format },
+      (done, total) => void this.store.update(job.id, { progress: { done, total, unit: work.kind === 'photo' ? 'image' : 'frame' } }, false).catch(() => {}),
+    );
+    const entry: { handle: TaskHandle; stop?: 'cancel' | 'requeue'; done: Promise<void> } = { handle, done: Promise.resolve() };
+    entry.done = (async () => {
+      await this.store.update(job.id, { status: 'running', started_at: new Date().toISOString(), attempts: job.attempts + 1 });
+      try {
+        const bytes = await handle.promise;
+        await this.finish(job.id, { status: 'succeeded', result: { url: `/v1/jobs/${job.id}/result`, content_type: work.content_type, bytes } });
+      } catch (err) {
+        await cleanOutputs(dir, job);
+        if (entry.stop === 'requeue') {
+          // Drained: back in the queue on disk for the next start; this attempt does not count.
+          await this.store.update(job.id, { status: 'queued', started_at: null, attempts: job.attempts - 1, progress: { ...job.progress, done: 0 } });
+        } else if (entry.stop === 'cancel') {
+          await this.finish(job.id, { status: 'canceled' });
+        } else {
+          await this.finish(job.id, { status: 'failed', error: reasonOf(err, dir) });
+        }
+      } finally {
+        this.running.delete(job.id);
+      }
+    })();
+    this.running.set(job.id, entry);
+  }
+
+  private async finish(id: string, patch: Partial<JobRecord>): Promise<JobRecord> {
+    const job = await this.store.update(id, { ...patch, finished_at: new Date().toISOString() });
+    // The input is not needed any more; the output stays until the retention time.
+    const dir = this.store.dirFor(id);
+    await rm(join(dir, job.work.input), { force: true });
+    if (job.work.background) await rm(join(dir, job.work.background), { force: true });
+    if (job.status !== 'succeeded') await rm(join(dir, job.work.output), { force: true });
+    this.options.onFinished?.(job);
+    return job;
+  }
+}
+
+/** Removes whatever an unfinished run left in a job's folder (temporary outputs, a partial result). */
+export async function cleanOutputs(dir: string, job: JobRecord): Promise<void> {
+  const keep = new Set(['job.json', 'job.json.tmp', job.work.input, job.work.background]);
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!keep.has(name)) await rm(join(dir, name), { recursive: true, force: true });
+  }
+}
+
+/** A failure's reason for the job JSON, without the server's own paths. */
+export function reasonOf(err: unknown, dir: string): string {
+  const message = err instanceof TaskFailed || err instanceof Error ? err.message : String(err);
+  return message.split(dir + '/').join('').split(dir).join('');
+}

@@ -1,0 +1,89 @@
+/** A job as the store keeps it, and as the API shows it. */
+import type { ImageFormat } from '../../imageIO.js';
+import type { CliOptions } from '../../options/cliOptions.js';
+
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const FINISHED: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'canceled']);
+
+export interface JobProgress {
+  done: number;
+  total: number | null;
+  unit: 'frame' | 'image';
+}
+
+export interface JobResult {
+  url: string;
+  content_type: string;
+  bytes: number;
+}
+
+/** What a worker needs to run the job; file names are relative to the job's folder and server-made. */
+export interface JobWork {
+  kind: 'photo' | 'video';
+  input: string;
+  background?: string;
+  output: string;
+  content_type: string;
+  options: CliOptions;
+  /** Photos: the output format (the CLI's choice for this input and options). */
+  format?: ImageFormat;
+}
+
+export interface JobRecord {
+  id: string;
+  status: JobStatus;
+  progress: JobProgress;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  /** Times a worker started it (a restart mid-run counts). */
+  attempts: number;
+  error?: string;
+  result?: JobResult;
+  work: JobWork;
+  /** SHA-256 of the API key's fingerprint and the Idempotency-Key header. */
+  idempotency?: string;
+  /** Fingerprint of the API key that created it (signs its callback). */
+  key_id?: string;
+  callback?: { url: string; delivered: boolean; attempts: number; last_error?: string };
+}
+
+/** The job as GET /v1/jobs/{id} shows it. */
+export function publicJob(job: JobRecord) {
+  return {
+    id: job.id,
+    status: job.status,
+    kind: job.work.kind,
+    progress: job.progress,
+    created_at: job.created_at,
+    started_at: job.started_at,
+    finished_at: job.finished_at,
+    attempts: job.attempts,
+    ...(job.error !== undefined ? { error: job.error } : {}),
+    ...(job.result ? { result: job.result } : {}),
+    ...(job.callback ? { callback: { url: job.callback.url, delivered: job.callback.delivered, attempts: job.callback.attempts } } : {}),
+    links: { self: `/v1/jobs/${job.id}`, ...(job.result ? { result: job.result.url } : {}) },
+  };
+}
+
+export const jobSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    status: { type: 'string', enum: [...JOB_STATUSES] },
+    kind: { type: 'string', enum: ['photo', 'video'] },
+    progress: {
+      type: 'object',
+      properties: { done: { type: 'number' }, total: { type: ['number', 'null'] }, unit: { type: 'string', enum: ['frame', 'image'] } },
+    },
+    created_at: { type: 'string', format: 'date-time' },
+    started_at: { type: ['string', 'null'], format: 'date-time' },
+    finished_at: { type: ['string', 'null'], format: 'date-time' },
+    attempts: { type: 'integer' },
+    error: { type: 'string' },
+    result: { type: 'object', properties: { url: { type: 'string' }, content_type: { type: 'string' }, bytes: { type: 'integer' } } },
+    callback: { type: 'object', properties: { url: { type: 'string' }, delivered: { type: 'boolean' }, attempts: { type: 'integer' } } },
+    links: { type: 'object', properties: { self: { type: 'string' }, result: { type: 'string' } } },
+  },
+} as const;

@@ -1,0 +1,30 @@
+/** What the server's main thread and its worker threads say to each other. */
+import type { ImageFormat } from '../../imageIO.js';
+import type { CliOptions } from '../../options/cliOptions.js';
+
+/** One photo or video to process; paths are absolute and server-made. */
+export interface Task {
+  kind: 'photo' | 'video';
+  input: string;
+  output: string;
+  options: CliOptions;
+  /** Photos: the output format. */
+  format?: ImageFormat;
+}
+
+export interface TaskError {
+  name: string;
+  /** ImageInputError / VideoInputError code, when there is one. */
+  code?: string;
+  message: string;
+}
+
+export type ToWorker = { type: 'run'; taskId: number; task: Task } | { type: 'cancel'; taskId: number };
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'loaded'; model: string }
+  | { type: 'progress'; taskId: number; done: number; total: number | null }
+  | { type: 'done'; taskId: number; bytes: number }
+  | { type: 'failed'; taskId: number; error: TaskError }
+  | { type: 'warning'; message: string };

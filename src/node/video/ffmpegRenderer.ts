@@ -1,0 +1,183 @@
+/**
+ * Video files, fast: Node segments, ffmpeg composites.
+ *
+ * Full-resolution pixels never enter Node. One ffmpeg decodes the input at the stream's working
+ * size (streamMask.ts: longer side 640, a few hundred KB a frame instead of megabytes); Node runs
+ * the model on crops of that, the temporal smoothing and the guided edges, and sends back one
+ * RGBA frame of the mask's size (longer side 320) per input frame: the person mask in alpha and, for blur, the background blurred
+ * with the person weighted out (no halo) in RGB. The encoding ffmpeg decodes the input itself and
+ * does the rest in C, in the input's YUV: upsamples the mask (bilinear), applies the soft edge
+ * (a lookup table), upsamples the blurred background and blends the person over the new
+ * background (maskedmerge), then encodes, with the sound kept as in processVideo. What ffmpeg does
+ * is ffmpegGraph.ts; what Node sends it per frame, framePacking.ts.
+ *
+ * Frames are matched by position: both ffmpegs turn the input into the same constant-rate
+ * sequence (`fps=R` on the same input, same range), restarted at timestamp 0, and the pipe is read
+ * at that same rate.
+ *
+ * Edges are the stream's guided or bilinear ones (no light wrap); `bilateral` and `none` edges and
+ * frame processors go through processVideo. `compositeUnsupported` says which effects this can render.
+ */
+import { randomBytes } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stageNow } from '../../core/clock.js';
+import { DEFAULT_REFINE, type BackgroundEffect } from '../../core/effect.js';
+import type { Frame } from '../../core/frame.js';
+import { fitBackground } from '../../core/resize.js';
+import { streamMaskSize, streamWorkSize } from '../../core/streamMask.js';
+import { compositeGraph, type CompositeGraphSpec } from './ffmpegGraph.js';
+import { packFrame } from './framePacking.js';
+import type { VideoJobOptions } from './job.js';
+import { formatRational, type Rational } from './probe.js';
+import { renderVideo, type Renderer, type VideoSummary } from './renderer.js';
+import { openVideoSink, type VideoSink } from './sink.js';
+import { openVideoSource, type VideoSource } from './source.js';
+
+/** Why this effect cannot be composited in ffmpeg, or null when it can. */
+export function compositeUnsupported(effect: BackgroundEffect): string | null {
+  if (!effect.streamEdges) {
+    const { refine = DEFAULT_REFINE, temporal } = effect.settings;
+    return temporal === undefined ? "a photo's effect has no stream masks (use Backdrop.streamEffect())" : `--refine ${refine} edges are computed in Node`;
+  }
+  const fx = effect.effect;
+  if (fx.type === 'color' && fx.color[3] !== 255) return 'a see-through colour is blended in Node';
+  if (fx.type === 'image' && fx.images.length !== 1) return 'cycling several background images happens in Node';
+  if (fx.type === 'video') return 'a background video is composited in Node';
+  return null;
+}
+
+export interface CompositeVideoOptions extends Pick<VideoJobOptions, 'input' | 'output' | 'from' | 'to' | 'audio' | 'onProgress' | 'signal' | 'info' | 'codec' | 'crf' | 'preset' | 'force' | 'outputArgs' | 'ffmpegPath' | 'ffprobePath'> {
+  /** Gives the model, the smoothing, the mask options and the effect (see compositeUnsupported). */
+  effect: BackgroundEffect;
+}
+
+/** Process a video file with the effect composited by ffmpeg. Same outcome and errors as processVideo. */
+export function compositeVideo(opts: CompositeVideoOptions): Promise<VideoSummary> {
+  const unsupported = compositeUnsupported(opts.effect);
+  if (unsupported) return Promise.reject(new RangeError(`cannot composite this effect in ffmpeg: ${unsupported}`));
+  return renderVideo(opts, ffmpegRenderer(opts.effect));
+}
+
+/**
+ * The decoding ffmpeg's filter: the input as the constant-rate sequence the compositing ffmpeg
+ * reads, at the stream's working size (streamWorkSize). Scaled in YUV and converted to RGB at the
+ * small size: a third of the cost of both in one step.
+ */
+export function workFrameFilter(frameRate: Rational, width: number, height: number): string {
+  const { width: w, height: h } = streamWorkSize(width, height);
+  return `fps=${formatRational(frameRate)},scale=${w}:${h}:flags=bilinear,format=yuv420p`;
+}
+
+/** The renderer for an effect compositeUnsupported accepts (the caller has checked). */
+export function ffmpegRenderer(effect: BackgroundEffect): Renderer {
+  const fx = effect.effect;
+  return {
+    transparent: fx.type === 'transparent',
+    async open(job) {
+      const { info, input } = job;
+      const { width: W, height: H, frameRate } = info;
+      // Node works on the frames at the stream's working size and sends its mask back at the mask size.
+      const { width: mw, height: mh } = streamMaskSize(W, H);
+      let raw: string | null = null;
+      const cleanup = async (): Promise<void> => {
+        if (raw) await rm(raw, { force: true });
+      };
+      let source: VideoSource | null = null;
+      let sink: VideoSink | null = null;
+      try {
+        let render: CompositeGraphSpec['render'];
+        if (fx.type === 'image') {
+          // Decoded by sharp (EXIF orientation honoured) and fitted like photos, handed over raw.
+          const still = fitBackground(fx.images[0], W, H, fx.fit ?? 'cover');
+          raw = join(tmpdir(), `backdrop-background-${process.pid}-${randomBytes(6).toString('hex')}.raw`);
+          await writeFile(raw, still.data);
+          render = { kind: 'image', raw, channels: still.channels };
+        } else if (fx.type === 'color') {
+          render = { kind: 'color', rgb: [fx.color[0], fx.color[1], fx.color[2]] };
+        } else if (fx.type === 'blur' || fx.type === 'transparent' || fx.type === 'mask') {
+          render = { kind: fx.type };
+        } else {
+          throw new RangeError(`cannot composite a ${fx.type} background in ffmpeg`);
+        }
+        const graph = compositeGraph({
+          width: W,
+          height: H,
+          maskWidth: mw,
+          maskHeight: mh,
+          frameRate,
+          input,
+          from: job.from,
+          to: job.to,
+          colorSpace: info.colorSpace,
+          render,
+          ...effect.streamEdge,
+        });
+        // Both ffmpegs start together: the encoder's start-up (libraries, inputs, x264) overlaps the
+        // decoder's instead of following it.
+        const opened = await Promise.allSettled([
+          openVideoSource(input, {
+            tools: job.tools,
+            info,
+            channels: 3,
+            from: job.from,
+            to: job.to,
+            signal: job.signal,
+            outputArgs: ['-vf', workFrameFilter(frameRate, W, H)],
+            // One thread decodes up to 1080p far faster than the encoder needs and spends ~15 % less CPU
+            // than frame threads, CPU the encoder on the other side can use.
+            decoderThreads: W * H <= 1920 * 1080 ? 1 : undefined,
+          }),
+          openVideoSink({ ...job.sink, graph }, job.plan),
+        ]);
+        if (opened[0].status === 'fulfilled') source = opened[0].value;
+        if (opened[1].status === 'fulfilled') sink = opened[1].value;
+        if (opened[0].status === 'rejected') throw opened[0].reason;
+        if (opened[1].status === 'rejected') throw opened[1].reason;
+      } catch (err) {
+        await Promise.allSettled([source?.close(), sink?.abort()]);
+        await cleanup();
+        throw err;
+      }
+      const src = source!;
+      const out = sink!;
+      const blurStrength = fx.type === 'blur' ? fx.strength : null;
+      let waitMs = 0;
+      return {
+        source: { frames: () => src.frames(), close: () => src.close() },
+        processors: [
+          {
+            process: async (small: Frame) => {
+              const mask = await effect.streamMask(small);
+              const t = stageNow();
+              const packed = packFrame(small, mask, blurStrength, W, H);
+              // Node's share of the compositing (the blurred background, the mask's bytes).
+              effect.timings.composite += stageNow() - t;
+              src.recycle(small);
+              effect.frames++;
+              return packed;
+            },
+          },
+        ],
+        sink: {
+          write: async (frame) => {
+            const t = performance.now();
+            await out.writeRaw(frame.data as Uint8Array);
+            waitMs += performance.now() - t;
+          },
+          finish: async () => undefined,
+          abort: async () => undefined,
+        },
+        expectedFrames: src.expectedFrames,
+        // The output is finished only when some frame was written (else the job reports no frames).
+        finish: async (summary) => (summary.framesOut === 0 ? undefined : out.finish()),
+        waits: () => ({ decodeWaitMs: 0, encodeWaitMs: waitMs }),
+        abort: async () => {
+          await Promise.allSettled([src.close(), out.abort()]);
+        },
+        cleanup,
+      };
+    },
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * The Node side of ffmpeg compositing (ffmpegRenderer.ts): what Node sends the compositing ffmpeg
+ * for each frame (ffmpegGraph.ts says what ffmpeg does with it).
+ */
+import { blurBackgroundFor } from '../../core/blur.js';
+import type { Frame, Mask } from '../../core/frame.js';
+import { axisTaps, stretchRows } from '../../core/postprocess.js';
+
+/**
+ * What Node sends ffmpeg per frame, at the mask's size: the mask in alpha and, for blur, the
+ * weighted blur of `small` (the frame Node works on; computed at the blur's own smaller working
+ * size, in the W × H output's shape) sampled bilinearly in RGB.
+ */
+export function packFrame(small: Frame, mask: Mask, blurStrength: number | null, W: number, H: number): Frame {
+  const { width: w, height: h } = mask;
+  const out = new Uint8Array(w * h * 4);
+  const m = mask.data;
+  for (let i = 0, o = 3; i < m.length; i++, o += 4) {
+    const v = m[i];
+    out[o] = v <= 0 ? 0 : v >= 1 ? 255 : v * 255 + 0.5;
+  }
+  if (blurStrength !== null) upsampleRgbInto(blurBackgroundFor(small, mask, blurStrength, W, H), out, w, h);
+  return { width: w, height: h, channels: 4, data: out, timestamp: small.timestamp };
+}
+
+/**
+ * Bilinear (half-pixel) upsample of an RGB frame into the RGB of a w × h RGBA buffer. Separable:
+ * each source row is stretched once, then each output row blends two stretched rows.
+ */
+function upsampleRgbInto(src: Frame, out: Uint8Array, w: number, h: number): void {
+  const { width: sw, height: sh, data } = src;
+  const ys = axisTaps(sh, h);
+  const rowLen = w * 3;
+  const rows = stretchRows('pack.rows', data, sw, sh, 3, w);
+  for (let y = 0, o = 0; y < h; y++) {
+    const r0 = ys.i0[y] * rowLen, r1 = ys.i1[y] * rowLen, f = ys.w1[y];
+    for (let r = 0; r < rowLen; r += 3, o += 4) {
+      out[o] = rows[r0 + r] + (rows[r1 + r] - rows[r0 + r]) * f + 0.5;
+      out[o + 1] = rows[r0 + r + 1] + (rows[r1 + r + 1] - rows[r0 + r + 1]) * f + 0.5;
+      out[o + 2] = rows[r0 + r + 2] + (rows[r1 + r + 2] - rows[r0 + r + 2]) * f + 0.5;
+    }
+  }
+}
