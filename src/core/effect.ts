@@ -13,7 +13,7 @@ import { upsampleMask } from './postprocess.js';
 import type { FrameProcessor } from './processor.js';
 import { invertMask, jointBilateralUpsample, smoothstepMask, upsampleBilinear } from './refine.js';
 import type { Fit } from './resize.js';
-import { resizeFrame } from './resize.js';
+import { boxDownsample, resizeFrame } from './resize.js';
 import { ROI_MODES, RoiTracker, segmentZoomed, type RoiMode } from './roi.js';
 import type { Segmenter } from './segmenter.js';
 import { streamEdges, streamGrid, streamSoftEdge, streamWorkSize } from './streamMask.js';
@@ -231,7 +231,7 @@ export class BackgroundEffect implements FrameProcessor {
     const { roi = 'auto', threshold = DEFAULT_THRESHOLD } = this.options;
     const t0 = now();
     const size = streamWorkSize(frame.width, frame.height);
-    const work = size.width === frame.width && size.height === frame.height ? frame : resizeFrame(frame, size.width, size.height);
+    const work = workingFrame(frame, size.width, size.height);
     this.timings.preprocess += now() - t0;
     let low: Mask;
     if (roi === 'off') low = await this.segmenter.segment(work, this.timings);
@@ -340,6 +340,14 @@ export class BackgroundEffect implements FrameProcessor {
     this.shownIndex = index % n;
     return effect.images[this.shownIndex];
   }
+}
+
+/** The frame reduced to a stream's working size: whole-pixel block means where the sizes allow (720p, 1080p), else resampled. */
+function workingFrame(frame: Frame, width: number, height: number): Frame {
+  if (width === frame.width && height === frame.height) return frame;
+  const k = frame.width / width;
+  if (Number.isInteger(k) && frame.height === height * k) return { ...boxDownsample(frame, k), timestamp: frame.timestamp };
+  return resizeFrame(frame, width, height);
 }
 
 /** Low-resolution model output → mask at the frame's size, per the mask options. */
