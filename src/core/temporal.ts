@@ -28,6 +28,7 @@
  * Cost: about 1–2 ms per frame at 256×256 in plain JS, whatever the frame's resolution.
  */
 import type { Frame, Mask } from './frame.js';
+import { TINY } from './postprocess.js';
 
 export interface TemporalOptions {
   /** 0 = off (the raw mask) … 1 = strongest (nearly frozen); default 0.5. Scales how much the model's answers are averaged over time. */
@@ -317,7 +318,9 @@ export class TemporalSmoother {
       const c = 2 * p[i] - 1;
       const r = r0 + r1 * (1 - c * c);
       const K = pm / (pm + r);
-      s[i] = ws[i] + K * (p[i] - ws[i]);
+      // A background pixel's state decays geometrically towards 0: flushed before it turns subnormal (see TINY).
+      const v = ws[i] + K * (p[i] - ws[i]);
+      s[i] = v < TINY ? 0 : v;
       P[i] = (1 - K) * pm;
     }
   }
