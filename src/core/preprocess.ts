@@ -5,17 +5,18 @@
  */
 import type { Frame, Rect } from './frame.js';
 import type { ModelSpec } from './modelSpec.js';
-import { axisTaps } from './postprocess.js';
+import { axisTaps, type AxisTaps } from './postprocess.js';
 
-/** `crop` (frame pixels) stretches only that part of the frame to the model's input: see roi.ts. */
-export function frameToTensor(frame: Frame, spec: ModelSpec, out?: Float32Array, crop?: Rect): Float32Array {
+/**
+ * `crop` (frame pixels) stretches only that part of the frame to the model's input: see roi.ts.
+ * `taps`: tables to reuse for the two axes (a Segmenter keeps its own, so a frame allocates nothing).
+ */
+export function frameToTensor(frame: Frame, spec: ModelSpec, out?: Float32Array, crop?: Rect, taps?: [AxisTaps, AxisTaps]): Float32Array {
   const { inputWidth: w, inputHeight: h, inputLayout } = spec;
   const [lo, hi] = spec.inputRange;
   const scale = (hi - lo) / 255;
   const tensor = out ?? new Float32Array(w * h * 3);
   const { data, channels: ch, width: fw } = frame;
-  const xs = crop ? axisTaps(frame.width, w, crop.x, crop.width) : axisTaps(frame.width, w);
-  const ys = crop ? axisTaps(frame.height, h, crop.y, crop.height) : axisTaps(frame.height, h);
   const plane = w * h;
   if (!crop && frame.width === w && frame.height === h) {
     // Already the model's size (e.g. scaled by ffmpeg): the same result without interpolation.
@@ -28,6 +29,8 @@ export function frameToTensor(frame: Frame, spec: ModelSpec, out?: Float32Array,
     }
     return tensor;
   }
+  const xs = axisTaps(frame.width, w, crop?.x ?? 0, crop?.width ?? frame.width, taps?.[0]);
+  const ys = axisTaps(frame.height, h, crop?.y ?? 0, crop?.height ?? frame.height, taps?.[1]);
   for (let y = 0; y < h; y++) {
     const r0 = ys.i0[y] * fw;
     const r1 = ys.i1[y] * fw;

@@ -177,13 +177,17 @@ export class TemporalSmoother {
   }
 
   /**
-   * Smooths one low-resolution mask (values 0..1) given the frame it came from. Returns a new mask
-   * of the same size; the input is not modified. Frames must come in display order.
+   * Smooths one low-resolution mask (values 0..1, any size) given the frame it came from. Returns
+   * a new mask of the same size, or writes it into `out` (same size; may be `low` itself) and
+   * returns that; the input is otherwise not modified. Frames must come in display order.
    */
-  apply(low: Mask, frame?: Frame): Mask {
+  apply(low: Mask, frame?: Frame, out?: Mask): Mask {
     const { width: w, height: h, data: p } = low;
     if (!Number.isInteger(w) || !Number.isInteger(h) || w < 1 || h < 1 || p.length !== w * h) {
       throw new RangeError(`mask must be positive integer size with width × height values, got ${w}×${h} holding ${p.length}`);
+    }
+    if (out && (out.width !== w || out.height !== h || out.data.length !== w * h)) {
+      throw new RangeError(`out mask is ${out.width}×${out.height} but the mask is ${w}×${h}`);
     }
     if (w !== this.w || h !== this.h) this.allocate(w, h);
     if (frame && (frame.width !== this.frameW || frame.height !== this.frameH)) {
@@ -231,7 +235,9 @@ export class TemporalSmoother {
     }
     this.hasLuma = frame !== undefined;
     this.frames++;
-    return { width: w, height: h, data: this.s.slice() };
+    if (!out) return { width: w, height: h, data: this.s.slice() };
+    out.data.set(this.s);
+    return out;
   }
 
   private allocate(w: number, h: number): void {
