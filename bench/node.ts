@@ -135,7 +135,7 @@ async function threadsTable(frames: Frame[]): Promise<void> {
     const dims = inputDims(spec);
     const sessions = [];
     for (const v of variants) {
-      const backend = onnxNodeBackend({ threads: v.threads, ...(v.spin ? {} : { sessionConfig: { 'session.intra_op.allow_spinning': '0' } }) } as Parameters<typeof onnxNodeBackend>[0]);
+      const backend = onnxNodeBackend({ threads: v.threads, spinning: v.spin });
       sessions.push(await backend.createSession(onnx));
     }
     const n = Math.min(frames.length, 150);
