@@ -20,11 +20,10 @@ export function frameToTensor(frame: Frame, spec: ModelSpec, out?: Float32Array,
   const plane = w * h;
   if (!crop && frame.width === w && frame.height === h) {
     // Already the model's size (e.g. scaled by ffmpeg): the same result without interpolation.
-    for (let o = 0, a = 0; o < plane; o++, a += ch) {
-      for (let k = 0; k < 3; k++) {
-        const v = data[a + k] * scale + lo;
-        if (inputLayout === 'nhwc') tensor[o * 3 + k] = v;
-        else tensor[k * plane + o] = v;
+    if (inputLayout === 'nhwc') copyNhwc(data, ch, plane, scale, lo, tensor);
+    else {
+      for (let o = 0, a = 0; o < plane; o++, a += ch) {
+        for (let k = 0; k < 3; k++) tensor[k * plane + o] = data[a + k] * scale + lo;
       }
     }
     return tensor;
@@ -52,6 +51,15 @@ export function frameToTensor(frame: Frame, spec: ModelSpec, out?: Float32Array,
     }
   }
   return tensor;
+}
+
+/** A model-size frame's RGB as the model's interleaved input (a video's every frame: kept to one tight loop). */
+function copyNhwc(data: Uint8Array | Uint8ClampedArray, ch: number, plane: number, scale: number, lo: number, tensor: Float32Array): void {
+  for (let o = 0, a = 0; o < 3 * plane; o += 3, a += ch) {
+    tensor[o] = data[a] * scale + lo;
+    tensor[o + 1] = data[a + 1] * scale + lo;
+    tensor[o + 2] = data[a + 2] * scale + lo;
+  }
 }
 
 export function inputDims(spec: ModelSpec): number[] {
