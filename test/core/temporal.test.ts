@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BackgroundEffect, refineMask } from '../../src/core/effect.js';
 import { streamEdges } from '../../src/core/streamMask.js';
-import type { Frame, Mask } from '../../src/core/frame.js';
+import { createMask, type Frame, type Mask } from '../../src/core/frame.js';
 import type { Segmenter } from '../../src/core/segmenter.js';
 import { TemporalSmoother, validateTemporalOptions } from '../../src/core/temporal.js';
 
@@ -254,6 +254,43 @@ describe('TemporalSmoother', () => {
   });
 });
 
+describe('TemporalSmoother on any grid', () => {
+  /** modelMask's scene resampled (nearest) onto a gw × gh grid, with noise. */
+  function gridMask(gw: number, gh: number, noise: number, r: () => number): Mask {
+    const base = modelMask(30, 0, r);
+    const data = new Float32Array(gw * gh);
+    for (let y = 0; y < gh; y++) {
+      for (let x = 0; x < gw; x++) {
+        const v = base.data[Math.floor(((y + 0.5) * M) / gh) * M + Math.floor(((x + 0.5) * M) / gw)];
+        data[y * gw + x] = Math.min(1, Math.max(0, 0.2 + 0.6 * v + (r() - 0.5) * 2 * noise));
+      }
+    }
+    return { width: gw, height: gh, data };
+  }
+
+  for (const [gw, gh] of [[320, 180], [97, 61], [5, 3]] as const) {
+    it(`smooths a ${gw}×${gh} mask as it does a square one, into the mask it is given`, () => {
+      const r = rng(23);
+      const frame = scene(30);
+      const t = new TemporalSmoother();
+      const reference = new TemporalSmoother();
+      const out = createMask(gw, gh);
+      const raw: Mask[] = [], smoothed: Mask[] = [];
+      for (let i = 0; i < 30; i++) {
+        const m = gridMask(gw, gh, 0.3, r);
+        raw.push(m);
+        const got = t.apply(m, frame, out);
+        expect(got).toBe(out);
+        const ref = reference.apply(m, frame);
+        expect(Buffer.from(out.data.buffer).equals(Buffer.from(ref.data.buffer))).toBe(true);
+        smoothed.push({ ...ref });
+      }
+      expect(flicker(smoothed)).toBeLessThan(0.5 * flicker(raw));
+      expect(() => t.apply(gridMask(gw, gh, 0, r), frame, createMask(gw + 1, gh))).toThrow(/out mask/);
+    });
+  }
+});
+
 describe('BackgroundEffect temporal option', () => {
   /** A stand-in segmenter returning the given low-resolution masks in turn (ROI zoom off: one pass a frame). */
   function fakeSegmenter(masks: Mask[]): Segmenter {
@@ -311,5 +348,28 @@ describe('BackgroundEffect temporal option', () => {
     const photo = new BackgroundEffect(fakeSegmenter(masks), { effect: { type: 'mask' }, roi: 'off' });
     expect(photo.streamEdges).toBeNull();
     await expect(photo.streamMask(frame)).rejects.toThrow(/stream/);
+  });
+
+  it("hands a stream its low-resolution mask on the grid asked for, in the effect's own reused buffer", async () => {
+    const r = rng(29);
+    const masks = Array.from({ length: 3 }, () => modelMask(30, 0.3, r));
+    // A whole-frame model (64×64 in and out) that someone fills: no crop is worth it.
+    const spec = { inputWidth: M, inputHeight: M, outputWidth: M, outputHeight: M };
+    let i = 0;
+    const segmenter = {
+      spec,
+      segment: async (): Promise<Mask> => ({ width: M, height: M, data: masks[i++ % masks.length].data.map((v) => 0.6 + 0.4 * v) }),
+    } as unknown as Segmenter;
+    const effect = new BackgroundEffect(segmenter, { effect: { type: 'mask' }, temporal: true });
+    const frame = scene(30);
+    const a = await effect.lowResMask(frame, { width: 80, height: 45 });
+    expect([a.width, a.height]).toEqual([80, 45]);
+    const b = await effect.lowResMask(frame, { width: 80, height: 45 });
+    expect(b).toBe(a);
+    const square = await effect.lowResMask(frame);
+    expect([square.width, square.height]).toEqual([M, M]);
+    const off = new BackgroundEffect(segmenter, { effect: { type: 'mask' }, temporal: false, roi: 'off' });
+    const grid = await off.lowResMask(frame, { width: 32, height: 18 });
+    expect([grid.width, grid.height]).toEqual([32, 18]);
   });
 });
