@@ -185,6 +185,11 @@ export function downsampleWeighted(frame: Frame, mask: Mask, xt: ResampleTaps, y
   const src = frame.data;
   const md = mask.data;
   const dw = xt.start.length, dh = yt.start.length;
+  // Columns first (each output row's source rows summed, then across) when that touches fewer
+  // values: a square 256×256 view shrunk 4× down and 2.2× across, 30 % fewer.
+  if (weight.kind === 'linear' && dh * W * tapCount(yt) + dh * dw * tapCount(xt) < frame.height * dw * tapCount(xt) + dh * dw * tapCount(yt)) {
+    return downsampleLinearColumnsFirst(frame, md, xt, yt, weight.floor);
+  }
   let rowMin = Infinity, rowMax = -1;
   for (let d = 0; d < dh; d++) {
     rowMin = Math.min(rowMin, yt.start[d]);
@@ -206,6 +211,66 @@ export function downsampleWeighted(frame: Frame, mask: Mask, xt: ResampleTaps, y
     for (let k = 0; k < n; k++) addRow(out, d * rowLen, tmp, (ys[d] + k - rowMin) * rowLen, yw[d * ytaps + k], rowLen);
   }
   return out;
+}
+
+/** Mean taps per output of an axis. */
+function tapCount(t: ResampleTaps): number {
+  let n = 0;
+  for (let d = 0; d < t.count.length; d++) n += t.count[d];
+  return n / Math.max(1, t.count.length);
+}
+
+/** downsampleWeighted with 'linear' weights, summing each output row's source rows first, then across. */
+function downsampleLinearColumnsFirst(frame: Frame, md: Float32Array, xt: ResampleTaps, yt: ResampleTaps, floor: number): Float32Array {
+  const W = frame.width, C = frame.channels, src = frame.data;
+  const dw = xt.start.length, dh = yt.start.length;
+  const rowLen = W * 4;
+  const tmp = scratchF32('down.cols', dh * rowLen);
+  tmp.fill(0);
+  const ys = yt.start, yc = yt.count, yw = yt.weights, ytaps = yt.taps;
+  for (let d = 0; d < dh; d++) {
+    for (let k = 0; k < yc[d]; k++) {
+      const y = ys[d] + k;
+      addWeightedRowLinear(src, y * W * C, C, md, y * W, floor, yw[d * ytaps + k], W, tmp, d * rowLen);
+    }
+  }
+  const out = scratchF32('down.out', dh * dw * 4);
+  for (let d = 0; d < dh; d++) tapsRow4(tmp, d * rowLen, xt.start, xt.count, xt.weights, xt.taps, dw, out, d * dw * 4);
+  return out;
+}
+
+/** Adds one source row, each pixel weighted by wy · max(floor, 1 − mask), as [r·w, g·w, b·w, w] into tmp at t. */
+function addWeightedRowLinear(
+  src: Uint8Array | Uint8ClampedArray, so: number, C: number, md: Float32Array, mo: number, floor: number, wy: number,
+  W: number, tmp: Float32Array, t: number,
+): void {
+  for (let x = 0, p = so, q = t; x < W; x++, p += C, q += 4) {
+    let v = 1 - md[mo + x];
+    v = v > floor ? (v < 1 ? v : 1) : floor;
+    const w = wy * v;
+    tmp[q] += w * src[p];
+    tmp[q + 1] += w * src[p + 1];
+    tmp[q + 2] += w * src[p + 2];
+    tmp[q + 3] += w;
+  }
+}
+
+/** One row of 4-channel values resampled across with the taps, into out at o. */
+function tapsRow4(tmp: Float32Array, r: number, xs: Int32Array, xc: Int32Array, xw: Float32Array, xtaps: number, dw: number, out: Float32Array, o: number): void {
+  for (let x = 0; x < dw; x++) {
+    let a = 0, b = 0, c = 0, e = 0;
+    for (let k = 0, q = r + xs[x] * 4, wo = x * xtaps; k < xc[x]; k++, q += 4) {
+      const w = xw[wo + k];
+      a += w * tmp[q];
+      b += w * tmp[q + 1];
+      c += w * tmp[q + 2];
+      e += w * tmp[q + 3];
+    }
+    out[o++] = a;
+    out[o++] = b;
+    out[o++] = c;
+    out[o++] = e;
+  }
 }
 
 function weightedRowLinear(
