@@ -324,6 +324,19 @@ function addRow(out: Float32Array, o: number, tmp: Float32Array, r: number, w: n
   for (let i = 0; i < len; i++) out[o + i] += w * tmp[r + i];
 }
 
+/** The last few whole-axis taps: a video asks for the same ones every frame. */
+const axisTapsCache = new Map<string, ResampleTaps>();
+
+function wholeAxisTaps(src: number, dst: number): ResampleTaps {
+  const key = `${src}:${dst}`;
+  let taps = axisTapsCache.get(key);
+  if (!taps) {
+    if (axisTapsCache.size >= 8) axisTapsCache.clear();
+    axisTapsCache.set(key, (taps = resampleTaps(src, 0, src, dst)));
+  }
+  return taps;
+}
+
 /** @internal Options of {@link weightedBlur}. */
 export interface WeightedBlurOptions {
   /** Target Gaussian sigma at the working size, px. Default 2. */
@@ -362,7 +375,7 @@ function weightedBlurAs(frame: Frame, mask: Mask, W: number, H: number, sigmaFul
   const wh = Math.max(1, Math.round(H / factor));
   const floor = opts.floor ?? 1e-3;
   const fw = frame.width, fh = frame.height;
-  let buf = downsampleWeighted(frame, mask, resampleTaps(fw, 0, fw, ww), resampleTaps(fh, 0, fh, wh), { kind: 'linear', floor });
+  let buf = downsampleWeighted(frame, mask, wholeAxisTaps(fw, ww), wholeAxisTaps(fh, wh), { kind: 'linear', floor });
   const sigmaWork = sigmaFull / Math.sqrt((W / ww) * (H / wh));
   buf = boxBlur3(buf, ww, wh, 4, sigmaWork, 'zero');
   const n = ww * wh;
