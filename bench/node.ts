@@ -90,7 +90,7 @@ async function stagedPass(frames: Frame[], session: InferenceSession, model: Bui
     current = frame;
     lookCpu = 0;
     let t = process.cpuUsage();
-    const low = await track(look, frame.width, frame.height, spec, { into: tracked });
+    const low = await track(look, frame.width, frame.height, spec, undefined, tracked);
     st['roi (find, follow, paste)'] += cpuMs(t) - lookCpu;
     t = process.cpuUsage();
     const mask = apply(low, frame, smoothed);
