@@ -6,6 +6,8 @@
  *     and with ROI zoom (ROI zoom with guided edges is the photo default): IoU and boundary error
  *     (MAE within 10 px of the edge).
  *  3. Flicker over video without and with temporal smoothing (eval/flicker.ts).
+ *  4. A video's mask as the product makes it, against the same frames as photos (eval/videoPath.ts);
+ *     `npm run eval -- video` runs this part alone.
  */
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
@@ -22,8 +24,13 @@ import { testdata } from '../test/helpers/testdata.js';
 import { flickerEval } from './flicker.js';
 import { accumulate, boundaryError, edgeBand, emptyTally, iou, type Tally, type Truth } from './metrics.js';
 import { readPaletteIndices } from './pngIndices.js';
+import { videoPathEval } from './videoPath.js';
 
 const MODELS: BuiltinModel[] = ['general', 'landscape'];
+if (process.argv[2] === 'video') {
+  await videoPathEval(MODELS);
+  process.exit(0);
+}
 const segmenters = new Map<BuiltinModel, Segmenter>();
 for (const m of MODELS) {
   const { onnx, spec } = await loadBuiltinModel(m);
@@ -154,5 +161,8 @@ for (const model of MODELS) {
 
 // 3. Flicker over video, raw vs temporal smoothing (eval/flicker.ts).
 await flickerEval(segmenters);
+
+// 4. A video's mask as the product makes it (eval/videoPath.ts).
+await videoPathEval(MODELS);
 
 for (const s of segmenters.values()) await s.close();

@@ -99,11 +99,11 @@ async function score(seq: string, masks: AsyncIterable<Float32Array>): Promise<V
 /** `backdrop clip.mp4 --mask` (defaults; `model` as given) on a DAVIS sequence, scored. */
 export async function scoreVideoPath(seq: string, model: BuiltinModel, dir: string): Promise<VideoPathScore> {
   const video = await davisVideo(seq, dir);
-  const output = process.env.EVAL_PNG ? join(dir, `${seq}-${model}-mask/`) : join(dir, `${seq}-${model}-mask.mp4`);
+  const output = join(dir, `${seq}-${model}-mask.mp4`);
   const backdrop = await createBackdrop({ effect: { type: 'mask' }, model });
   try {
     const summary = await backdrop.processVideo(video, output, { force: true });
-    return await score(seq, greyFrames(process.env.EVAL_PNG ? join(output, '%06d.png') : output, summary.width, summary.height));
+    return await score(seq, greyFrames(output, summary.width, summary.height));
   } finally {
     await backdrop.close();
   }

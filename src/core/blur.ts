@@ -8,6 +8,15 @@
 import type { Frame, Mask } from './frame.js';
 import { aspectFitSize, boxDownsample, resampleTaps, resizeFrame, resizeMask, scratchF32, type ResampleTaps } from './resize.js';
 
+const scratch64 = new Map<string, Float64Array>();
+
+/** scratchF32's Float64 twin, for the running sums. */
+function scratchF64(key: string, size: number): Float64Array {
+  let a = scratch64.get(key);
+  if (!a || a.length < size) scratch64.set(key, (a = new Float64Array(size)));
+  return a.length === size ? a : a.subarray(0, size);
+}
+
 /** Edge handling of {@link boxBlur3}: 'zero' pads with 0, 'clamp' repeats the edge pixel. */
 export type BlurEdge = 'zero' | 'clamp';
 
@@ -135,7 +144,7 @@ export function boxBlur3(buf: Float32Array, W: number, H: number, C: number, sig
     boxH(a, b, W, H, C, r, clamp);
     [a, b] = [b, a];
   }
-  const acc = new Float64Array(W * C);
+  const acc = scratchF64('blur.acc', W * C);
   for (const r of radii) {
     if (r === 0) continue;
     boxV(a, b, acc, W, H, C, r, clamp);
@@ -154,7 +163,7 @@ export function boxMean(buf: Float32Array, W: number, H: number, C: number, r: n
   const clamp = edge === 'clamp';
   const tmp = scratchF32('blur.boxMean', buf.length);
   boxH(buf, tmp, W, H, C, r, clamp);
-  boxV(tmp, buf, new Float64Array(W * C), W, H, C, r, clamp);
+  boxV(tmp, buf, scratchF64('blur.acc', W * C), W, H, C, r, clamp);
   return buf;
 }
 
@@ -176,6 +185,11 @@ export function downsampleWeighted(frame: Frame, mask: Mask, xt: ResampleTaps, y
   const src = frame.data;
   const md = mask.data;
   const dw = xt.start.length, dh = yt.start.length;
+  // Columns first (each output row's source rows summed, then across) when that touches fewer
+  // values: a square 256×256 view shrunk 4× down and 2.2× across, 30 % fewer.
+  if (weight.kind === 'linear' && dh * W * tapCount(yt) + dh * dw * tapCount(xt) < frame.height * dw * tapCount(xt) + dh * dw * tapCount(yt)) {
+    return downsampleLinearColumnsFirst(frame, md, xt, yt, weight.floor);
+  }
   let rowMin = Infinity, rowMax = -1;
   for (let d = 0; d < dh; d++) {
     rowMin = Math.min(rowMin, yt.start[d]);
@@ -197,6 +211,66 @@ export function downsampleWeighted(frame: Frame, mask: Mask, xt: ResampleTaps, y
     for (let k = 0; k < n; k++) addRow(out, d * rowLen, tmp, (ys[d] + k - rowMin) * rowLen, yw[d * ytaps + k], rowLen);
   }
   return out;
+}
+
+/** Mean taps per output of an axis. */
+function tapCount(t: ResampleTaps): number {
+  let n = 0;
+  for (let d = 0; d < t.count.length; d++) n += t.count[d];
+  return n / Math.max(1, t.count.length);
+}
+
+/** downsampleWeighted with 'linear' weights, summing each output row's source rows first, then across. */
+function downsampleLinearColumnsFirst(frame: Frame, md: Float32Array, xt: ResampleTaps, yt: ResampleTaps, floor: number): Float32Array {
+  const W = frame.width, C = frame.channels, src = frame.data;
+  const dw = xt.start.length, dh = yt.start.length;
+  const rowLen = W * 4;
+  const tmp = scratchF32('down.cols', dh * rowLen);
+  tmp.fill(0);
+  const ys = yt.start, yc = yt.count, yw = yt.weights, ytaps = yt.taps;
+  for (let d = 0; d < dh; d++) {
+    for (let k = 0; k < yc[d]; k++) {
+      const y = ys[d] + k;
+      addWeightedRowLinear(src, y * W * C, C, md, y * W, floor, yw[d * ytaps + k], W, tmp, d * rowLen);
+    }
+  }
+  const out = scratchF32('down.out', dh * dw * 4);
+  for (let d = 0; d < dh; d++) tapsRow4(tmp, d * rowLen, xt.start, xt.count, xt.weights, xt.taps, dw, out, d * dw * 4);
+  return out;
+}
+
+/** Adds one source row, each pixel weighted by wy · max(floor, 1 − mask), as [r·w, g·w, b·w, w] into tmp at t. */
+function addWeightedRowLinear(
+  src: Uint8Array | Uint8ClampedArray, so: number, C: number, md: Float32Array, mo: number, floor: number, wy: number,
+  W: number, tmp: Float32Array, t: number,
+): void {
+  for (let x = 0, p = so, q = t; x < W; x++, p += C, q += 4) {
+    let v = 1 - md[mo + x];
+    v = v > floor ? (v < 1 ? v : 1) : floor;
+    const w = wy * v;
+    tmp[q] += w * src[p];
+    tmp[q + 1] += w * src[p + 1];
+    tmp[q + 2] += w * src[p + 2];
+    tmp[q + 3] += w;
+  }
+}
+
+/** One row of 4-channel values resampled across with the taps, into out at o. */
+function tapsRow4(tmp: Float32Array, r: number, xs: Int32Array, xc: Int32Array, xw: Float32Array, xtaps: number, dw: number, out: Float32Array, o: number): void {
+  for (let x = 0; x < dw; x++) {
+    let a = 0, b = 0, c = 0, e = 0;
+    for (let k = 0, q = r + xs[x] * 4, wo = x * xtaps; k < xc[x]; k++, q += 4) {
+      const w = xw[wo + k];
+      a += w * tmp[q];
+      b += w * tmp[q + 1];
+      c += w * tmp[q + 2];
+      e += w * tmp[q + 3];
+    }
+    out[o++] = a;
+    out[o++] = b;
+    out[o++] = c;
+    out[o++] = e;
+  }
 }
 
 function weightedRowLinear(
@@ -250,6 +324,19 @@ function addRow(out: Float32Array, o: number, tmp: Float32Array, r: number, w: n
   for (let i = 0; i < len; i++) out[o + i] += w * tmp[r + i];
 }
 
+/** The last few whole-axis taps: a video asks for the same ones every frame. */
+const axisTapsCache = new Map<string, ResampleTaps>();
+
+function wholeAxisTaps(src: number, dst: number): ResampleTaps {
+  const key = `${src}:${dst}`;
+  let taps = axisTapsCache.get(key);
+  if (!taps) {
+    if (axisTapsCache.size >= 8) axisTapsCache.clear();
+    axisTapsCache.set(key, (taps = resampleTaps(src, 0, src, dst)));
+  }
+  return taps;
+}
+
 /** @internal Options of {@link weightedBlur}. */
 export interface WeightedBlurOptions {
   /** Target Gaussian sigma at the working size, px. Default 2. */
@@ -268,9 +355,17 @@ export interface WeightedBlurOptions {
  * background the person contributes a negligible share (≈ floor/weight).
  */
 export function weightedBlur(frame: Frame, mask: Mask, sigmaFull: number, opts: WeightedBlurOptions = {}): Frame {
-  const W = frame.width, H = frame.height;
-  if (mask.width !== W || mask.height !== H) {
-    throw new RangeError(`mask is ${mask.width}×${mask.height} but the frame is ${W}×${H}`);
+  return weightedBlurAs(frame, mask, frame.width, frame.height, sigmaFull, opts);
+}
+
+/**
+ * {@link weightedBlur} of the frame seen as a W × H picture (stretched to W × H when its own size
+ * differs): the working size and `sigmaFull` are the W × H picture's, and the frame and its mask
+ * (the frame's size) go to the working size in one weighted area resample.
+ */
+function weightedBlurAs(frame: Frame, mask: Mask, W: number, H: number, sigmaFull: number, opts: WeightedBlurOptions = {}): Frame {
+  if (mask.width !== frame.width || mask.height !== frame.height) {
+    throw new RangeError(`mask is ${mask.width}×${mask.height} but the frame is ${frame.width}×${frame.height}`);
   }
   const targetSigma = opts.targetSigma ?? 2;
   const minShort = opts.minShortSide ?? 64;
@@ -279,7 +374,8 @@ export function weightedBlur(frame: Frame, mask: Mask, sigmaFull: number, opts: 
   const ww = Math.max(1, Math.round(W / factor));
   const wh = Math.max(1, Math.round(H / factor));
   const floor = opts.floor ?? 1e-3;
-  let buf = downsampleWeighted(frame, mask, resampleTaps(W, 0, W, ww), resampleTaps(H, 0, H, wh), { kind: 'linear', floor });
+  const fw = frame.width, fh = frame.height;
+  let buf = downsampleWeighted(frame, mask, wholeAxisTaps(fw, ww), wholeAxisTaps(fh, wh), { kind: 'linear', floor });
   const sigmaWork = sigmaFull / Math.sqrt((W / ww) * (H / wh));
   buf = boxBlur3(buf, ww, wh, 4, sigmaWork, 'zero');
   const n = ww * wh;
@@ -339,6 +435,12 @@ export function blurBackground(frame: Frame, mask: Mask, strength: number): Fram
  */
 export function blurBackgroundFor(frame: Frame, mask: Mask, strength: number, width: number, height: number): Frame {
   let size = aspectFitSize(mask.width, mask.height, width, height);
+  if (strength > 0 && strength <= 100 && mask.width === frame.width && mask.height === frame.height) {
+    // Frame and mask alike (a video's model-size frame): both go straight to the blur's working
+    // size in one weighted area resample, instead of each being resized to the picture's aspect
+    // ratio first (two resamples, most of the cost: 3.4 → ≈ 1.5 core-ms per 720p video frame).
+    return weightedBlurAs(frame, mask, size.width, size.height, (strength / 100) * 0.04 * Math.max(size.width, size.height));
+  }
   let f: Frame;
   const k = Math.floor(Math.min(frame.width / size.width, frame.height / size.height));
   if (k >= 2) {

@@ -6,14 +6,14 @@ import type { BackgroundProvider } from './backgroundProvider.js';
 import { stageNow as now } from './clock.js';
 import type { RGBA } from './color.js';
 import { composite, compositeLowRes, maskToGray, type Background } from './composite.js';
-import type { Frame, Mask } from './frame.js';
+import { createMask, type Frame, type Mask } from './frame.js';
 import { guidedRefine } from './guidedFilter.js';
 import { cutout } from './matte.js';
 import { upsampleMask } from './postprocess.js';
 import type { FrameProcessor } from './processor.js';
 import { invertMask, jointBilateralUpsample, smoothstepMask, upsampleBilinear } from './refine.js';
 import type { Fit } from './resize.js';
-import { resizeFrame } from './resize.js';
+import { boxDownsample, resizeFrame } from './resize.js';
 import { ROI_MODES, RoiTracker, segmentZoomed, type RoiMode } from './roi.js';
 import type { Segmenter } from './segmenter.js';
 import { streamEdges, streamGrid, streamSoftEdge, streamWorkSize } from './streamMask.js';
@@ -112,6 +112,9 @@ export class BackgroundEffect implements FrameProcessor {
   private edgesOut: Mask | null = null;
   /** ROI zoom that follows people from frame to frame, for a stream (see `lowResMask`). */
   private readonly tracker = new RoiTracker();
+  /** A stream's masks, reused from frame to frame: the tracked one and the smoothed one. */
+  private trackedMask: Mask | null = null;
+  private smoothedMask: Mask | null = null;
 
   constructor(
     readonly segmenter: Segmenter,
@@ -193,18 +196,24 @@ export class BackgroundEffect implements FrameProcessor {
    * smoothing is on: what `mask` refines. For renderers that upsample and composite elsewhere
    * (ffmpeg, a GPU). With ROI zoom, a stream's mask keeps the model's output size (the crops are
    * tracked from frame to frame); a photo's may be finer, to keep the detail of a zoomed crop.
+   *
+   * A stream's mask (the effect made with `temporal`) is the effect's own buffer, overwritten by
+   * the next call: use it, or copy it, before asking for the next frame's.
    */
   async lowResMask(frame: Frame): Promise<Mask> {
     const { roi = 'auto' } = this.options;
-    const low =
-      roi === 'off'
-        ? await this.segmenter.segment(frame, this.timings)
-        : this.isStream
-          ? await this.tracker.segment(this.segmenter, frame, this.timings)
-          : await segmentZoomed(this.segmenter, frame, this.timings);
+    let low: Mask;
+    if (roi === 'auto' && this.isStream) {
+      const { outputWidth, outputHeight } = this.segmenter.spec;
+      this.trackedMask = sized(this.trackedMask, outputWidth, outputHeight);
+      low = await this.tracker.segment(this.segmenter, frame, this.timings, { width: outputWidth, height: outputHeight }, this.trackedMask);
+    } else {
+      low = roi === 'off' ? await this.segmenter.segment(frame, this.timings) : await segmentZoomed(this.segmenter, frame, this.timings);
+    }
     if (!this.smoother) return low;
     const t = now();
-    const smoothed = this.smoother.apply(low, frame);
+    this.smoothedMask = sized(this.smoothedMask, low.width, low.height);
+    const smoothed = this.smoother.apply(low, frame, this.smoothedMask);
     this.timings.temporal += now() - t;
     return smoothed;
   }
@@ -231,17 +240,20 @@ export class BackgroundEffect implements FrameProcessor {
     const { roi = 'auto', threshold = DEFAULT_THRESHOLD } = this.options;
     const t0 = now();
     const size = streamWorkSize(frame.width, frame.height);
-    const work = size.width === frame.width && size.height === frame.height ? frame : resizeFrame(frame, size.width, size.height);
+    const work = workingFrame(frame, size.width, size.height);
     this.timings.preprocess += now() - t0;
     let low: Mask;
     if (roi === 'off') low = await this.segmenter.segment(work, this.timings);
     else {
       const { outputWidth, outputHeight } = this.segmenter.spec;
-      low = await this.tracker.segment(this.segmenter, work, this.timings, streamGrid(work.width, work.height, outputWidth * outputHeight));
+      const grid = streamGrid(work.width, work.height, outputWidth * outputHeight);
+      this.trackedMask = sized(this.trackedMask, grid.width, grid.height);
+      low = await this.tracker.segment(this.segmenter, work, this.timings, grid, this.trackedMask);
     }
     if (this.smoother) {
       const t = now();
-      low = this.smoother.apply(low, work);
+      this.smoothedMask = sized(this.smoothedMask, low.width, low.height);
+      low = this.smoother.apply(low, work, this.smoothedMask);
       this.timings.temporal += now() - t;
     }
     const t1 = now();
@@ -342,6 +354,14 @@ export class BackgroundEffect implements FrameProcessor {
   }
 }
 
+/** The frame reduced to a stream's working size: whole-pixel block means where the sizes allow (720p, 1080p), else resampled. */
+function workingFrame(frame: Frame, width: number, height: number): Frame {
+  if (width === frame.width && height === frame.height) return frame;
+  const k = frame.width / width;
+  if (Number.isInteger(k) && frame.height === height * k) return { ...boxDownsample(frame, k), timestamp: frame.timestamp };
+  return resizeFrame(frame, width, height);
+}
+
 /** Low-resolution model output → mask at the frame's size, per the mask options. */
 export function refineMask(low: Mask, frame: Frame, options: MaskOptions): Mask {
   const refine = options.refine ?? DEFAULT_REFINE;
@@ -355,6 +375,11 @@ export function refineMask(low: Mask, frame: Frame, options: MaskOptions): Mask 
     mask = smoothstepMask(up, options.threshold ?? DEFAULT_THRESHOLD, options.softness ?? DEFAULT_SOFTNESS, up);
   }
   return options.invert ? invertMask(mask) : mask;
+}
+
+/** `mask` when it is width × height, else a new mask of that size. */
+function sized(mask: Mask | null, width: number, height: number): Mask {
+  return mask && mask.width === width && mask.height === height ? mask : createMask(width, height);
 }
 
 function makeSmoother(temporal: TemporalOptions | boolean | undefined): TemporalSmoother | null {

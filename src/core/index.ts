@@ -34,7 +34,7 @@ export { Engine, runEngine, type EngineOptions, type EngineSummary, type FrameRa
 export { FpsMeter, type Corner, type FpsMeterOptions } from './fpsMeter.js';
 export { drawText, measureText, type TextOptions } from './font.js';
 export { FlipProcessor, flipFrame, type FlipOptions } from './flip.js';
-export { RoiTracker, segmentZoomed, zoomedMask, lookAt, findPeople, cropAround, pasteCrops, DEFAULT_ROI, ROI_MODES, type Look, type RoiMode, type RoiTuning, type Box } from './roi.js';
+export { RoiTracker, segmentZoomed, zoomedMask, lookAt, findPeople, cropAround, pasteCrops, DEFAULT_ROI, ROI_MODES, type Look, type RoiMode, type RoiTuning, type Box, type GridSize } from './roi.js';
 export { TemporalSmoother, DEFAULT_TEMPORAL, type TemporalOptions } from './temporal.js';
 export type { BackgroundProvider } from './backgroundProvider.js';
 export { streamChain, type StreamChain, type StreamOptions } from './streamChain.js';

@@ -5,29 +5,31 @@
  */
 import type { Frame, Rect } from './frame.js';
 import type { ModelSpec } from './modelSpec.js';
-import { axisTaps } from './postprocess.js';
+import { axisTaps, type AxisTaps } from './postprocess.js';
 
-/** `crop` (frame pixels) stretches only that part of the frame to the model's input: see roi.ts. */
-export function frameToTensor(frame: Frame, spec: ModelSpec, out?: Float32Array, crop?: Rect): Float32Array {
+/**
+ * `crop` (frame pixels) stretches only that part of the frame to the model's input: see roi.ts.
+ * `taps`: tables to reuse for the two axes (a Segmenter keeps its own, so a frame allocates nothing).
+ */
+export function frameToTensor(frame: Frame, spec: ModelSpec, out?: Float32Array, crop?: Rect, taps?: [AxisTaps, AxisTaps]): Float32Array {
   const { inputWidth: w, inputHeight: h, inputLayout } = spec;
   const [lo, hi] = spec.inputRange;
   const scale = (hi - lo) / 255;
   const tensor = out ?? new Float32Array(w * h * 3);
   const { data, channels: ch, width: fw } = frame;
-  const xs = crop ? axisTaps(frame.width, w, crop.x, crop.width) : axisTaps(frame.width, w);
-  const ys = crop ? axisTaps(frame.height, h, crop.y, crop.height) : axisTaps(frame.height, h);
   const plane = w * h;
   if (!crop && frame.width === w && frame.height === h) {
     // Already the model's size (e.g. scaled by ffmpeg): the same result without interpolation.
-    for (let o = 0, a = 0; o < plane; o++, a += ch) {
-      for (let k = 0; k < 3; k++) {
-        const v = data[a + k] * scale + lo;
-        if (inputLayout === 'nhwc') tensor[o * 3 + k] = v;
-        else tensor[k * plane + o] = v;
+    if (inputLayout === 'nhwc') copyNhwc(data, ch, plane, scale, lo, tensor);
+    else {
+      for (let o = 0, a = 0; o < plane; o++, a += ch) {
+        for (let k = 0; k < 3; k++) tensor[k * plane + o] = data[a + k] * scale + lo;
       }
     }
     return tensor;
   }
+  const xs = axisTaps(frame.width, w, crop?.x ?? 0, crop?.width ?? frame.width, taps?.[0]);
+  const ys = axisTaps(frame.height, h, crop?.y ?? 0, crop?.height ?? frame.height, taps?.[1]);
   for (let y = 0; y < h; y++) {
     const r0 = ys.i0[y] * fw;
     const r1 = ys.i1[y] * fw;
@@ -49,6 +51,15 @@ export function frameToTensor(frame: Frame, spec: ModelSpec, out?: Float32Array,
     }
   }
   return tensor;
+}
+
+/** A model-size frame's RGB as the model's interleaved input (a video's every frame: kept to one tight loop). */
+function copyNhwc(data: Uint8Array | Uint8ClampedArray, ch: number, plane: number, scale: number, lo: number, tensor: Float32Array): void {
+  for (let o = 0, a = 0; o < 3 * plane; o += 3, a += ch) {
+    tensor[o] = data[a] * scale + lo;
+    tensor[o + 1] = data[a + 1] * scale + lo;
+    tensor[o + 2] = data[a + 2] * scale + lo;
+  }
 }
 
 export function inputDims(spec: ModelSpec): number[] {

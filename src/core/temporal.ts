@@ -25,9 +25,11 @@
  * change left after block matching above `sceneCut`), on a jump in time (back, or over 1 s), whenever
  * the mask or frame size changes, and on `reset()`. Without a frame, the disagreement between the
  * new mask and the history stands in for the picture change.
- * Cost: about 1–2 ms per frame at 256×256 in plain JS, whatever the frame's resolution.
+ * Cost: about 1.1 core-ms per frame at 256×256 in plain JS on a busy 2-core machine (`npm run bench -- node`),
+ * whatever the frame's resolution (a frame larger than the mask adds its 2×2 taps).
  */
 import type { Frame, Mask } from './frame.js';
+import { TINY } from './postprocess.js';
 
 export interface TemporalOptions {
   /** 0 = off (the raw mask) … 1 = strongest (nearly frozen); default 0.5. Scales how much the model's answers are averaged over time. */
@@ -142,15 +144,17 @@ export class TemporalSmoother {
   private residual = 0;
   /** @internal The last frame's picture change left after block matching. */
   lastChange = 0;
-  // State and luma at mask resolution, their warped copies and the change gate.
+  // State and luma at mask resolution; the update writes the next state into sNext/PNext (a warp
+  // reads the neighbours of s), then they swap.
   private s = new Float32Array(0);
   private P = new Float32Array(0);
+  private sNext = new Float32Array(0);
+  private PNext = new Float32Array(0);
   private luma = new Float32Array(0);
   private prevLuma = new Float32Array(0);
-  private ws = new Float32Array(0);
-  private wP = new Float32Array(0);
-  private wl = new Float32Array(0);
-  private diff = new Float32Array(0);
+  /** One row of the motion at the block columns, for the warp. */
+  private rowU = new Float32Array(0);
+  private rowV = new Float32Array(0);
   // Half- and quarter-size luma for block matching (current and previous), and the block motion.
   private half = new Float32Array(0);
   private prevHalf = new Float32Array(0);
@@ -176,13 +180,17 @@ export class TemporalSmoother {
   }
 
   /**
-   * Smooths one low-resolution mask (values 0..1) given the frame it came from. Returns a new mask
-   * of the same size; the input is not modified. Frames must come in display order.
+   * Smooths one low-resolution mask (values 0..1, any size) given the frame it came from. Returns
+   * a new mask of the same size, or writes it into `out` (same size; may be `low` itself) and
+   * returns that; the input is otherwise not modified. Frames must come in display order.
    */
-  apply(low: Mask, frame?: Frame): Mask {
+  apply(low: Mask, frame?: Frame, out?: Mask): Mask {
     const { width: w, height: h, data: p } = low;
     if (!Number.isInteger(w) || !Number.isInteger(h) || w < 1 || h < 1 || p.length !== w * h) {
       throw new RangeError(`mask must be positive integer size with width × height values, got ${w}×${h} holding ${p.length}`);
+    }
+    if (out && (out.width !== w || out.height !== h || out.data.length !== w * h)) {
+      throw new RangeError(`out mask is ${out.width}×${out.height} but the mask is ${w}×${h}`);
     }
     if (w !== this.w || h !== this.h) this.allocate(w, h);
     if (frame && (frame.width !== this.frameW || frame.height !== this.frameH)) {
@@ -224,13 +232,19 @@ export class TemporalSmoother {
       this.update(p, compare, moved, timeScale);
     }
     if (frame) {
-      [this.luma, this.prevLuma] = [this.prevLuma, this.luma];
-      [this.half, this.prevHalf] = [this.prevHalf, this.half];
-      [this.quarter, this.prevQuarter] = [this.prevQuarter, this.quarter];
+      const luma = this.luma, half = this.half, quarter = this.quarter;
+      this.luma = this.prevLuma;
+      this.prevLuma = luma;
+      this.half = this.prevHalf;
+      this.prevHalf = half;
+      this.quarter = this.prevQuarter;
+      this.prevQuarter = quarter;
     }
     this.hasLuma = frame !== undefined;
     this.frames++;
-    return { width: w, height: h, data: this.s.slice() };
+    if (!out) return { width: w, height: h, data: this.s.slice() };
+    out.data.set(this.s);
+    return out;
   }
 
   private allocate(w: number, h: number): void {
@@ -239,12 +253,10 @@ export class TemporalSmoother {
     this.h = h;
     this.s = new Float32Array(n);
     this.P = new Float32Array(n);
+    this.sNext = new Float32Array(n);
+    this.PNext = new Float32Array(n);
     this.luma = new Float32Array(n);
     this.prevLuma = new Float32Array(n);
-    this.ws = new Float32Array(n);
-    this.wP = new Float32Array(n);
-    this.wl = new Float32Array(n);
-    this.diff = new Float32Array(n);
     const hw = (this.hw = Math.max(1, w >> 1)), hh = (this.hh = Math.max(1, h >> 1));
     this.half = new Float32Array(hw * hh);
     this.prevHalf = new Float32Array(hw * hh);
@@ -254,6 +266,8 @@ export class TemporalSmoother {
     const bw = Math.ceil(hw / BLOCK), bh = Math.ceil(hh / BLOCK);
     this.flowX = new Float32Array(bw * bh);
     this.flowY = new Float32Array(bw * bh);
+    this.rowU = new Float32Array(bw);
+    this.rowV = new Float32Array(bw);
     // A block is BLOCK half-size pixels, each (w / hw) × (h / hh) mask pixels.
     this.cells = [cellTaps(w, bw, BLOCK * (w / hw)), cellTaps(h, bh, BLOCK * (h / hh))];
     this.frameW = this.frameH = 0;
@@ -264,62 +278,27 @@ export class TemporalSmoother {
   /** Luma (0..1) of the frame at the mask's size (2×2 point taps per pixel), and at half and quarter size. */
   private thumbnail(frame: Frame): void {
     const { w, h, luma } = this;
-    const { width: W, channels: C, data } = frame;
-    const [xa, xb] = this.thumbX, [ya, yb] = this.thumbY;
-    if (W === w && frame.height === h) {
-      // Already the mask's size (frames scaled by ffmpeg): one tap per pixel.
-      const k1 = 1 / 255;
-      for (let i = 0, p = 0; i < w * h; i++, p += C) luma[i] = (0.299 * data[p] + 0.587 * data[p + 1] + 0.114 * data[p + 2]) * k1;
-      halve(luma, w, h, this.half);
-      halve(this.half, this.hw, this.hh, this.quarter);
-      return;
-    }
-    const k = 1 / (4 * 255);
-    for (let y = 0; y < h; y++) {
-      const ra = ya[y] * W, rb = yb[y] * W;
-      for (let x = 0; x < w; x++) {
-        const a = (ra + xa[x]) * C, b = (ra + xb[x]) * C, c = (rb + xa[x]) * C, d = (rb + xb[x]) * C;
-        luma[y * w + x] =
-          (0.299 * (data[a] + data[b] + data[c] + data[d]) +
-            0.587 * (data[a + 1] + data[b + 1] + data[c + 1] + data[d + 1]) +
-            0.114 * (data[a + 2] + data[b + 2] + data[c + 2] + data[d + 2])) * k;
-      }
-    }
+    if (frame.width === w && frame.height === h) lumaOf(frame.data, frame.channels, w * h, luma);
+    else lumaTaps(frame.data, frame.width, frame.channels, this.thumbX[0], this.thumbX[1], this.thumbY[0], this.thumbY[1], w, h, luma);
     halve(luma, w, h, this.half);
     halve(this.half, this.hw, this.hh, this.quarter);
   }
 
   private update(p: Float32Array, haveLuma: boolean, moved: boolean, timeScale: number): void {
-    const { w, h, s, P, ws, wP, wl, diff } = this;
-    const n = w * h;
     const { strength, motionSensitivity } = this.options;
     const f = strength >= 0.99 ? 99 : strength / (1 - strength); // 0.5 → 1
-    const q0 = this.tuning.q0 * timeScale;
-    const r0 = this.tuning.r0 * f, r1 = this.tuning.r1 * f, q1 = this.tuning.q1 * motionSensitivity;
-
-    if (moved) {
-      warpField(s, ws, P, wP, this.prevLuma, wl, w, h, this.flowX, this.flowY, Math.ceil(this.hw / BLOCK), this.cells!, w / this.hw, h / this.hh);
-    } else {
-      ws.set(s);
-      wP.set(P);
-      wl.set(this.prevLuma);
+    const k: Kalman = { q0: this.tuning.q0 * timeScale, q1: this.tuning.q1 * motionSensitivity, r0: this.tuning.r0 * f, r1: this.tuning.r1 * f };
+    const [cx, cy] = this.cells!;
+    const bw = Math.ceil(this.hw / BLOCK);
+    const motion: Motion = { flowX: this.flowX, flowY: this.flowY, bw, cx, cy, scaleX: this.w / this.hw, scaleY: this.h / this.hh, rowU: this.rowU, rowV: this.rowV };
+    const { s, P } = this;
+    for (let y = 0; y < this.h; y++) {
+      updateRow(p, s, P, this.sNext, this.PNext, haveLuma ? this.luma : null, this.prevLuma, this.w, this.h, y, moved ? motion : null, k);
     }
-    if (haveLuma) {
-      const l = this.luma;
-      for (let i = 0; i < n; i++) diff[i] = Math.abs(l[i] - wl[i]);
-    } else {
-      // No picture: the disagreement with the history is the only evidence of change.
-      for (let i = 0; i < n; i++) diff[i] = 0.25 * Math.abs(p[i] - ws[i]);
-    }
-    for (let i = 0; i < n; i++) {
-      const d = diff[i];
-      const pm = wP[i] + q0 + q1 * d * d;
-      const c = 2 * p[i] - 1;
-      const r = r0 + r1 * (1 - c * c);
-      const K = pm / (pm + r);
-      s[i] = ws[i] + K * (p[i] - ws[i]);
-      P[i] = (1 - K) * pm;
-    }
+    this.s = this.sNext;
+    this.P = this.PNext;
+    this.sNext = s;
+    this.PNext = P;
   }
 
   /**
@@ -345,9 +324,14 @@ export class TemporalSmoother {
         const cx1 = Math.min(qw, cx0 + qb), cy1 = Math.min(qh, cy0 + qb);
         let best = Infinity, bdx = 0, bdy = 0;
         if (cx1 > cx0 && cy1 > cy0) {
+          // The answer is the first vector (in scan order) of least cost, and no motion's cost bounds
+          // that least cost: a vector is summed only while it can still come in at or under it
+          // (the margin keeps float rounding from cutting one that ties). The same vectors win.
+          const still = sad(quarter, prevQuarter, qw, qh, cx0, cy0, cx1, cy1, 0, 0, Infinity);
           for (let dy = -qr; dy <= qr; dy++) {
             for (let dx = -qr; dx <= qr; dx++) {
-              const cost = sad(quarter, prevQuarter, qw, qh, cx0, cy0, cx1, cy1, dx, dy, best) + 2 * ZERO_BIAS * Math.sqrt(dx * dx + dy * dy);
+              const bias = 2 * ZERO_BIAS * Math.sqrt(dx * dx + dy * dy);
+              const cost = dx === 0 && dy === 0 ? still : sad(quarter, prevQuarter, qw, qh, cx0, cy0, cx1, cy1, dx, dy, Math.min(best, still - bias + 1e-9)) + bias;
               if (cost < best) {
                 best = cost;
                 bdx = dx;
@@ -382,38 +366,113 @@ export class TemporalSmoother {
   }
 }
 
+/** The Kalman filter's constants for one frame (see TemporalTuning; scaled by time and strength). */
+interface Kalman {
+  q0: number;
+  q1: number;
+  r0: number;
+  r1: number;
+}
+
+/** The block motion and how it is interpolated to mask pixels (tables from `cellTaps`, scale to pixels), with a row's scratch. */
+interface Motion {
+  flowX: Float32Array;
+  flowY: Float32Array;
+  bw: number;
+  cx: CellTaps;
+  cy: CellTaps;
+  scaleX: number;
+  scaleY: number;
+  rowU: Float32Array;
+  rowV: Float32Array;
+}
+
 /**
- * Backward warp of three planes: outA(x, y) = srcA(x + u, y + v) (likewise B and C), bilinear,
- * edges clamped, with (u, v) the block motion interpolated bilinearly between block centres
- * (tables from `cellTaps`) and scaled by (scaleX, scaleY) to pixels. Rows without motion are copied.
+ * One row y of the update, warp and filter in one pass: the previous state (s, P) and luma (pl) are
+ * warped backwards along the motion — out(x, y) = src(x + u, y + v), bilinear, edges clamped,
+ * (u, v) interpolated between block centres — where there is motion (elsewhere read as they are),
+ * then each pixel's Kalman step with the new measurement p and the luma l writes sOut/POut.
+ * Without luma (l null) the disagreement between p and the history stands in for the change.
+ * (Three loops, so none tests per pixel what holds for the whole row: that alone doubled the cost.)
  */
-function warpField(
-  srcA: Float32Array, outA: Float32Array, srcB: Float32Array, outB: Float32Array, srcC: Float32Array, outC: Float32Array,
-  w: number, h: number, flowX: Float32Array, flowY: Float32Array, bw: number, [cx, cy]: [CellTaps, CellTaps],
-  scaleX: number, scaleY: number,
+function updateRow(
+  p: Float32Array, s: Float32Array, P: Float32Array, sOut: Float32Array, POut: Float32Array,
+  l: Float32Array | null, pl: Float32Array, w: number, h: number, y: number, motion: Motion | null, k: Kalman,
 ): void {
-  const maxX = w - 1, maxY = h - 1;
-  const rowU = new Float32Array(bw), rowV = new Float32Array(bw);
-  for (let y = 0; y < h; y++) {
+  const { q0, q1, r0, r1 } = k;
+  const o0 = y * w;
+  if (!l) return blindRow(p, s, P, sOut, POut, o0, o0 + w, q0, q1, r0, r1);
+  if (motion) {
     // Motion interpolated down this row at every block column, then along the row per pixel.
-    const r0 = cy.i0[y] * bw, r1 = cy.i1[y] * bw, fy = cy.f[y];
+    const { flowX, flowY, bw, cy, scaleX, scaleY, rowU, rowV } = motion;
+    const b0 = cy.i0[y] * bw, b1 = cy.i1[y] * bw, fy = cy.f[y];
     let still = true;
     for (let i = 0; i < bw; i++) {
-      rowU[i] = (flowX[r0 + i] + (flowX[r1 + i] - flowX[r0 + i]) * fy) * scaleX;
-      rowV[i] = (flowY[r0 + i] + (flowY[r1 + i] - flowY[r0 + i]) * fy) * scaleY;
+      rowU[i] = (flowX[b0 + i] + (flowX[b1 + i] - flowX[b0 + i]) * fy) * scaleX;
+      rowV[i] = (flowY[b0 + i] + (flowY[b1 + i] - flowY[b0 + i]) * fy) * scaleY;
       if (rowU[i] !== 0 || rowV[i] !== 0) still = false;
     }
-    const o0 = y * w;
-    if (still) {
-      outA.set(srcA.subarray(o0, o0 + w), o0);
-      outB.set(srcB.subarray(o0, o0 + w), o0);
-      outC.set(srcC.subarray(o0, o0 + w), o0);
-      continue;
-    }
-    for (let x = 0; x < w; x++) {
-      const i0 = cx.i0[x], i1 = cx.i1[x], fx = cx.f[x];
-      let px = x + rowU[i0] + (rowU[i1] - rowU[i0]) * fx;
-      let py = y + rowV[i0] + (rowV[i1] - rowV[i0]) * fx;
+    if (!still) return movingRow(p, s, P, sOut, POut, l, pl, w, h, y, motion.cx, rowU, rowV, q0, q1, r0, r1);
+  }
+  stillRow(p, s, P, sOut, POut, l, pl, o0, o0 + w, q0, q1, r0, r1);
+}
+
+/** The Kalman step where nothing moved: pixels [i0, i1) against their own history. */
+function stillRow(
+  p: Float32Array, s: Float32Array, P: Float32Array, sOut: Float32Array, POut: Float32Array, l: Float32Array, pl: Float32Array,
+  i0: number, i1: number, q0: number, q1: number, r0: number, r1: number,
+): void {
+  for (let i = i0; i < i1; i++) {
+    const sv = s[i], pv = p[i];
+    const d = Math.abs(l[i] - pl[i]);
+    const pm = P[i] + q0 + q1 * d * d;
+    const c = 2 * pv - 1;
+    const r = r0 + r1 * (1 - c * c);
+    const K = pm / (pm + r);
+    const v = sv + K * (pv - sv);
+    // A background pixel's state decays geometrically towards 0: flushed before it turns subnormal (see TINY).
+    sOut[i] = v < TINY ? 0 : v;
+    POut[i] = (1 - K) * pm;
+  }
+}
+
+/** stillRow without a picture: a quarter of the disagreement with the history is the change. */
+function blindRow(
+  p: Float32Array, s: Float32Array, P: Float32Array, sOut: Float32Array, POut: Float32Array,
+  i0: number, i1: number, q0: number, q1: number, r0: number, r1: number,
+): void {
+  for (let i = i0; i < i1; i++) {
+    const sv = s[i], pv = p[i];
+    const d = 0.25 * Math.abs(pv - sv);
+    const pm = P[i] + q0 + q1 * d * d;
+    const c = 2 * pv - 1;
+    const r = r0 + r1 * (1 - c * c);
+    const K = pm / (pm + r);
+    const v = sv + K * (pv - sv);
+    sOut[i] = v < TINY ? 0 : v;
+    POut[i] = (1 - K) * pm;
+  }
+}
+
+/** The Kalman step on a row with motion (rowU/rowV at the block columns, cx to pixels): the history warped first. */
+function movingRow(
+  p: Float32Array, s: Float32Array, P: Float32Array, sOut: Float32Array, POut: Float32Array, l: Float32Array, pl: Float32Array,
+  w: number, h: number, y: number, cx: CellTaps, rowU: Float32Array, rowV: Float32Array, q0: number, q1: number, r0: number, r1: number,
+): void {
+  const maxX = w - 1, maxY = h - 1;
+  const o0 = y * w;
+  for (let x = 0; x < w; x++) {
+    const i = o0 + x;
+    const i0 = cx.i0[x], i1 = cx.i1[x], fx = cx.f[x];
+    const u = rowU[i0] + (rowU[i1] - rowU[i0]) * fx;
+    const v = rowV[i0] + (rowV[i1] - rowV[i0]) * fx;
+    let ws: number, wP: number, wl: number;
+    if (u === 0 && v === 0) {
+      ws = s[i];
+      wP = P[i];
+      wl = pl[i];
+    } else {
+      let px = x + u, py = y + v;
       if (px < 0) px = 0;
       else if (px > maxX) px = maxX;
       if (py < 0) py = 0;
@@ -423,10 +482,42 @@ function warpField(
       const tx = px - x0, ty = py - y0;
       const w00 = (1 - tx) * (1 - ty), w01 = tx * (1 - ty), w10 = (1 - tx) * ty, w11 = tx * ty;
       const q00 = y0 * w + x0, q01 = y0 * w + x1, q10 = y1 * w + x0, q11 = y1 * w + x1;
-      const o = o0 + x;
-      outA[o] = srcA[q00] * w00 + srcA[q01] * w01 + srcA[q10] * w10 + srcA[q11] * w11;
-      outB[o] = srcB[q00] * w00 + srcB[q01] * w01 + srcB[q10] * w10 + srcB[q11] * w11;
-      outC[o] = srcC[q00] * w00 + srcC[q01] * w01 + srcC[q10] * w10 + srcC[q11] * w11;
+      ws = s[q00] * w00 + s[q01] * w01 + s[q10] * w10 + s[q11] * w11;
+      wP = P[q00] * w00 + P[q01] * w01 + P[q10] * w10 + P[q11] * w11;
+      wl = pl[q00] * w00 + pl[q01] * w01 + pl[q10] * w10 + pl[q11] * w11;
+    }
+    const pv = p[i];
+    const d = Math.abs(l[i] - wl);
+    const pm = wP + q0 + q1 * d * d;
+    const c = 2 * pv - 1;
+    const r = r0 + r1 * (1 - c * c);
+    const K = pm / (pm + r);
+    const sv = ws + K * (pv - ws);
+    sOut[i] = sv < TINY ? 0 : sv;
+    POut[i] = (1 - K) * pm;
+  }
+}
+
+/** Luma (0..1) of n pixels of a frame already at the mask's size (frames scaled by ffmpeg): one tap per pixel. */
+function lumaOf(data: Uint8Array | Uint8ClampedArray, C: number, n: number, luma: Float32Array): void {
+  const k1 = 1 / 255;
+  for (let i = 0, p = 0; i < n; i++, p += C) luma[i] = (0.299 * data[p] + 0.587 * data[p + 1] + 0.114 * data[p + 2]) * k1;
+}
+
+/** Luma (0..1) at w × h from a W-wide frame: the mean of 2×2 point taps per pixel (tables from thumbTaps). */
+function lumaTaps(
+  data: Uint8Array | Uint8ClampedArray, W: number, C: number, xa: Int32Array, xb: Int32Array, ya: Int32Array, yb: Int32Array,
+  w: number, h: number, luma: Float32Array,
+): void {
+  const k = 1 / (4 * 255);
+  for (let y = 0; y < h; y++) {
+    const ra = ya[y] * W, rb = yb[y] * W;
+    for (let x = 0; x < w; x++) {
+      const a = (ra + xa[x]) * C, b = (ra + xb[x]) * C, c = (rb + xa[x]) * C, d = (rb + xb[x]) * C;
+      luma[y * w + x] =
+        (0.299 * (data[a] + data[b] + data[c] + data[d]) +
+          0.587 * (data[a + 1] + data[b + 1] + data[c + 1] + data[d + 1]) +
+          0.114 * (data[a + 2] + data[b + 2] + data[c + 2] + data[d + 2])) * k;
     }
   }
 }

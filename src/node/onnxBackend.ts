@@ -21,9 +21,29 @@ type Ort = typeof OrtNode;
 export interface OnnxBackendOptions {
   /** Execution providers in order of preference, e.g. ['cuda', 'cpu']; CPU is always the fallback. */
   executionProviders?: string[];
-  /** One thread is as fast as two for these small models on two cores, and leaves a core for IO. */
+  /** Intra-op threads (default 1: see INTRA_OP_THREADS). */
   threads?: number;
+  /**
+   * Whether onnxruntime's intra-op worker threads spin while waiting for work (its own default,
+   * true) or sleep; only matters with more than one thread.
+   */
+  spinning?: boolean;
 }
+
+/**
+ * onnxruntime's intra-op threads for the selfie models: one. `npm run bench -- node threads`
+ * (2 cores shared with other work, load average 13–15; CPU = user+sys of the process, per inference):
+ *
+ * | model, input        | 1 thread       | 2, spinning    | 2, no spinning |
+ * |---------------------|----------------|----------------|----------------|
+ * | general 256×256     | 5.7, 6.2 ms    | 7.3, 6.8 ms    | 7.4, 7.3 ms    |
+ * | landscape 256×144   | 4.2, 3.2 ms    | 4.3, 3.3 ms    | 4.4, 4.0 ms    |
+ *
+ * (two runs each). A second thread never saved CPU and cost up to 28 % more; the wall times
+ * (7–23 ms) followed the machine's load, not the setting. A video frame's budget is CPU shared with
+ * two ffmpegs, and a camera's frame has a core to itself, so one thread: no spinning to turn off.
+ */
+export const INTRA_OP_THREADS = 1;
 
 /** The environment variable that chooses the runtime: `native`, `wasm`, or `auto` (the default). */
 export const RUNTIME_ENV = 'BACKDROP_RUNTIME';
@@ -91,9 +111,10 @@ export function onnxNodeBackend(options: OnnxBackendOptions = {}): InferenceBack
       if (ort instanceof Error) throw new Error(`onnxruntime-node cannot be loaded (${ort.message.split('\n')[0]}); install it with: ${nativeRuntimeFix()}`);
       const session = await ort.InferenceSession.create(model, {
         executionProviders: providers.includes('cpu') ? providers : [...providers, 'cpu'],
-        intraOpNumThreads: options.threads ?? 1,
+        intraOpNumThreads: options.threads ?? INTRA_OP_THREADS,
         interOpNumThreads: 1,
         graphOptimizationLevel: 'all',
+        ...(options.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
       });
       return wrap(ort, session);
     },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { blurBackground, blurBackgroundFor, boxBlur3, boxRadii } from '../../src/core/blur.js';
 import { createFrame, createMask, type Frame } from '../../src/core/frame.js';
-import { resizeFrame } from '../../src/core/resize.js';
+import { resizeFrame, resizeMask } from '../../src/core/resize.js';
 
 /** Number of positions where two arrays differ (plus the length difference); cheap on big arrays. */
 function diffs(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -134,5 +134,24 @@ describe('blurBackgroundFor', () => {
     expect(across).toBeGreaterThan(15);
     expect(down / across).toBeGreaterThan(0.85);
     expect(down / across).toBeLessThan(1.15);
+  });
+
+  it('takes a model-size frame and its mask to the blur in one resample, looking as when both are resized to the picture first', () => {
+    // A textured background around the person square, seen through a square view of a 16:9 picture.
+    const { frame, mask } = scene();
+    for (let i = 0; i < N * N; i++) if (mask.data[i] === 0) frame.data.fill(20 + ((i * 37) % 200), 3 * i, 3 * i + 3);
+    const direct = blurBackgroundFor(frame, mask, 50, 1280, 720);
+    const resizedFirst = blurBackground(resizeFrame(frame, 256, 144), resizeMask(mask, 256, 144), 50);
+    expect([direct.width, direct.height]).toEqual([resizedFirst.width, resizedFirst.height]);
+    let worst = 0;
+    for (let y = 0; y < direct.height; y++) {
+      for (let x = 0; x < direct.width; x++) {
+        // Only where the background shows: the person's square covers the rest.
+        const mx = Math.floor(((x + 0.5) * N) / direct.width), my = Math.floor(((y + 0.5) * N) / direct.height);
+        if (mx >= LO - 8 && mx < HI + 8 && my >= LO - 8 && my < HI + 8) continue;
+        for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(direct.data[(y * direct.width + x) * 3 + c] - resizedFirst.data[(y * direct.width + x) * 3 + c]));
+      }
+    }
+    expect(worst).toBeLessThanOrEqual(3);
   });
 });

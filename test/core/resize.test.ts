@@ -106,17 +106,21 @@ describe('fitBackground', () => {
 
 describe('boxDownsample', () => {
   it('averages k × k blocks (rounded), leaving out the rows and columns that do not fill a block', () => {
-    for (const C of [3, 4] as const) {
-      const f = createFrame(7, 5, C);
-      for (let i = 0; i < f.data.length; i++) f.data[i] = (i * 37) % 256;
-      const out = boxDownsample(f, 2);
-      expect([out.width, out.height, out.channels]).toEqual([3, 2, C]);
-      for (let y = 0; y < 2; y++) {
-        for (let x = 0; x < 3; x++) {
-          for (let c = 0; c < C; c++) {
-            let sum = 0;
-            for (let dy = 0; dy < 2; dy++) for (let dx = 0; dx < 2; dx++) sum += f.data[((2 * y + dy) * 7 + 2 * x + dx) * C + c];
-            expect(out.data[(y * 3 + x) * C + c]).toBe(Math.round(sum / 4));
+    // k = 2 has a path of its own (halving); 3 takes the general one.
+    for (const k of [2, 3]) {
+      for (const C of [3, 4] as const) {
+        const f = createFrame(7, 5, C);
+        for (let i = 0; i < f.data.length; i++) f.data[i] = (i * 37) % 256;
+        const out = boxDownsample(f, k);
+        const w = Math.floor(7 / k), h = Math.floor(5 / k);
+        expect([out.width, out.height, out.channels]).toEqual([w, h, C]);
+        for (let y = 0; y < h; y++) {
+          for (let x = 0; x < w; x++) {
+            for (let c = 0; c < C; c++) {
+              let sum = 0;
+              for (let dy = 0; dy < k; dy++) for (let dx = 0; dx < k; dx++) sum += f.data[((k * y + dy) * 7 + k * x + dx) * C + c];
+              expect(out.data[(y * w + x) * C + c]).toBe(Math.round(sum / (k * k)));
+            }
           }
         }
       }

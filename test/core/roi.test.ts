@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createMask, type Mask } from '../../src/core/frame.js';
-import { cropAround, DEFAULT_ROI, findPeople, pasteCrops } from '../../src/core/roi.js';
+import type { ModelSpec } from '../../src/core/modelSpec.js';
+import { upsampleMask } from '../../src/core/postprocess.js';
+import { cropAround, DEFAULT_ROI, extentAbove, findPeople, pasteCrops, RoiTracker, type Look } from '../../src/core/roi.js';
 
 /** A w × h mask with 1 inside the given cell rectangles [x0, y0, x1, y1) and 0 elsewhere. */
 function blobs(w: number, h: number, ...rects: [number, number, number, number][]): Mask {
@@ -102,5 +104,64 @@ describe('pasteCrops', () => {
     expect(out.data[5 * 10 + 5]).toBeCloseTo(0.8);
     expect(out.data[8 * 10 + 8]).toBeCloseTo(0.3);
     expect(out.data[1 * 10 + 8]).toBe(0);
+  });
+});
+
+describe('extentAbove', () => {
+  it('boxes every cell above the threshold, and is null below minCells', () => {
+    const m = blobs(100, 50, [10, 10, 20, 40], [70, 5, 71, 6]);
+    expect(extentAbove(m, 0.5, 1)).toEqual({ x0: 0.1, y0: 0.1, x1: 0.71, y1: 0.8 });
+    expect(extentAbove(blobs(10, 10, [2, 2, 4, 3]), 0.5, 3)).toBeNull();
+    expect(extentAbove(createMask(8, 8), 0.5, 1)).toBeNull();
+  });
+});
+
+describe('RoiTracker', () => {
+  const spec = { inputWidth: 32, inputHeight: 32, outputWidth: 32, outputHeight: 32 } as ModelSpec;
+  const W = 640, H = 360;
+  /** A small person at frame pixels [300, 340) × [150, 250): the model's view of the frame or of a crop. */
+  function scene(log: string[]): Look {
+    return async (crop, into) => {
+      log.push(crop ? 'crop' : 'full');
+      const c = crop ?? { x: 0, y: 0, width: W, height: H };
+      const m = into ?? createMask(32, 32);
+      for (let y = 0; y < 32; y++) {
+        for (let x = 0; x < 32; x++) {
+          const fx = c.x + ((x + 0.5) * c.width) / 32, fy = c.y + ((y + 0.5) * c.height) / 32;
+          m.data[y * 32 + x] = fx >= 300 && fx < 340 && fy >= 150 && fy < 250 ? 1 : 0;
+        }
+      }
+      return m;
+    };
+  }
+
+  it('follows a still person with one crop pass a frame and a full pass every refreshEvery frames', async () => {
+    const log: string[] = [];
+    const tracker = new RoiTracker();
+    const look = scene(log);
+    for (let i = 0; i < 20; i++) await tracker.track(look, W, H, spec);
+    expect(log.filter((l) => l === 'full')).toHaveLength(2);
+    expect(log.filter((l) => l === 'crop')).toHaveLength(20);
+  });
+
+  it('pastes onto the grid asked for, into the mask given, and resamples a full pass onto it', async () => {
+    const tracker = new RoiTracker();
+    const into = createMask(80, 45);
+    const out = await tracker.track(scene([]), W, H, spec, { width: 80, height: 45 }, into);
+    expect(out).toBe(into);
+    // The person covers grid columns [37.5, 42.5) and rows [33.3, 55.6) → [37, 42] × [33, 55]ish.
+    expect(out.data[25 * 80 + 40]).toBeGreaterThan(0.5);
+    expect(out.data[25 * 80 + 20]).toBe(0);
+    await expect(tracker.track(scene([]), W, H, spec, { width: 80, height: 45 }, createMask(32, 32))).rejects.toThrow(/80×45/);
+    // Someone filling the frame (no crop worth it): the full pass itself, bilinearly on the grid.
+    const value = (i: number) => 0.6 + (0.3 * (i % 32)) / 31 + (0.05 * (i >> 5)) / 31;
+    const wide: Look = async (_crop, m) => {
+      const mask = m ?? createMask(32, 32);
+      mask.data.forEach((_, i) => (mask.data[i] = value(i)));
+      return mask;
+    };
+    const full = await new RoiTracker().track(wide, W, H, spec, { width: 80, height: 45 });
+    const ref = upsampleMask({ width: 32, height: 32, data: Float32Array.from({ length: 1024 }, (_, i) => value(i)) }, 80, 45);
+    for (let i = 0; i < full.data.length; i++) expect(full.data[i]).toBeCloseTo(ref.data[i], 6);
   });
 });

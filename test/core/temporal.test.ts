@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BackgroundEffect, refineMask } from '../../src/core/effect.js';
 import { streamEdges } from '../../src/core/streamMask.js';
-import type { Frame, Mask } from '../../src/core/frame.js';
+import { createMask, type Frame, type Mask } from '../../src/core/frame.js';
 import type { Segmenter } from '../../src/core/segmenter.js';
 import { TemporalSmoother, validateTemporalOptions } from '../../src/core/temporal.js';
 
@@ -252,6 +252,43 @@ describe('TemporalSmoother', () => {
     expect(() => validateTemporalOptions({ speed: 1 } as never)).toThrow(/unknown temporal option "speed"/);
     expect(() => new TemporalSmoother().apply({ width: 4, height: 4, data: new Float32Array(3) })).toThrow(/mask/);
   });
+});
+
+describe('TemporalSmoother on any grid', () => {
+  /** modelMask's scene resampled (nearest) onto a gw × gh grid, with noise. */
+  function gridMask(gw: number, gh: number, noise: number, r: () => number): Mask {
+    const base = modelMask(30, 0, r);
+    const data = new Float32Array(gw * gh);
+    for (let y = 0; y < gh; y++) {
+      for (let x = 0; x < gw; x++) {
+        const v = base.data[Math.floor(((y + 0.5) * M) / gh) * M + Math.floor(((x + 0.5) * M) / gw)];
+        data[y * gw + x] = Math.min(1, Math.max(0, 0.2 + 0.6 * v + (r() - 0.5) * 2 * noise));
+      }
+    }
+    return { width: gw, height: gh, data };
+  }
+
+  for (const [gw, gh] of [[320, 180], [97, 61], [5, 3]] as const) {
+    it(`smooths a ${gw}×${gh} mask as it does a square one, into the mask it is given`, () => {
+      const r = rng(23);
+      const frame = scene(30);
+      const t = new TemporalSmoother();
+      const reference = new TemporalSmoother();
+      const out = createMask(gw, gh);
+      const raw: Mask[] = [], smoothed: Mask[] = [];
+      for (let i = 0; i < 30; i++) {
+        const m = gridMask(gw, gh, 0.3, r);
+        raw.push(m);
+        const got = t.apply(m, frame, out);
+        expect(got).toBe(out);
+        const ref = reference.apply(m, frame);
+        expect(Buffer.from(out.data.buffer).equals(Buffer.from(ref.data.buffer))).toBe(true);
+        smoothed.push({ ...ref });
+      }
+      expect(flicker(smoothed)).toBeLessThan(0.5 * flicker(raw));
+      expect(() => t.apply(gridMask(gw, gh, 0, r), frame, createMask(gw + 1, gh))).toThrow(/out mask/);
+    });
+  }
 });
 
 describe('BackgroundEffect temporal option', () => {
