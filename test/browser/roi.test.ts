@@ -137,8 +137,11 @@ describe.skipIf(!chromiumPath)('ROI zoom in the browser', () => {
           `frame codes read ${runs.map((r) => `${r.whole ? 'W' : ''}${r.code}`).join(' ')}`);
         expect(pairs.length).toBeGreaterThanOrEqual(3);
         expect(mismatched).toEqual([]);
-        // And the crops were really taken while newer frames came in.
-        expect(drawn + metrics.dropped).toBeGreaterThan(runs.length);
+        // And the crops were really taken while newer frames came in: some arrived while the model
+        // was busy and were dropped. (Counting frames against model runs, as this once did, hung on
+        // how fast a loaded machine lets the camera deliver: 59 against 60 runs.)
+        expect(metrics.dropped).toBeGreaterThan(0);
+        expect(drawn).toBeGreaterThanOrEqual(pairs.length);
       }
     });
 
