@@ -67,9 +67,9 @@ const spread = (ratios: number[]) => `${pct(median(ratios)).toFixed(1)} [${pct(M
 
 /**
  * What the server adds to one photo at one client, measured so that a shared machine's changing
- * load falls on both sides alike: round by round, `perRound` photos through `processBuffer` in this
- * process (the CLI's options for `blur=50`, the server's output format and quality), then the same
- * photos over HTTP one after another. Per round: the ratio of the median times, and of the CPU
+ * load falls on both sides alike: in each round, `perRound` times a photo through `processBuffer` in
+ * this process (the CLI's options for `blur=50`, the server's output format and quality), then the
+ * same photo over HTTP. Per round: the ratio of the median times, and of the CPU
  * per photo (this process's, against the server process's from /proc, all its threads); the
  * client's CPU is shown apart (it is not the server's, but it is in the HTTP time).
  */
@@ -82,15 +82,6 @@ async function compareAtOneClient(url: string, pid: number, label: string, bytes
     const out = await r.arrayBuffer();
     if (r.status !== 200) throw new Error(`POST /v1/images answered ${r.status}: ${Buffer.from(out).toString()}`);
   };
-  const timed = async (work: () => Promise<unknown>) => {
-    const times: number[] = [];
-    for (let i = 0; i < perRound; i++) {
-      const t = performance.now();
-      await work();
-      times.push(performance.now() - t);
-    }
-    return median(times);
-  };
   const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
   try {
     for (let i = 0; i < 3; i++) {
@@ -99,16 +90,31 @@ async function compareAtOneClient(url: string, pid: number, label: string, bytes
     }
     const r = { local: [] as number[], served: [] as number[], localCpu: [] as number[], servedCpu: [] as number[], clientCpu: [] as number[] };
     for (let round = 0; round < rounds; round++) {
-      const self0 = process.cpuUsage();
-      r.local.push(await timed(() => backdrop.processBuffer(bytes, encode)));
-      r.localCpu.push(cpuMs(process.cpuUsage(self0)) / perRound);
-      await sleep(100);
+      // Photo by photo in turn, so a burst of load elsewhere hits both sides of a round alike.
+      const local: number[] = [];
+      const served: number[] = [];
+      let localCpu = 0;
+      let clientCpu = 0;
       const server0 = processCpuMs(pid);
-      const client0 = process.cpuUsage();
-      r.served.push(await timed(viaServer));
-      r.clientCpu.push(cpuMs(process.cpuUsage(client0)) / perRound);
-      await sleep(100); // the request's folder is removed after the answer
+      for (let i = 0; i < perRound; i++) {
+        let cpu0 = process.cpuUsage();
+        let t = performance.now();
+        await backdrop.processBuffer(bytes, encode);
+        local.push(performance.now() - t);
+        localCpu += cpuMs(process.cpuUsage(cpu0));
+        cpu0 = process.cpuUsage();
+        t = performance.now();
+        await viaServer();
+        served.push(performance.now() - t);
+        clientCpu += cpuMs(process.cpuUsage(cpu0));
+      }
+      await sleep(100); // the last request's folder is removed after the answer
+      // The server idles while this process works, so its CPU over the round is the photos'.
       r.servedCpu.push((processCpuMs(pid) - server0) / perRound);
+      r.local.push(median(local));
+      r.served.push(median(served));
+      r.localCpu.push(localCpu / perRound);
+      r.clientCpu.push(clientCpu / perRound);
     }
     const ratios = r.served.map((t, i) => t / r.local[i]);
     const cpuRatios = r.servedCpu.map((t, i) => t / r.localCpu[i]);
@@ -154,7 +160,7 @@ export async function benchServe(args: string[]): Promise<void> {
       const overhead: (string | number)[][] = [];
       for (const [label] of SIZES) overhead.push(await compareAtOneClient(server.url, server.proc.pid!, label, await readFile(files[label]), rounds, perRound));
       printTable(
-        `What the server adds at one client (target ≤ 15 %): ${rounds} rounds, each ${perRound} photos in process (processBuffer) then the same ${perRound} over HTTP; median of the rounds' ratios [lowest, highest]`,
+        `What the server adds at one client (target ≤ 15 %): ${rounds} rounds of ${perRound} photos, each in process (processBuffer) then over HTTP in turn; median of the rounds' ratios [lowest, highest]`,
         ['photo', 'in process ms', 'server ms', 'added time %', 'in process CPU ms', 'server CPU ms', 'added CPU %', 'client CPU ms'],
         overhead,
       );
