@@ -29,6 +29,11 @@ function cpuMs(pid: number | 'self', children = false): number {
   return (children ? Number(f[13]) + Number(f[14]) : own) * TICK_MS;
 }
 
+/** CPU time (user + system, every thread) another process has used so far, ms; 0 once it has ended. */
+export function processCpuMs(pid: number): number {
+  return cpuMs(pid);
+}
+
 function childPids(): number[] {
   const pids: number[] = [];
   for (const task of readdirSync('/proc/self/task')) {

@@ -1,9 +1,10 @@
 /**
- * `npm run bench -- serve [--seconds 8] [--rss-minutes 5]`: `backdrop serve` (the built dist/, as
- * users run it) under load from a second process: requests/s and p50/p99 latency of POST
- * /v1/images blurs of a 640×480 and a 1080p JPEG at 1, 4 and 16 concurrent clients; the
- * server's RSS over a sustained run; and what the server adds to `backdrop.processBuffer` in one
- * process (per-image time at one client).
+ * `npm run bench -- serve [--seconds 8] [--rss-minutes 5] [--rounds 5] [--per-round 10]`:
+ * `backdrop serve` (the built dist/, as users run it): what the server adds to
+ * `backdrop.processBuffer` in one process (time and CPU per photo at one client, alternated round
+ * by round); requests/s and p50/p99 latency of POST /v1/images blurs of a 640×480 and a 1080p JPEG
+ * at 1, 4 and 16 concurrent clients from a second process; the server's RSS over a sustained run
+ * (`--seconds 0` and `--rss-minutes 0` skip the last two).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -12,6 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { createBackdrop } from '../src/node/facade.js';
+import { DEFAULT_MAX_PIXELS } from '../src/node/imageIO.js';
+import { toBackdropOptions } from '../src/node/options/backdropOptions.js';
+import { cliOptionsFromFields } from '../src/node/options/fields.js';
+import { photoFormat } from '../src/node/server/requestOptions.js';
+import { processCpuMs } from './cpu.js';
 import { testdata } from '../test/helpers/testdata.js';
 import { median, printTable } from './table.js';
 
@@ -55,6 +61,82 @@ function load(url: string, file: string, clients: number, seconds: number): Prom
   });
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (ratio: number) => (ratio - 1) * 100;
+const spread = (ratios: number[]) => `${pct(median(ratios)).toFixed(1)} [${pct(Math.min(...ratios)).toFixed(0)}, ${pct(Math.max(...ratios)).toFixed(0)}]`;
+
+/**
+ * What the server adds to one photo at one client, measured so that a shared machine's changing
+ * load falls on both sides alike: in each round, `perRound` times a photo through `processBuffer` in
+ * this process (the CLI's options for `blur=50`, the server's output format and quality), then the
+ * same photo over HTTP. Per round: the ratio of the median times, and of the CPU
+ * per photo (this process's, against the server process's from /proc, all its threads); the
+ * client's CPU is shown apart (it is not the server's, but it is in the HTTP time).
+ */
+async function compareAtOneClient(url: string, pid: number, label: string, bytes: Buffer, rounds: number, perRound: number): Promise<(string | number)[]> {
+  const cli = cliOptionsFromFields({ blur: '50' }, { video: false, maxPixels: DEFAULT_MAX_PIXELS });
+  const encode = { format: photoFormat(cli, 'jpeg', false), quality: cli.quality };
+  const backdrop = await createBackdrop(toBackdropOptions(cli));
+  const viaServer = async () => {
+    const r = await fetch(`${url}/v1/images?blur=50`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: new Uint8Array(bytes) });
+    const out = await r.arrayBuffer();
+    if (r.status !== 200) throw new Error(`POST /v1/images answered ${r.status}: ${Buffer.from(out).toString()}`);
+  };
+  const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
+  try {
+    for (let i = 0; i < 3; i++) {
+      await backdrop.processBuffer(bytes, encode);
+      await viaServer();
+    }
+    const r = { local: [] as number[], served: [] as number[], localCpu: [] as number[], servedCpu: [] as number[], clientCpu: [] as number[] };
+    for (let round = 0; round < rounds; round++) {
+      // Photo by photo in turn, so a burst of load elsewhere hits both sides of a round alike.
+      const local: number[] = [];
+      const served: number[] = [];
+      let localCpu = 0;
+      let clientCpu = 0;
+      const server0 = processCpuMs(pid);
+      for (let i = 0; i < perRound; i++) {
+        let cpu0 = process.cpuUsage();
+        let t = performance.now();
+        await backdrop.processBuffer(bytes, encode);
+        local.push(performance.now() - t);
+        localCpu += cpuMs(process.cpuUsage(cpu0));
+        cpu0 = process.cpuUsage();
+        t = performance.now();
+        await viaServer();
+        served.push(performance.now() - t);
+        clientCpu += cpuMs(process.cpuUsage(cpu0));
+      }
+      await sleep(100); // the last request's folder is removed after the answer
+      // The server idles while this process works, so its CPU over the round is the photos'.
+      r.servedCpu.push((processCpuMs(pid) - server0) / perRound);
+      r.local.push(median(local));
+      r.served.push(median(served));
+      r.localCpu.push(localCpu / perRound);
+      r.clientCpu.push(clientCpu / perRound);
+    }
+    const ratios = r.served.map((t, i) => t / r.local[i]);
+    const cpuRatios = r.servedCpu.map((t, i) => t / r.localCpu[i]);
+    return [label, median(r.local), median(r.served), spread(ratios), median(r.localCpu), median(r.servedCpu), spread(cpuRatios), median(r.clientCpu)];
+  } finally {
+    await backdrop.close();
+  }
+}
+
+/** Least-squares slope of y over x. */
+function slope(xs: number[], ys: number[]): number {
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < xs.length; i++) {
+    num += (xs[i] - mx) * (ys[i] - my);
+    den += (xs[i] - mx) ** 2;
+  }
+  return den > 0 ? num / den : 0;
+}
+
 async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
@@ -63,6 +145,8 @@ async function rssMb(pid: number): Promise<number> {
 export async function benchServe(args: string[]): Promise<void> {
   const seconds = flag(args, '--seconds', 8);
   const rssMinutes = flag(args, '--rss-minutes', 5);
+  const rounds = flag(args, '--rounds', 5);
+  const perRound = flag(args, '--per-round', 10);
   const dir = await mkdtemp(join(tmpdir(), 'backdrop-bench-serve-'));
   try {
     const files: Record<string, string> = {};
@@ -71,44 +155,45 @@ export async function benchServe(args: string[]): Promise<void> {
       await sharp(testdata(SELFIE)).resize(w, h, { fit: 'fill' }).jpeg({ quality: 90 }).toFile(files[label]);
     }
 
-    // In one process: the facade alone, the floor the server adds to.
-    const inProcess: Record<string, number> = {};
-    const backdrop = await createBackdrop({ effect: { type: 'blur', strength: 50 } });
-    for (const [label] of SIZES) {
-      const bytes = await readFile(files[label]);
-      const times: number[] = [];
-      for (let i = 0; i < 16; i++) {
-        const t = performance.now();
-        await backdrop.processBuffer(bytes);
-        if (i > 0) times.push(performance.now() - t);
-      }
-      inProcess[label] = median(times);
-    }
-    await backdrop.close();
-
     const server = await startServe(join(dir, 'data'));
     try {
-      const rows: (string | number)[][] = [];
       const overhead: (string | number)[][] = [];
-      for (const [label] of SIZES) {
+      for (const [label] of SIZES) overhead.push(await compareAtOneClient(server.url, server.proc.pid!, label, await readFile(files[label]), rounds, perRound));
+      printTable(
+        `What the server adds at one client (target ≤ 15 %): ${rounds} rounds of ${perRound} photos, each in process (processBuffer) then over HTTP in turn; median of the rounds' ratios [lowest, highest]`,
+        ['photo', 'in process ms', 'server ms', 'added time %', 'in process CPU ms', 'server CPU ms', 'added CPU %', 'client CPU ms'],
+        overhead,
+      );
+
+      const rows: (string | number)[][] = [];
+      for (const [label] of seconds > 0 ? SIZES : []) {
         await load(server.url, files[label], 2, 2); // warm-up
         for (const clients of CLIENTS) {
           const r = await load(server.url, files[label], clients, seconds);
           rows.push([label, clients, r.requests / r.seconds, median(r.latencies), percentile(r.latencies, 99), r.failures]);
-          if (clients === 1) overhead.push([label, inProcess[label], median(r.latencies), (median(r.latencies) / inProcess[label] - 1) * 100]);
         }
       }
-      printTable(`POST /v1/images, blur, raw JPEG body; ${seconds} s per row; server with --concurrency = cores`, ['photo', 'clients', 'requests/s', 'p50 ms', 'p99 ms', 'failed'], rows);
-      printTable('What the server adds at one client (target ≤ 15 %)', ['photo', 'processBuffer ms (in process)', 'server p50 ms', 'added %'], overhead);
+      if (rows.length) printTable(`POST /v1/images, blur, raw JPEG body; ${seconds} s per row; server with --concurrency = cores`, ['photo', 'clients', 'requests/s', 'p50 ms', 'p99 ms', 'failed'], rows);
 
-      const samples: (string | number)[][] = [];
-      const total = rssMinutes * 60;
-      const step = Math.max(5, Math.round(total / 12));
-      for (let t = 0; t < total; t += step) {
-        await load(server.url, files['640×480'], 4, step);
-        samples.push([`${((t + step) / 60).toFixed(2)} min`, await rssMb(server.proc.pid!)]);
+      if (rssMinutes > 0) {
+        const samples: [number, number][] = [];
+        const total = rssMinutes * 60;
+        const step = Math.max(5, Math.round(total / 20));
+        for (let t = 0; t < total; t += step) {
+          await load(server.url, files['640×480'], 4, step);
+          samples.push([(t + step) / 60, await rssMb(server.proc.pid!)]);
+        }
+        printTable(`Server RSS under 4 clients of 640×480 blurs, ${rssMinutes} min (flat after warm-up = no leak)`, ['after', 'RSS MB'], samples.map(([m, mb]) => [`${m.toFixed(2)} min`, mb]));
+        // Warm-up: the first fifth of the run (allocators and caches settle).
+        const settled = samples.slice(Math.ceil(samples.length / 5));
+        const mbs = settled.map(([, mb]) => mb);
+        console.log(
+          `after warm-up (from ${settled[0][0].toFixed(2)} min): RSS ${Math.min(...mbs).toFixed(1)}–${Math.max(...mbs).toFixed(1)} MB, slope ${slope(
+            settled.map(([m]) => m),
+            mbs,
+          ).toFixed(2)} MB/min`,
+        );
       }
-      printTable(`Server RSS under 4 clients of 640×480 blurs, ${rssMinutes} min (flat after warm-up = no leak)`, ['after', 'RSS MB'], samples);
     } finally {
       server.proc.kill('SIGTERM');
       await new Promise((r) => server.proc.once('exit', r));

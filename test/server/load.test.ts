@@ -46,16 +46,18 @@ describe('load', () => {
     const ids: string[] = [];
     for (let i = 0; i < 2; i++) ids.push(((await (await fetch(`${server.url}/v1/jobs`, { method: 'POST', body: await form(clip) })).json()) as JobJson).id);
     for (const id of ids) await waitForJob(server, id, (j) => j.status === 'running' && j.progress.done > 5);
-    const busy = await healthzMs(30);
+    const busy = await healthzMs(60);
     const stillRunning = await Promise.all(ids.map((id) => waitForJob(server, id, () => true)));
     for (const id of ids) await fetch(`${server.url}/v1/jobs/${id}`, { method: 'DELETE' });
     expect(stillRunning.every((j) => j.status === 'running')).toBe(true);
     const median = busy[busy.length >> 1];
-    console.log(`/healthz with both workers busy: median ${median.toFixed(1)} ms, max ${busy[busy.length - 1].toFixed(1)} ms`);
-    // The issue asks for 100 ms while both cores are busy. Asserted loosely (median under 250 ms):
-    // the machine is shared, and other test files load the same 2 cores; work on the event loop
-    // instead of the pool would block it for whole videos (seconds).
-    expect(median).toBeLessThan(250);
+    console.log(`/healthz with both workers busy: median ${median.toFixed(1)} ms, 90th percentile ${busy[Math.floor(busy.length * 0.9)].toFixed(1)} ms, max ${busy[busy.length - 1].toFixed(1)} ms`);
+    // The issue's figure: /healthz within 100 ms while both cores are busy. A wall-clock figure, so
+    // asserted on the median of 60 probes, not on each: on a shared 2-core CI machine (other test
+    // files load the same cores) a single probe can wait for a scheduler slice or a GC (measured:
+    // median 8 ms, max 93 ms). It fails when most probes wait 100 ms or more behind work on the
+    // event loop, as they would if the videos were processed there rather than in the pool.
+    expect(median).toBeLessThan(100);
   });
 
   it('streams a 1 GB upload to disk: the server\'s RSS rises by less than 50 MB', async () => {

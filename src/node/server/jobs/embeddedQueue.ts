@@ -117,7 +117,7 @@ export class EmbeddedQueue implements JobQueue {
     entry.done = (async () => {
       await this.store.update(job.id, { status: 'running', started_at: new Date().toISOString(), attempts: job.attempts + 1 });
       try {
-        const bytes = await handle.promise;
+        const { bytes } = await handle.promise;
         await this.finish(job.id, { status: 'succeeded', result: { url: `/v1/jobs/${job.id}/result`, content_type: work.content_type, bytes } });
       } catch (err) {
         await cleanOutputs(dir, job);

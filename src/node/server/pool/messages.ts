@@ -6,10 +6,20 @@ import type { CliOptions } from '../../options/cliOptions.js';
 export interface Task {
   kind: 'photo' | 'video';
   input: string;
-  output: string;
+  /**
+   * Where the result is written. Absent for a synchronous photo: its encoded bytes come back in
+   * the `done` message, so a waiting client does not pay for a disk round trip.
+   */
+  output?: string;
   options: CliOptions;
   /** Photos: the output format. */
   format?: ImageFormat;
+}
+
+/** A finished task: the output's size, and the output itself when the task had no `output` path. */
+export interface TaskResult {
+  bytes: number;
+  data?: Uint8Array;
 }
 
 export interface TaskError {
@@ -25,6 +35,6 @@ export type FromWorker =
   | { type: 'ready' }
   | { type: 'loaded'; model: string }
   | { type: 'progress'; taskId: number; done: number; total: number | null }
-  | { type: 'done'; taskId: number; bytes: number }
+  | { type: 'done'; taskId: number; bytes: number; data?: Uint8Array }
   | { type: 'failed'; taskId: number; error: TaskError }
   | { type: 'warning'; message: string };

@@ -5,16 +5,17 @@
  * backend below hands out the same session for the same model bytes), and Backdrops for the same
  * options are kept for the next task.
  */
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { InferenceBackend, InferenceSession } from '../../../core/runtime.js';
 import { defaultNodeBackend } from '../../onnxBackend.js';
 import { createBackdrop, type Backdrop, type BackdropOptions } from '../../facade.js';
+import { ImageInputError } from '../../imageIO.js';
 import { toBackdropOptions } from '../../options/backdropOptions.js';
 import type { CliOptions } from '../../options/cliOptions.js';
 import { videoOptionsFrom } from '../../options/videoOptions.js';
 import { probeVideo } from '../../video/probe.js';
 import { videoTools } from '../../video/tools.js';
-import type { Task } from './messages.js';
+import type { Task, TaskResult } from './messages.js';
 
 /** One session per model, never released while the worker lives. */
 function sharedSessions(backend: InferenceBackend): InferenceBackend {
@@ -55,11 +56,21 @@ export class TaskRunner {
     await this.backdropFor(options);
   }
 
-  async run(task: Task, signal: AbortSignal, onProgress: (done: number, total: number | null) => void): Promise<number> {
+  async run(task: Task, signal: AbortSignal, onProgress: (done: number, total: number | null) => void): Promise<TaskResult> {
     const backdrop = await this.backdropFor(task.options);
     try {
+      const encode = { format: task.format, quality: task.options.quality };
+      if (task.kind === 'photo' && task.output === undefined) {
+        const data = await backdrop.processBuffer(await readFile(task.input), encode).catch((err: unknown) => {
+          // processBuffer names its input "buffer"; the client's messages name the upload, as processFile's do.
+          throw err instanceof ImageInputError ? new ImageInputError(task.input, err.reason, err.code) : err;
+        });
+        onProgress(1, 1);
+        return { bytes: data.length, data };
+      }
+      if (task.output === undefined) throw new Error('a video task needs an output path');
       if (task.kind === 'photo') {
-        await backdrop.processFile(task.input, task.output, { format: task.format, quality: task.options.quality, force: true });
+        await backdrop.processFile(task.input, task.output, { ...encode, force: true });
         onProgress(1, 1);
       } else {
         const info = await probeVideo(task.input, { tools: videoTools() });
@@ -76,7 +87,7 @@ export class TaskRunner {
           },
         });
       }
-      return (await stat(task.output)).size;
+      return { bytes: (await stat(task.output)).size };
     } finally {
       if (task.options.background !== undefined) await backdrop.close();
     }

@@ -30,7 +30,7 @@ port.on('message', (m: ToWorker) => {
   runner
     .run(m.task, controller.signal, (done, total) => post({ type: 'progress', taskId: m.taskId, done, total }))
     .then(
-      (bytes) => post({ type: 'done', taskId: m.taskId, bytes }),
+      (result) => post({ type: 'done', taskId: m.taskId, ...result }),
       (err: unknown) => post({ type: 'failed', taskId: m.taskId, error: describe(err, controller.signal.aborted) }),
     )
     .finally(() => running.delete(m.taskId));

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { CliOptions } from '../../options/cliOptions.js';
-import type { FromWorker, Task, TaskError, ToWorker } from './messages.js';
+import type { FromWorker, Task, TaskError, TaskResult, ToWorker } from './messages.js';
 
 export class TaskFailed extends Error {
   constructor(readonly error: TaskError) {
@@ -18,7 +18,7 @@ export class TaskFailed extends Error {
 }
 
 export interface TaskHandle {
-  promise: Promise<number>;
+  promise: Promise<TaskResult>;
   /** Aborts a running video (its output is removed) or drops a waiting task; the promise rejects with a TaskFailed named Canceled. */
   cancel(): void;
 }
@@ -27,7 +27,7 @@ interface Pending {
   id: number;
   task: Task;
   onProgress: (done: number, total: number | null) => void;
-  resolve: (bytes: number) => void;
+  resolve: (result: TaskResult) => void;
   reject: (err: Error) => void;
   slot?: Slot;
 }
@@ -87,7 +87,7 @@ export class WorkerPool extends EventEmitter<{ idle: []; ready: [] }> {
 
   run(task: Task, onProgress: (done: number, total: number | null) => void = () => {}): TaskHandle {
     let pending!: Pending;
-    const promise = new Promise<number>((resolve, reject) => {
+    const promise = new Promise<TaskResult>((resolve, reject) => {
       pending = { id: this.nextId++, task, onProgress, resolve, reject };
     });
     this.waiting.push(pending);
@@ -142,7 +142,7 @@ export class WorkerPool extends EventEmitter<{ idle: []; ready: [] }> {
         const p = slot.current;
         if (!p || p.id !== m.taskId) return;
         slot.current = undefined;
-        if (m.type === 'done') p.resolve(m.bytes);
+        if (m.type === 'done') p.resolve({ bytes: m.bytes, data: m.data });
         else p.reject(new TaskFailed(m.error));
         this.pump();
         return;

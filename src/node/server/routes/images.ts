@@ -1,9 +1,13 @@
 /**
  * POST /v1/images: one photo in, the processed photo out, in the same request. The upload goes to
- * a temporary folder, a pool worker writes the result there, and it is streamed back and deleted.
+ * a temporary folder (deleted after the answer); a pool worker sends the encoded result back in
+ * its reply (an image, bounded by --max-pixels), which is answered as it is.
+ *
+ * Why not a file: streaming a 640×480 blur's result back from disk took 1–3 ms of its ~50 ms at
+ * one client (measured in this route), on top of the worker's atomic write, out of the 15 % the
+ * server may add.
  */
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -12,7 +16,7 @@ import { RETRY_AFTER_DRAINING, RETRY_AFTER_FULL } from '../context.js';
 import { inspectImage } from '../inspect.js';
 import { TaskFailed } from '../pool/workerPool.js';
 import { HttpProblem } from '../problem.js';
-import { EXTENSIONS, parseRequestOptions, photoFormat } from '../requestOptions.js';
+import { parseRequestOptions, photoFormat } from '../requestOptions.js';
 import { imageContentType } from '../sniff.js';
 import { receiveUpload } from '../uploads.js';
 import { errorResponses, optionProperties, uploadBody } from './schemas.js';
@@ -49,25 +53,22 @@ export function imageRoutes(app: FastifyInstance, ctx: ServerContext): void {
         const options = parseRequestOptions(upload.fields, { video: false, background: upload.background?.path, maxPixels: ctx.config.maxPixels });
         const facts = await inspectImage(upload.input.path, 'input', ctx.config.maxPixels);
         const format = photoFormat(options, upload.input.sniffed.format, facts.hasAlpha);
-        const output = join(dir, `output${EXTENSIONS[format]}`);
-        const handle = ctx.pool.run({ kind: 'photo', input: upload.input.path, output, options, format });
+        const handle = ctx.pool.run({ kind: 'photo', input: upload.input.path, options, format });
         // A client that gives up does not keep its photo in the line.
         const onClose = () => handle.cancel();
         request.raw.once('close', onClose);
-        let bytes: number;
+        let data: Uint8Array | undefined;
         try {
-          bytes = await handle.promise;
+          ({ data } = await handle.promise);
         } catch (err) {
           throw problemFor(err, dir);
         } finally {
           request.raw.off('close', onClose);
         }
-        const stream = createReadStream(output);
-        stream.once('close', cleanup);
-        return reply.type(imageContentType(format)).header('content-length', bytes).send(stream);
-      } catch (err) {
+        if (!data) throw new Error('the worker sent no image');
+        return reply.type(imageContentType(format)).send(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+      } finally {
         cleanup();
-        throw err;
       }
     },
   );
