@@ -28,6 +28,15 @@ export interface CompositeOptions {
   out?: Frame;
 }
 
+/** {@link compositeLowRes}'s options. */
+export interface LowResCompositeOptions extends CompositeOptions {
+  /**
+   * A smaller copy of the frame (e.g. a stream's working frame) for the blurred background to
+   * start from, so the full-size frame is not read again for it.
+   */
+  small?: Frame;
+}
+
 /** Default light-wrap strength (see CompositeOptions). */
 const DEFAULT_LIGHT_WRAP = 0.3;
 
@@ -228,13 +237,13 @@ export interface LowResEdge {
  * background starts from the frame reduced to about the mask's size (blurBackgroundFor), so it
  * differs from `composite`'s by rounding-level amounts; the person and the edge are identical.
  */
-export function compositeLowRes(frame: Frame, low: Mask, edge: LowResEdge, background: Background, opts: CompositeOptions = {}): Frame {
+export function compositeLowRes(frame: Frame, low: Mask, edge: LowResEdge, background: Background, opts: LowResCompositeOptions = {}): Frame {
   const W = frame.width, H = frame.height;
   const soft = softEdge(edge.threshold, edge.softness);
   // The refined mask at low resolution: what the blur's weights and the light wrap read.
   const refinedLow: Mask = { width: low.width, height: low.height, data: new Float32Array(low.data.length) };
   applySoftEdge(low.data, refinedLow.data, 0, low.data.length, soft, edge.invert);
-  const blur = (strength: number): Frame => blurBackgroundFor(frame, refinedLow, strength, W, H);
+  const blur = (strength: number): Frame => blurBackgroundFor(opts.small ?? frame, refinedLow, strength, W, H);
   return compositeRows(frame, refinedMaskRows(low, W, H, soft, edge.invert), refinedLow, background, opts, blur);
 }
 

@@ -3,7 +3,7 @@
  * chosen background. It is a FrameProcessor, so photos, videos and cameras share it.
  */
 import type { BackgroundProvider } from './backgroundProvider.js';
-import { stageNow as now } from './clock.js';
+import { stageNow } from './clock.js';
 import type { RGBA } from './color.js';
 import { composite, compositeLowRes, maskToGray, type Background } from './composite.js';
 import { createMask, type Frame, type Mask } from './frame.js';
@@ -12,8 +12,7 @@ import { cutout } from './matte.js';
 import { upsampleMask } from './postprocess.js';
 import type { FrameProcessor } from './processor.js';
 import { invertMask, jointBilateralUpsample, smoothstepMask, upsampleBilinear } from './refine.js';
-import type { Fit } from './resize.js';
-import { boxDownsample, resizeFrame } from './resize.js';
+import { boxDownsample, resizeFrame, type Fit } from './resize.js';
 import { ROI_MODES, RoiTracker, segmentZoomed, type RoiMode } from './roi.js';
 import type { Segmenter } from './segmenter.js';
 import { streamEdges, streamGrid, streamSoftEdge, streamWorkSize } from './streamMask.js';
@@ -108,6 +107,8 @@ export class BackgroundEffect implements FrameProcessor {
   /** Timestamp where the current interval cycle began; undefined = at the next frame. */
   private cycleStart: number | undefined = undefined;
   private smoother: TemporalSmoother | null = null;
+  /** The last frame `streamMask` worked on (the compositor's blur starts from it). */
+  private workFrame: Frame | null = null;
   /** The stream's masks are written here (see `streamMask`). */
   private edgesOut: Mask | null = null;
   /** ROI zoom that follows people from frame to frame, for a stream (see `lowResMask`). */
@@ -211,10 +212,10 @@ export class BackgroundEffect implements FrameProcessor {
       low = roi === 'off' ? await this.segmenter.segment(frame, this.timings) : await segmentZoomed(this.segmenter, frame, this.timings);
     }
     if (!this.smoother) return low;
-    const t = now();
+    const t = stageNow();
     this.smoothedMask = sized(this.smoothedMask, low.width, low.height);
     const smoothed = this.smoother.apply(low, frame, this.smoothedMask);
-    this.timings.temporal += now() - t;
+    this.timings.temporal += stageNow() - t;
     return smoothed;
   }
 
@@ -238,10 +239,11 @@ export class BackgroundEffect implements FrameProcessor {
     const edges = this.streamEdges;
     if (!edges) throw new RangeError(`streamMask is for a stream's guided or bilinear edges (this effect: ${this.isStream ? `refine ${this.options.refine}` : 'a photo'})`);
     const { roi = 'auto', threshold = DEFAULT_THRESHOLD } = this.options;
-    const t0 = now();
+    const t0 = stageNow();
     const size = streamWorkSize(frame.width, frame.height);
     const work = workingFrame(frame, size.width, size.height);
-    this.timings.preprocess += now() - t0;
+    this.workFrame = work;
+    this.timings.preprocess += stageNow() - t0;
     let low: Mask;
     if (roi === 'off') low = await this.segmenter.segment(work, this.timings);
     else {
@@ -251,15 +253,15 @@ export class BackgroundEffect implements FrameProcessor {
       low = await this.tracker.segment(this.segmenter, work, this.timings, grid, this.trackedMask);
     }
     if (this.smoother) {
-      const t = now();
+      const t = stageNow();
       this.smoothedMask = sized(this.smoothedMask, low.width, low.height);
       low = this.smoother.apply(low, work, this.smoothedMask);
-      this.timings.temporal += now() - t;
+      this.timings.temporal += stageNow() - t;
     }
-    const t1 = now();
+    const t1 = stageNow();
     // One buffer per stream, reused (the compositors are done with a mask by the next frame).
     this.edgesOut = streamEdges(low, work, edges, threshold, this.edgesOut ?? undefined);
-    this.timings.refine += now() - t1;
+    this.timings.refine += stageNow() - t1;
     return this.edgesOut;
   }
 
@@ -273,17 +275,17 @@ export class BackgroundEffect implements FrameProcessor {
   async mask(frame: Frame): Promise<Mask> {
     if (this.streamEdges) {
       const low = await this.streamMask(frame);
-      const t = now();
+      const t = stageNow();
       const { threshold, softness, invert } = this.streamEdge;
       const up = upsampleBilinear(low, frame.width, frame.height);
       const mask = smoothstepMask(up, threshold, softness, up);
-      this.timings.refine += now() - t;
+      this.timings.refine += stageNow() - t;
       return invert ? invertMask(mask, mask) : mask;
     }
     const low = await this.lowResMask(frame);
-    const t0 = now();
+    const t0 = stageNow();
     const mask = refineMask(low, frame, this.options);
-    this.timings.refine += now() - t0;
+    this.timings.refine += stageNow() - t0;
     return mask;
   }
 
@@ -294,10 +296,10 @@ export class BackgroundEffect implements FrameProcessor {
     const lowRes = this.streamEdges !== null && effect.type !== 'transparent' && effect.type !== 'mask';
     const low = lowRes ? await this.streamMask(frame) : null;
     const mask = low ? null : await this.mask(frame);
-    const t0 = now();
+    const t0 = stageNow();
     const picture = effect.type === 'video' ? await effect.source.frameFor(frame) : undefined;
     const out = low ? this.renderLowRes(frame, low, picture) : this.render(frame, mask!, picture);
-    this.timings.composite += now() - t0;
+    this.timings.composite += stageNow() - t0;
     this.frames++;
     return out;
   }
@@ -306,7 +308,9 @@ export class BackgroundEffect implements FrameProcessor {
   private renderLowRes(frame: Frame, low: Mask, picture?: Frame): Frame {
     const { effect, lightWrap } = this.options;
     if (effect.type === 'transparent' || effect.type === 'mask') throw new RangeError(`a ${effect.type} output needs the whole mask`);
-    const out = compositeLowRes(frame, low, this.streamEdge, this.background(effect, frame, picture), { lightWrap });
+    // The blur starts from the working frame streamMask made of this frame: the full frame is read once less.
+    const small = this.workFrame !== frame ? (this.workFrame ?? undefined) : undefined;
+    const out = compositeLowRes(frame, low, this.streamEdge, this.background(effect, frame, picture), { lightWrap, small });
     return { ...out, timestamp: frame.timestamp };
   }
 

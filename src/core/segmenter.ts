@@ -3,7 +3,7 @@
  * separate, timed steps. Upsampling and refinement to the frame's size happen downstream, where
  * the frame itself can guide them.
  */
-import { stageNow as now } from './clock.js';
+import { stageNow } from './clock.js';
 import type { Frame, Mask, Rect } from './frame.js';
 import { validateSpec, type ModelSpec } from './modelSpec.js';
 import { tensorToMask, type AxisTaps } from './postprocess.js';
@@ -42,16 +42,16 @@ export class Segmenter {
    * model's output size) when given, so a stream reuses its masks; else a new mask.
    */
   async segment(frame: Frame, timings?: SegmentTimings, crop?: Rect, into?: Mask): Promise<Mask> {
-    const t0 = now();
+    const t0 = stageNow();
     frameToTensor(frame, this.spec, this.input, crop, this.taps);
-    const t1 = now();
+    const t1 = stageNow();
     const output = await this.session.run(this.input, this.dims);
-    const t2 = now();
+    const t2 = stageNow();
     const mask = tensorToMask(output, this.spec, into);
     if (timings) {
       timings.preprocess += t1 - t0;
       timings.inference += t2 - t1;
-      timings.postprocess += now() - t2;
+      timings.postprocess += stageNow() - t2;
     }
     return mask;
   }
