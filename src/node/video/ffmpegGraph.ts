@@ -23,7 +23,7 @@ export interface CompositeGraphSpec {
   /** Output size (the input's display size). */
   width: number;
   height: number;
-  /** Size of the frames Node sends (the stream's working size). */
+  /** Size of the frames Node sends (the stream's mask size, streamMaskSize). */
   maskWidth: number;
   maskHeight: number;
   frameRate: VideoInfo['frameRate'];
