@@ -276,11 +276,10 @@ export class BackgroundEffect implements FrameProcessor {
     if (this.streamEdges) {
       const low = await this.streamMask(frame);
       const t = stageNow();
-      const { threshold, softness, invert } = this.streamEdge;
-      const up = upsampleBilinear(low, frame.width, frame.height);
-      const mask = smoothstepMask(up, threshold, softness, up);
+      // What a stream's compositor does with it: bilinear upsampling, then the stream's soft edge.
+      const mask = refineMask(low, frame, { ...this.streamEdge, refine: 'bilinear' });
       this.timings.refine += stageNow() - t;
-      return invert ? invertMask(mask, mask) : mask;
+      return mask;
     }
     const low = await this.lowResMask(frame);
     const t0 = stageNow();

@@ -4,8 +4,8 @@
  * Full-resolution pixels never enter Node. One ffmpeg decodes the input at the stream's working
  * size (streamMask.ts: longer side 640, a few hundred KB a frame instead of megabytes); Node runs
  * the model on crops of that, the temporal smoothing and the guided edges, and sends back one
- * RGBA frame of the mask's size (longer side 320) per input frame: the person mask in alpha and, for blur, the background blurred
- * with the person weighted out (no halo) in RGB. The encoding ffmpeg decodes the input itself and
+ * RGBA frame of the mask's size (longer side 320) per input frame: the person mask in alpha and,
+ * for blur, the background blurred with the person weighted out (no halo) in RGB. The encoding ffmpeg decodes the input itself and
  * does the rest in C, in the input's YUV: upsamples the mask (bilinear), applies the soft edge
  * (a lookup table), upsamples the blurred background and blends the person over the new
  * background (maskedmerge), then encodes, with the sound kept as in processVideo. What ffmpeg does
