@@ -71,7 +71,7 @@ export class CallbackSender {
   }
 
   private async attempt(id: string): Promise<void> {
-    const job = this.store.get(id);
+    const job = await this.store.get(id).catch(() => undefined);
     if (!job?.callback || this.stopped) return void this.inFlight.delete(id);
     const body = JSON.stringify(publicJob(job));
     const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'backdrop-serve' };

@@ -44,10 +44,10 @@ export async function startServer(config: ServeConfig, options: StartOptions): P
   const queue = new EmbeddedQueue(store, pool, { onFinished: (job) => callbacks.send(job) });
   const ctx: ServerContext = { config, keys: options.keys, store, queue, pool, callbacks, tmpDir, draining: false };
   await queue.start();
-  for (const job of store.list()) if (FINISHED.has(job.status)) callbacks.send(job);
+  for (const job of await store.list()) if (FINISHED.has(job.status)) callbacks.send(job);
 
   const sweep = async () => {
-    for (const job of store.expired(config.retentionMs)) await store.remove(job.id).catch(() => {});
+    for (const job of await store.expired(config.retentionMs)) await store.remove(job.id).catch(() => {});
   };
   await sweep();
   const sweeper = setInterval(() => void sweep(), Math.max(1000, Math.min(config.retentionMs / 10, 10 * 60_000)));

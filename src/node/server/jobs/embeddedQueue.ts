@@ -7,7 +7,7 @@
  */
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JobStore } from './store.js';
+import type { DiskJobStore } from './store.js';
 import type { JobQueue } from './queue.js';
 import { FINISHED, type JobRecord } from './types.js';
 import { TaskFailed, type TaskHandle, type WorkerPool } from '../pool/workerPool.js';
@@ -27,7 +27,7 @@ export class EmbeddedQueue implements JobQueue {
   private dispatching = false;
 
   constructor(
-    private readonly store: JobStore,
+    private readonly store: DiskJobStore,
     private readonly pool: WorkerPool,
     private readonly options: EmbeddedQueueOptions = {},
   ) {
@@ -38,12 +38,16 @@ export class EmbeddedQueue implements JobQueue {
     return this.started && !this.draining;
   }
 
-  depth(): number {
+  get refusal(): { detail: string; retryAfter: string } {
+    return this.draining ? { detail: 'the server is stopping', retryAfter: '30' } : { detail: 'the server is starting', retryAfter: '1' };
+  }
+
+  async depth(): Promise<number> {
     return this.fifo.length;
   }
 
   async start(): Promise<void> {
-    for (const job of this.store.list()) {
+    for (const job of this.store.listNow()) {
       if (job.status === 'running') {
         await cleanOutputs(this.store.dirFor(job.id), job);
         if (job.attempts >= MAX_ATTEMPTS) {
@@ -58,20 +62,20 @@ export class EmbeddedQueue implements JobQueue {
     this.dispatch();
   }
 
-  enqueue(job: JobRecord): void {
+  async enqueue(job: JobRecord): Promise<void> {
     this.fifo.push(job.id);
     this.dispatch();
   }
 
   async cancel(id: string): Promise<JobRecord | undefined> {
-    const job = this.store.get(id);
+    const job = this.store.peek(id);
     if (!job || FINISHED.has(job.status)) return job;
     const run = this.running.get(id);
     if (run) {
       run.stop = 'cancel';
       run.handle.cancel();
       await run.done;
-      return this.store.get(id);
+      return this.store.peek(id);
     }
     const i = this.fifo.indexOf(id);
     if (i >= 0) this.fifo.splice(i, 1);
@@ -98,7 +102,7 @@ export class EmbeddedQueue implements JobQueue {
     try {
       while (this.fifo.length > 0 && this.pool.freeSlots() > 0) {
         const id = this.fifo.shift()!;
-        const job = this.store.get(id);
+        const job = this.store.peek(id);
         if (job?.status === 'queued') this.run(job);
       }
     } finally {
