@@ -6,6 +6,7 @@
  * that kills the server cannot loop forever).
  */
 import { readdir, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { DiskJobStore } from './store.js';
 import type { JobQueue } from './queue.js';
@@ -119,7 +120,7 @@ export class EmbeddedQueue implements JobQueue {
     );
     const entry: { handle: TaskHandle; stop?: 'cancel' | 'requeue'; done: Promise<void> } = { handle, done: Promise.resolve() };
     entry.done = (async () => {
-      await this.store.update(job.id, { status: 'running', started_at: new Date().toISOString(), attempts: job.attempts + 1 });
+      await this.store.update(job.id, { status: 'running', started_at: new Date().toISOString(), attempts: job.attempts + 1, worker: { host: hostname(), pid: process.pid } });
       try {
         const { bytes } = await handle.promise;
         await this.finish(job.id, { status: 'succeeded', result: { url: `/v1/jobs/${job.id}/result`, content_type: work.content_type, bytes } });
