@@ -5,13 +5,13 @@
  * again; a job that was interrupted MAX_ATTEMPTS times fails with that reason instead, so a file
  * that kills the server cannot loop forever).
  */
-import { readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { DiskJobStore } from './store.js';
 import type { JobQueue } from './queue.js';
 import { FINISHED, type JobRecord } from './types.js';
-import { TaskFailed, type TaskHandle, type WorkerPool } from '../pool/workerPool.js';
+import type { TaskHandle, WorkerPool } from '../pool/workerPool.js';
+import { cleanOutputs, reasonOf, removeSpentFiles } from './jobFiles.js';
 
 export const MAX_ATTEMPTS = 3;
 
@@ -143,26 +143,8 @@ export class EmbeddedQueue implements JobQueue {
 
   private async finish(id: string, patch: Partial<JobRecord>): Promise<JobRecord> {
     const job = await this.store.update(id, { ...patch, finished_at: new Date().toISOString() });
-    // The input is not needed any more; the output stays until the retention time.
-    const dir = this.store.dirFor(id);
-    await rm(join(dir, job.work.input), { force: true });
-    if (job.work.background) await rm(join(dir, job.work.background), { force: true });
-    if (job.status !== 'succeeded') await rm(join(dir, job.work.output), { force: true });
+    await removeSpentFiles(this.store.dirFor(id), job);
     this.options.onFinished?.(job);
     return job;
   }
-}
-
-/** Removes whatever an unfinished run left in a job's folder (temporary outputs, a partial result). */
-export async function cleanOutputs(dir: string, job: JobRecord): Promise<void> {
-  const keep = new Set(['job.json', 'job.json.tmp', job.work.input, job.work.background]);
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    if (!keep.has(name)) await rm(join(dir, name), { recursive: true, force: true });
-  }
-}
-
-/** A failure's reason for the job JSON, without the server's own paths. */
-export function reasonOf(err: unknown, dir: string): string {
-  const message = err instanceof TaskFailed || err instanceof Error ? err.message : String(err);
-  return message.split(dir + '/').join('').split(dir).join('');
 }

@@ -33,6 +33,14 @@ export interface JobStore {
   release(id: string): Promise<void>;
 }
 
+/** The store cannot be reached (Redis is away): answered 503 with Retry-After, not 500. */
+export class StoreUnavailable extends Error {
+  constructor(reason: string) {
+    super(`the job store is unreachable (${reason}); try again shortly`);
+    this.name = 'StoreUnavailable';
+  }
+}
+
 const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function isJobId(id: string): boolean {
