@@ -133,4 +133,20 @@ describeWithRedis('scale-out: serve --redis --no-work and two workers', () => {
       for (const s of scratch) await s.cleanup();
     }
   });
+
+  it('serve --redis without --no-work runs jobs itself; a second API node on the same Redis and folder sees them', async () => {
+    const working = await startServer(['--data', data.dir, '--redis', redis.url, '--concurrency', '1', '--api-key', KEY]);
+    try {
+      const r = await fetch(`${working.url}/v1/jobs`, { method: 'POST', headers: auth, body: await form(PHOTO, { effect: 'color', color: '#00b140' }) });
+      expect(r.status).toBe(202);
+      const { id } = (await r.json()) as Job;
+      // Read through the other node: the state is in Redis, the file in the shared folder.
+      const job = (await waitForJob(api, id, finished, auth)) as Job;
+      expect(job).toMatchObject({ status: 'succeeded', worker: { host: hostname(), pid: working.proc.pid } });
+      const bytes = Buffer.from(await (await fetch(`${api.url}/v1/jobs/${id}/result`, { headers: auth })).arrayBuffer());
+      expect(bytes.equals(cliPhoto)).toBe(true);
+    } finally {
+      expect(await working.stop()).toBe(0);
+    }
+  });
 });
