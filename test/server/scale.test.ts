@@ -5,6 +5,8 @@
  * keep their frames and sound; the job JSON names its worker and attempts, progress moves, and a
  * DELETE stops a running video on its worker with nothing left behind.
  */
+import { createHmac } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -42,7 +44,7 @@ describeWithRedis('scale-out: serve --redis --no-work and two workers', () => {
     const r = await cli(PHOTO, '--color', '#00b140', '-o', out, '-q');
     expect(r.code, r.stderr).toBe(0);
     cliPhoto = await readFile(out);
-    api = await startServer(['--data', data.dir, '--redis', redis.url, '--no-work', '--concurrency', '1', '--api-key', KEY]);
+    api = await startServer(['--data', data.dir, '--redis', redis.url, '--no-work', '--concurrency', '1', '--api-key', KEY, '--allow-private-callbacks']);
   });
 
   afterAll(async () => {
@@ -134,19 +136,42 @@ describeWithRedis('scale-out: serve --redis --no-work and two workers', () => {
     }
   });
 
-  it('serve --redis without --no-work runs jobs itself; a second API node on the same Redis and folder sees them', async () => {
-    const working = await startServer(['--data', data.dir, '--redis', redis.url, '--concurrency', '1', '--api-key', KEY]);
+  it('serve --redis without --no-work runs jobs itself; a second API node on the same Redis and folder shares jobs, idempotency keys and callbacks', async () => {
+    const working = await startServer(['--data', data.dir, '--redis', redis.url, '--concurrency', '1', '--api-key', KEY, '--allow-private-callbacks']);
+    const received: { body: string; signature: string | undefined }[] = [];
+    const receiver: Server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        received.push({ body, signature: req.headers['backdrop-signature'] as string | undefined });
+        res.statusCode = 204;
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     try {
-      const r = await fetch(`${working.url}/v1/jobs`, { method: 'POST', headers: auth, body: await form(PHOTO, { effect: 'color', color: '#00b140' }) });
-      expect(r.status).toBe(202);
-      const { id } = (await r.json()) as Job;
+      const hook = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+      const submit = async (node: TestServer) => {
+        const r = await fetch(`${node.url}/v1/jobs`, { method: 'POST', headers: { ...auth, 'idempotency-key': 'scale-1' }, body: await form(PHOTO, { effect: 'color', color: '#00b140', callback_url: hook }) });
+        expect(r.status).toBe(202);
+        return ((await r.json()) as Job).id;
+      };
+      const id = await submit(working);
+      // The same Idempotency-Key on the other node: the same job.
+      expect(await submit(api)).toBe(id);
       // Read through the other node: the state is in Redis, the file in the shared folder.
-      const job = (await waitForJob(api, id, finished, auth)) as Job;
-      expect(job).toMatchObject({ status: 'succeeded', worker: { host: hostname(), pid: working.proc.pid } });
+      const job = (await waitForJob(api, id, (j) => j.callback?.delivered === true, auth)) as Job;
+      expect(job).toMatchObject({ status: 'succeeded', worker: { host: hostname(), pid: working.proc.pid }, callback: { delivered: true, attempts: 1 } });
       const bytes = Buffer.from(await (await fetch(`${api.url}/v1/jobs/${id}/result`, { headers: auth })).arrayBuffer());
       expect(bytes.equals(cliPhoto)).toBe(true);
+      // Both nodes saw it finish; one of them sent the callback, signed with the key.
+      expect(received).toHaveLength(1);
+      expect(received[0].signature).toBe(`sha256=${createHmac('sha256', KEY).update(received[0].body).digest('hex')}`);
+      expect(JSON.parse(received[0].body)).toMatchObject({ id, status: 'succeeded', worker: { pid: working.proc.pid } });
     } finally {
+      receiver.close();
       expect(await working.stop()).toBe(0);
     }
+    expect(received).toHaveLength(1);
   });
 });

@@ -66,7 +66,7 @@ export async function startServer(config: ServeConfig, options: StartOptions): P
       void removeSpentFiles(redisStore.dirFor(job.id), job).catch(() => {});
       callbacks.send(job);
     };
-    const bull = new BullQueue(redisStore, redis, { redisUrl: config.redis, attempts: config.attempts, onFinished, warn: options.warn });
+    const bull = new BullQueue(redisStore, redis, { redisUrl: config.redis, attempts: config.attempts, segmentSeconds: config.segmentSeconds, onFinished, warn: options.warn });
     queue = bull;
     await queue.start();
     if (config.work) {

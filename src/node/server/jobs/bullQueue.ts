@@ -20,6 +20,9 @@ import type { JobQueue } from './queue.js';
 import type { RedisJobStore } from './redisStore.js';
 import { FINISHED, type JobRecord } from './types.js';
 
+/** BullMQ's name for a job run whole by one worker (a split video's flow adds others). */
+export const WHOLE_JOB = 'job';
+
 export interface BullQueueOptions {
   redisUrl: string;
   /** Tries per job before it fails (a run that throws counts; a hand-back on a worker's drain does not). */
@@ -27,6 +30,18 @@ export interface BullQueueOptions {
   /** Called for a job seen finished (succeeded, failed, canceled): maybe more than once per job. */
   onFinished: (job: JobRecord) => void;
   warn: (message: string) => void;
+  /** --segment-seconds: a video longer than this is split across workers (see `split`). */
+  segmentSeconds: number;
+  /**
+   * Queues a long video as a BullMQ flow (segment children, a concat-and-mux parent) instead of
+   * one job. Without it every job is one BullMQ job, run whole by one worker.
+   */
+  split?: (job: JobRecord, queue: Queue) => Promise<void>;
+}
+
+/** A video long enough to be split across workers (--segment-seconds). */
+export function wantsSplit(job: JobRecord, segmentSeconds: number): boolean {
+  return job.work.kind === 'video' && job.work.seconds !== undefined && job.work.seconds > segmentSeconds;
 }
 
 /** BullMQ's options for every job this API adds. */
@@ -98,13 +113,14 @@ export class BullQueue implements JobQueue {
 
   private async reconcile(): Promise<void> {
     for (const job of await this.store.list()) {
-      if (job.status === 'queued') await this.queue.add('job', { id: job.id }, jobOptions(job.id, this.options.attempts));
+      if (job.status === 'queued') await this.enqueue(job);
       else if (FINISHED.has(job.status)) this.options.onFinished(job);
     }
   }
 
   async enqueue(job: JobRecord): Promise<void> {
-    await this.queue.add('job', { id: job.id }, jobOptions(job.id, this.options.attempts));
+    if (this.options.split && wantsSplit(job, this.options.segmentSeconds)) return this.options.split(job, this.queue);
+    await this.queue.add(WHOLE_JOB, { id: job.id }, jobOptions(job.id, this.options.attempts));
   }
 
   async cancel(id: string): Promise<JobRecord | undefined> {

@@ -28,6 +28,8 @@ export interface JobWork {
   options: CliOptions;
   /** Photos: the output format (the CLI's choice for this input and options). */
   format?: ImageFormat;
+  /** Videos: the input's duration in seconds, when the probe knows it (scale-out splits long ones). */
+  seconds?: number;
 }
 
 export interface JobWorker {

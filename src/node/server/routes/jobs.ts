@@ -176,7 +176,7 @@ async function createJob(request: Parameters<typeof receiveUpload>[0], ctx: Serv
         throw new HttpProblem(400, (err as Error).message);
       }
       const ext = videoExtensionFor(options);
-      work = { kind, input: upload.input.name, output: `result${ext}`, content_type: videoContentType(ext), options };
+      work = { kind, input: upload.input.name, output: `result${ext}`, content_type: videoContentType(ext), options, ...(info.duration !== undefined ? { seconds: info.duration } : {}) };
       total = expectedFrameCount(info) ?? null;
     }
     work.options = { ...options, background: undefined };

@@ -15,6 +15,7 @@
  */
 import { hostname } from 'node:os';
 import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
+import { WHOLE_JOB } from '../jobs/bullQueue.js';
 import { reasonOf } from '../jobs/jobFiles.js';
 import type { RedisJobStore } from '../jobs/redisStore.js';
 import { FINISHED, type JobRecord } from '../jobs/types.js';
@@ -56,8 +57,9 @@ export class JobRunner {
     for (const id of this.running.keys()) this.stop(id, 'handback');
   }
 
-  /** The BullMQ processor. */
+  /** The BullMQ processor: a whole job (a split video's segments and concat come as other job names). */
   async process(bull: Job<JobData>, token?: string): Promise<void> {
+    if (bull.name !== WHOLE_JOB) throw new UnrecoverableError(`this worker does not know BullMQ jobs named "${bull.name}": update backdrop on every worker`);
     const { id } = bull.data;
     const before = await this.store.get(id);
     if (!before || FINISHED.has(before.status)) return;
