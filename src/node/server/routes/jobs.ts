@@ -156,6 +156,7 @@ export function jobRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
 async function createJob(request: Parameters<typeof receiveUpload>[0], ctx: ServerContext, idempotency: string | undefined): Promise<JobRecord> {
   const { id, dir } = await ctx.store.reserve();
+  let created = false;
   try {
     const upload = await receiveUpload(request, dir, ctx.config.maxUpload);
     const { callback_url: callbackUrl, ...fields } = upload.fields;
@@ -202,11 +203,14 @@ async function createJob(request: Parameters<typeof receiveUpload>[0], ctx: Serv
       ...(callbackUrl !== undefined ? { callback: { url: callbackUrl, delivered: false, attempts: 0 } } : {}),
     };
     await ctx.store.create(job);
+    created = true;
     await syncDir(dir);
     await ctx.queue.enqueue(job);
     return job;
   } catch (err) {
-    await ctx.store.release(id);
+    // Refused (or the queue could not take it: Redis went away meanwhile): nothing was promised, nothing stays.
+    if (created) await ctx.store.remove(id).catch(() => ctx.store.release(id));
+    else await ctx.store.release(id);
     throw err;
   }
 }

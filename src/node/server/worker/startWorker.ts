@@ -66,7 +66,14 @@ export async function startWorker(config: WorkerConfig, options: WorkerStartOpti
     name: `${hostname()}:${process.pid}`,
     autorun: false,
   });
-  worker.on('error', (err) => warn(`worker: ${err.message}`));
+  // BullMQ repeats a connection error on every retry while Redis is away: say each one once a minute.
+  const said = new Map<string, number>();
+  worker.on('error', (err) => {
+    const last = said.get(err.message) ?? 0;
+    if (Date.now() - last < 60_000) return;
+    said.set(err.message, Date.now());
+    warn(`worker: ${err.message}`);
+  });
 
   if (!pool.ready) await new Promise<void>((resolve) => pool.once('ready', () => resolve()));
   void worker.run().catch((err: Error) => warn(`worker stopped taking jobs: ${err.message}`));
