@@ -68,7 +68,7 @@ export function parseRedisUrl(value: string): string {
   try {
     redisOptions(value);
   } catch (err) {
-    throw new InvalidArgumentError((err as Error).message.replace(/^--redis /, ''));
+    throw new InvalidArgumentError((err as Error).message.replace(/^--redis:? /, ''));
   }
   return value;
 }
