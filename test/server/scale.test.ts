@@ -8,7 +8,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
@@ -125,8 +125,18 @@ describeWithRedis('scale-out: serve --redis --no-work and two workers', () => {
     // The internal routes want the key like every /v1/ route.
     expect((await fetch(`${api.url}/v1/internal/jobs/00000000-0000-4000-8000-000000000000/files/input.jpg`)).status).toBe(401);
     const scratch = [await tempData(), await tempData()];
+    // What a killed worker left (its pid is gone) is removed at start-up; a live process's folder is not.
+    const dead = join(scratch[0].dir, 'work', String(2 ** 22 + 1), '00000000-0000-4000-8000-000000000000');
+    const live = join(scratch[1].dir, 'work', String(process.pid));
+    await mkdir(dead, { recursive: true });
+    await writeFile(join(dead, '.result.mp4.backdrop-4194305-0a0b0c.tmp'), 'partial');
+    await mkdir(live, { recursive: true });
+    await writeFile(join(live, 'busy'), 'in use');
     try {
       const workers = await Promise.all(scratch.map((s) => startWorker(['--redis', redis.url, '--api', api.url, '--data', s.dir, '--concurrency', '1'], { BACKDROP_API_KEY: KEY })));
+      expect(await filesUnder(scratch[0].dir)).toEqual([]);
+      expect(await filesUnder(scratch[1].dir)).toEqual([join('work', String(process.pid), 'busy')]);
+      await rm(live, { recursive: true });
       await photoAndVideo(workers);
       for (const w of workers) expect(await w.stop()).toBe(0);
       // Each worker worked in <data>/work/<pid>/ and removed its copies.
