@@ -18,7 +18,17 @@ import type { Redis } from 'ioredis';
 import { KEYS, QUEUE_NAME, redisLabel, redisOptionsFor } from '../redis.js';
 import type { JobQueue } from './queue.js';
 import type { RedisJobStore } from './redisStore.js';
+import { StoreUnavailable } from './store.js';
 import { FINISHED, type JobRecord } from './types.js';
+
+/** Redis went away mid-request: the API answers 503 with Retry-After (StoreUnavailable), not 500. */
+async function unavailableIfFails<T>(op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    throw err instanceof StoreUnavailable ? err : new StoreUnavailable((err as Error).message);
+  }
+}
 
 /** BullMQ's name for a job run whole by one worker (a split video's flow adds others). */
 export const WHOLE_JOB = 'job';
@@ -86,8 +96,8 @@ export class BullQueue implements JobQueue {
     return { detail: `the job queue (Redis at ${redisLabel(this.options.redisUrl)}) is unreachable; try again shortly`, retryAfter: '5' };
   }
 
-  async depth(): Promise<number> {
-    return this.queue.getJobCountByTypes('waiting', 'prioritized', 'delayed');
+  depth(): Promise<number> {
+    return unavailableIfFails(() => this.queue.getJobCountByTypes('waiting', 'prioritized', 'delayed'));
   }
 
   /**
@@ -119,8 +129,8 @@ export class BullQueue implements JobQueue {
   }
 
   async enqueue(job: JobRecord): Promise<void> {
-    if (this.options.split && wantsSplit(job, this.options.segmentSeconds)) return this.options.split(job, this.queue);
-    await this.queue.add(WHOLE_JOB, { id: job.id }, jobOptions(job.id, this.options.attempts));
+    if (this.options.split && wantsSplit(job, this.options.segmentSeconds)) return unavailableIfFails(() => this.options.split!(job, this.queue));
+    await unavailableIfFails(() => this.queue.add(WHOLE_JOB, { id: job.id }, jobOptions(job.id, this.options.attempts)));
   }
 
   async cancel(id: string): Promise<JobRecord | undefined> {
@@ -129,7 +139,7 @@ export class BullQueue implements JobQueue {
     const now = await this.store.update(id, { status: 'canceled', finished_at: new Date().toISOString() });
     // Already finished by its worker meanwhile: the update was refused.
     if (now.status !== 'canceled') return now;
-    await this.redis.publish(KEYS.cancel, id);
+    await unavailableIfFails(() => this.redis.publish(KEYS.cancel, id));
     // A waiting job leaves the queue; a running one is locked by its worker, which stops it.
     await this.queue.remove(id).catch(() => 0);
     this.options.onFinished(now);
