@@ -9,6 +9,7 @@ import { runBatch } from './batch.js';
 import type { CliIO } from './io.js';
 import { packageVersion } from './version.js';
 import { serveCommand } from './serve.js';
+import { workerCommand } from './worker.js';
 import { isVideoPath, type Target } from './outputs.js';
 import { isLiveInput, listCamerasCommand, runLiveCommand } from '../live/liveCli.js';
 import { addDoctorCommand } from './doctor.js';
@@ -104,6 +105,7 @@ recording is still finished and kept).`,
     // `backdrop serve --max-pixels N` is serve's own flag, not the photo command's.
     .enablePositionalOptions()
     .addCommand(serveCommand(io))
+    .addCommand(workerCommand(io))
     .showHelpAfterError('(run backdrop --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })

@@ -6,8 +6,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { availableParallelism, homedir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_MAX_PIXELS } from '../imageIO.js';
-import { integerIn, numberIn } from '../options/parsers.js';
+import { integerIn, numberIn, UsageError } from '../options/parsers.js';
 import { ApiKeys } from '../server/auth.js';
+import { redisLabel, redisOptions } from '../server/redis.js';
 import type { ServeConfig } from '../server/context.js';
 import { startServer } from '../server/serve.js';
 import type { CliIO } from './io.js';
@@ -55,6 +56,21 @@ interface ServeFlags {
   retention: number;
   drainTimeout: number;
   allowPrivateCallbacks?: boolean;
+  redis?: string;
+  work: boolean;
+  attempts: number;
+  lockDuration: number;
+  segmentSeconds: number;
+}
+
+/** Checks a --redis URL at parse time (the message says what a good one looks like). */
+export function parseRedisUrl(value: string): string {
+  try {
+    redisOptions(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message.replace(/^--redis:? /, ''));
+  }
+  return value;
 }
 
 export function serveCommand(io: CliIO): Command {
@@ -72,6 +88,11 @@ export function serveCommand(io: CliIO): Command {
     .addOption(new Option('--retention <duration>', 'delete finished jobs and their results after this long').argParser(parseDuration('--retention')).default(24 * 3600_000, '24h'))
     .addOption(new Option('--drain-timeout <duration>', 'on SIGTERM, how long running jobs may take to finish before they are put back in the queue').argParser(parseDuration('--drain-timeout')).default(30_000, '30s'))
     .addOption(new Option('--allow-private-callbacks', 'let callback_url point at private and loopback addresses'))
+    .addOption(new Option('--redis <url>', 'scale out: jobs go to a BullMQ queue on this Redis (redis://host:6379/0), run by `backdrop worker` processes on any machine').argParser(parseRedisUrl))
+    .addOption(new Option('--no-work', 'with --redis: take no jobs here, only answer the API (POST /v1/images is still processed here)'))
+    .addOption(new Option('--attempts <n>', 'with --redis: tries per job before it fails (a worker that is stopped or dies does not use one up)').argParser(integerIn('--attempts', 1, 100)).default(3))
+    .addOption(new Option('--lock-duration <duration>', 'with --redis: a job whose worker stops answering goes to another worker after this long').argParser(parseDuration('--lock-duration')).default(30_000, '30s'))
+    .addOption(new Option('--segment-seconds <s>', 'with --redis: a video longer than this is split at keyframes into segments that several workers process at once').argParser(numberIn('--segment-seconds', 1, 86_400)).default(30))
     .addHelpText(
       'after',
       `
@@ -83,7 +104,13 @@ Examples:
   BACKDROP_API_KEYS=s3cret backdrop serve --host 0.0.0.0 --port 80
 
 SIGTERM or Ctrl-C: new work is refused (503), running jobs finish (or go back in the queue after
---drain-timeout), then it exits 0. Jobs on --data survive restarts, even a kill -9.`,
+--drain-timeout), then it exits 0. Jobs on --data survive restarts, even a kill -9.
+
+Scale out (README, "Scale out"): one Redis, any number of API nodes and workers:
+  redis-server --appendonly yes --appendfsync everysec
+  backdrop serve --redis redis://redis-host:6379/0 --no-work --data /mnt/shared/backdrop
+  backdrop worker --redis redis://redis-host:6379/0 --data /mnt/shared/backdrop     (a shared folder)
+  backdrop worker --redis redis://redis-host:6379/0 --api http://api-host:8080      (files over HTTP)`,
     )
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
@@ -101,11 +128,21 @@ SIGTERM or Ctrl-C: new work is refused (503), running jobs finish (or go back in
         retentionMs: flags.retention,
         drainTimeoutMs: flags.drainTimeout,
         allowPrivateCallbacks: flags.allowPrivateCallbacks === true,
+        redis: flags.redis,
+        work: flags.work,
+        attempts: flags.attempts,
+        lockDurationMs: flags.lockDuration,
+        segmentSeconds: flags.segmentSeconds,
       };
+      if (!flags.redis) {
+        const scaleOnly = (['work', 'attempts', 'lockDuration', 'segmentSeconds'] as const).filter((k) => command.getOptionValueSource(k) === 'cli');
+        if (scaleOnly.length) throw new UsageError(`${scaleOnly.map((k) => (k === 'work' ? '--no-work' : `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`)).join(', ')} go with --redis (scale-out)`);
+      }
       const warn = (m: string) => io.stderr(`warning: ${m}\n`);
       if (!keys.enabled && hostGiven && !/^(127\.|::1$|localhost$)/.test(config.host)) warn(`no API key is set and --host ${config.host} is not loopback: anyone who can reach it can use it`);
       const server = await startServer(config, { keys, version: packageVersion(), warn });
-      io.stdout(`backdrop serve: listening on ${server.url} (data ${config.data}, ${config.concurrency} workers${keys.enabled ? ', API key required' : ''})\n`);
+      const queue = config.redis ? `, jobs on Redis at ${redisLabel(config.redis)}${config.work ? '' : ', API only (--no-work)'}` : '';
+      io.stdout(`backdrop serve: listening on ${server.url} (data ${config.data}, ${config.concurrency} workers${queue}${keys.enabled ? ', API key required' : ''})\n`);
       await new Promise<void>((resolve) => {
         if (io.signal?.aborted) resolve();
         io.signal?.addEventListener('abort', () => resolve(), { once: true });

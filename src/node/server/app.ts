@@ -6,11 +6,13 @@
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import type { ServerContext } from './context.js';
+import { RETRY_AFTER_FULL, type ServerContext } from './context.js';
 import { HttpProblem, PROBLEM_TYPE } from './problem.js';
 import { healthRoutes } from './routes/health.js';
 import { imageRoutes } from './routes/images.js';
+import { internalRoutes } from './routes/internal.js';
 import { jobRoutes } from './routes/jobs.js';
+import { StoreUnavailable } from './jobs/store.js';
 import { drainBody, tooLarge } from './uploads.js';
 
 export async function buildApp(ctx: ServerContext, version: string): Promise<FastifyInstance> {
@@ -55,11 +57,14 @@ export async function buildApp(ctx: ServerContext, version: string): Promise<Fas
   healthRoutes(app, ctx);
   imageRoutes(app, ctx);
   jobRoutes(app, ctx);
+  // Scale-out: workers started with --api fetch inputs and send outputs here.
+  if (ctx.config.redis) internalRoutes(app, ctx);
   return app;
 }
 
 function toProblem(error: FastifyError | HttpProblem, maxUpload: number): HttpProblem {
   if (error instanceof HttpProblem) return error;
+  if (error instanceof StoreUnavailable) return new HttpProblem(503, error.message, { 'retry-after': RETRY_AFTER_FULL });
   if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     return new HttpProblem(415, 'send multipart/form-data with a "file" part, or the file itself as the body with an image/* or video/* Content-Type');
   }

@@ -19,6 +19,8 @@ export interface CallbackOptions {
   /** Delay before retry n (1-based), ms. */
   backoffMs?: (attempt: number) => number;
   onWarning?: (message: string) => void;
+  /** Scale-out: several API nodes see a job finish; the one whose claim succeeds sends its callback. */
+  claim?: (id: string) => Promise<boolean>;
 }
 
 /** Checks a callback URL when a job is submitted: http(s), and no private address unless allowed. Returns why not, or null. */
@@ -62,7 +64,12 @@ export class CallbackSender {
   send(job: JobRecord): void {
     if (!job.callback || job.callback.delivered || job.callback.attempts >= CALLBACK_ATTEMPTS || this.inFlight.has(job.id)) return;
     this.inFlight.add(job.id);
-    void this.attempt(job.id);
+    void this.begin(job.id);
+  }
+
+  private async begin(id: string): Promise<void> {
+    if (this.options.claim && !(await this.options.claim(id).catch(() => false))) return void this.inFlight.delete(id);
+    await this.attempt(id);
   }
 
   stop(): void {
@@ -71,7 +78,7 @@ export class CallbackSender {
   }
 
   private async attempt(id: string): Promise<void> {
-    const job = this.store.get(id);
+    const job = await this.store.get(id).catch(() => undefined);
     if (!job?.callback || this.stopped) return void this.inFlight.delete(id);
     const body = JSON.stringify(publicJob(job));
     const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'backdrop-serve' };

@@ -21,6 +21,16 @@ export interface ServeConfig {
   /** On SIGTERM, how long running jobs may take to finish before they are put back in the queue, ms. */
   drainTimeoutMs: number;
   allowPrivateCallbacks: boolean;
+  /** Scale-out: jobs go to BullMQ on this Redis (redis://host:6379/0); absent = the embedded queue. */
+  redis?: string;
+  /** Scale-out: this process also takes jobs from the queue (false = --no-work, API only). */
+  work: boolean;
+  /** Scale-out: tries per job before it fails (--attempts). */
+  attempts: number;
+  /** Scale-out: how long a job stays claimed by a worker that stopped answering, ms (--lock-duration). */
+  lockDurationMs: number;
+  /** Scale-out: a video longer than this many seconds is split into segments for several workers (--segment-seconds). */
+  segmentSeconds: number;
 }
 
 export interface ServerContext {

@@ -4,6 +4,10 @@
  * expired results, listen. Stopping drains: new work gets 503, running jobs get --drain-timeout to
  * finish and are otherwise put back in the queue on disk, synchronous requests finish, then the
  * workers stop.
+ *
+ * With --redis (scale-out) the store is Redis and the queue BullMQ: jobs are run by `backdrop
+ * worker` processes anywhere, and by this process too unless --no-work. Job files stay under
+ * --data (shared with the workers, or served to them over HTTP by the internal routes).
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,10 +15,16 @@ import { buildApp } from './app.js';
 import { ApiKeys } from './auth.js';
 import { CallbackSender } from './callbacks.js';
 import type { ServeConfig, ServerContext } from './context.js';
+import { BullQueue } from './jobs/bullQueue.js';
 import { EmbeddedQueue } from './jobs/embeddedQueue.js';
-import { DiskJobStore } from './jobs/store.js';
-import { FINISHED } from './jobs/types.js';
+import { removeSpentFiles } from './jobs/jobFiles.js';
+import type { JobQueue } from './jobs/queue.js';
+import { RedisJobStore } from './jobs/redisStore.js';
+import { DiskJobStore, type JobStore } from './jobs/store.js';
+import { FINISHED, type JobRecord } from './jobs/types.js';
 import { WorkerPool } from './pool/workerPool.js';
+import { connectRedis } from './redis.js';
+import { startWorker, type RunningWorker } from './worker/startWorker.js';
 import { cliOptionsFromFields } from '../options/fields.js';
 
 export interface RunningServer {
@@ -37,17 +47,51 @@ export async function startServer(config: ServeConfig, options: StartOptions): P
   await rm(tmpDir, { recursive: true, force: true });
   await mkdir(tmpDir, { recursive: true });
 
-  const store = new DiskJobStore(config.data);
-  await store.open();
   const pool = new WorkerPool({ size: config.concurrency, warmOptions: cliOptionsFromFields({}, { video: false, maxPixels: config.maxPixels }), onWarning: options.warn });
-  const callbacks = new CallbackSender(store, { keys: options.keys, allowPrivate: config.allowPrivateCallbacks, onWarning: options.warn });
-  const queue = new EmbeddedQueue(store, pool, { onFinished: (job) => callbacks.send(job) });
+  const callbackOptions = { keys: options.keys, allowPrivate: config.allowPrivateCallbacks, onWarning: options.warn };
+  let store: JobStore;
+  let queue: JobQueue;
+  let callbacks: CallbackSender;
+  let worker: RunningWorker | undefined;
+  let closeQueue = async () => {};
+  if (config.redis) {
+    const redis = connectRedis(config.redis, 'api', options.warn);
+    const redisStore = new RedisJobStore(redis, config.data);
+    store = redisStore;
+    await store.open();
+    // One API node sends a job's callback, whichever sees it finish first.
+    const me = `${process.pid}-${Math.random().toString(36).slice(2)}`;
+    callbacks = new CallbackSender(store, { ...callbackOptions, claim: (id) => redisStore.claimCallback(id, me, 10 * 60_000) });
+    const onFinished = (job: JobRecord) => {
+      void removeSpentFiles(redisStore.dirFor(job.id), job).catch(() => {});
+      callbacks.send(job);
+    };
+    const bull = new BullQueue(redisStore, redis, { redisUrl: config.redis, attempts: config.attempts, segmentSeconds: config.segmentSeconds, onFinished, warn: options.warn });
+    queue = bull;
+    await queue.start();
+    if (config.work) {
+      worker = await startWorker(
+        { redis: config.redis, concurrency: config.concurrency, data: config.data, drainTimeoutMs: config.drainTimeoutMs, lockDurationMs: config.lockDurationMs },
+        { warn: options.warn, pool },
+      );
+    }
+    closeQueue = async () => {
+      await bull.close();
+      await redis.quit().catch(() => redis.disconnect());
+    };
+  } else {
+    const disk = new DiskJobStore(config.data);
+    store = disk;
+    await store.open();
+    callbacks = new CallbackSender(store, callbackOptions);
+    queue = new EmbeddedQueue(disk, pool, { onFinished: (job) => callbacks.send(job) });
+    await queue.start();
+    for (const job of await store.list()) if (FINISHED.has(job.status)) callbacks.send(job);
+  }
   const ctx: ServerContext = { config, keys: options.keys, store, queue, pool, callbacks, tmpDir, draining: false };
-  await queue.start();
-  for (const job of store.list()) if (FINISHED.has(job.status)) callbacks.send(job);
 
   const sweep = async () => {
-    for (const job of store.expired(config.retentionMs)) await store.remove(job.id).catch(() => {});
+    for (const job of await store.expired(config.retentionMs).catch(() => [])) await store.remove(job.id).catch(() => {});
   };
   await sweep();
   const sweeper = setInterval(() => void sweep(), Math.max(1000, Math.min(config.retentionMs / 10, 10 * 60_000)));
@@ -62,10 +106,12 @@ export async function startServer(config: ServeConfig, options: StartOptions): P
       (stopping ??= (async () => {
         ctx.draining = true;
         await queue.drain(config.drainTimeoutMs);
+        await worker?.stop();
         // In-flight requests (photos being processed for a waiting client) finish; idle connections close.
         await app.close();
         clearInterval(sweeper);
         callbacks.stop();
+        await closeQueue();
         await pool.close();
       })()),
   };

@@ -5,12 +5,13 @@
  * again; a job that was interrupted MAX_ATTEMPTS times fails with that reason instead, so a file
  * that kills the server cannot loop forever).
  */
-import { readdir, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { JobStore } from './store.js';
+import type { DiskJobStore } from './store.js';
 import type { JobQueue } from './queue.js';
 import { FINISHED, type JobRecord } from './types.js';
-import { TaskFailed, type TaskHandle, type WorkerPool } from '../pool/workerPool.js';
+import type { TaskHandle, WorkerPool } from '../pool/workerPool.js';
+import { cleanOutputs, reasonOf, removeSpentFiles } from './jobFiles.js';
 
 export const MAX_ATTEMPTS = 3;
 
@@ -27,7 +28,7 @@ export class EmbeddedQueue implements JobQueue {
   private dispatching = false;
 
   constructor(
-    private readonly store: JobStore,
+    private readonly store: DiskJobStore,
     private readonly pool: WorkerPool,
     private readonly options: EmbeddedQueueOptions = {},
   ) {
@@ -38,12 +39,16 @@ export class EmbeddedQueue implements JobQueue {
     return this.started && !this.draining;
   }
 
-  depth(): number {
+  get refusal(): { detail: string; retryAfter: string } {
+    return this.draining ? { detail: 'the server is stopping', retryAfter: '30' } : { detail: 'the server is starting', retryAfter: '1' };
+  }
+
+  async depth(): Promise<number> {
     return this.fifo.length;
   }
 
   async start(): Promise<void> {
-    for (const job of this.store.list()) {
+    for (const job of this.store.listNow()) {
       if (job.status === 'running') {
         await cleanOutputs(this.store.dirFor(job.id), job);
         if (job.attempts >= MAX_ATTEMPTS) {
@@ -58,20 +63,20 @@ export class EmbeddedQueue implements JobQueue {
     this.dispatch();
   }
 
-  enqueue(job: JobRecord): void {
+  async enqueue(job: JobRecord): Promise<void> {
     this.fifo.push(job.id);
     this.dispatch();
   }
 
   async cancel(id: string): Promise<JobRecord | undefined> {
-    const job = this.store.get(id);
+    const job = this.store.peek(id);
     if (!job || FINISHED.has(job.status)) return job;
     const run = this.running.get(id);
     if (run) {
       run.stop = 'cancel';
       run.handle.cancel();
       await run.done;
-      return this.store.get(id);
+      return this.store.peek(id);
     }
     const i = this.fifo.indexOf(id);
     if (i >= 0) this.fifo.splice(i, 1);
@@ -98,7 +103,7 @@ export class EmbeddedQueue implements JobQueue {
     try {
       while (this.fifo.length > 0 && this.pool.freeSlots() > 0) {
         const id = this.fifo.shift()!;
-        const job = this.store.get(id);
+        const job = this.store.peek(id);
         if (job?.status === 'queued') this.run(job);
       }
     } finally {
@@ -115,7 +120,7 @@ export class EmbeddedQueue implements JobQueue {
     );
     const entry: { handle: TaskHandle; stop?: 'cancel' | 'requeue'; done: Promise<void> } = { handle, done: Promise.resolve() };
     entry.done = (async () => {
-      await this.store.update(job.id, { status: 'running', started_at: new Date().toISOString(), attempts: job.attempts + 1 });
+      await this.store.update(job.id, { status: 'running', started_at: new Date().toISOString(), attempts: job.attempts + 1, worker: { host: hostname(), pid: process.pid } });
       try {
         const { bytes } = await handle.promise;
         await this.finish(job.id, { status: 'succeeded', result: { url: `/v1/jobs/${job.id}/result`, content_type: work.content_type, bytes } });
@@ -138,26 +143,8 @@ export class EmbeddedQueue implements JobQueue {
 
   private async finish(id: string, patch: Partial<JobRecord>): Promise<JobRecord> {
     const job = await this.store.update(id, { ...patch, finished_at: new Date().toISOString() });
-    // The input is not needed any more; the output stays until the retention time.
-    const dir = this.store.dirFor(id);
-    await rm(join(dir, job.work.input), { force: true });
-    if (job.work.background) await rm(join(dir, job.work.background), { force: true });
-    if (job.status !== 'succeeded') await rm(join(dir, job.work.output), { force: true });
+    await removeSpentFiles(this.store.dirFor(id), job);
     this.options.onFinished?.(job);
     return job;
   }
-}
-
-/** Removes whatever an unfinished run left in a job's folder (temporary outputs, a partial result). */
-export async function cleanOutputs(dir: string, job: JobRecord): Promise<void> {
-  const keep = new Set(['job.json', 'job.json.tmp', job.work.input, job.work.background]);
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    if (!keep.has(name)) await rm(join(dir, name), { recursive: true, force: true });
-  }
-}
-
-/** A failure's reason for the job JSON, without the server's own paths. */
-export function reasonOf(err: unknown, dir: string): string {
-  const message = err instanceof TaskFailed || err instanceof Error ? err.message : String(err);
-  return message.split(dir + '/').join('').split(dir).join('');
 }

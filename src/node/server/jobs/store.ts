@@ -2,7 +2,8 @@
  * Where jobs live. `JobStore` is what the API and the queue need; `DiskJobStore` keeps each job in
  * its own folder under `<data>/jobs/<id>/` (job.json beside its input and output), written
  * atomically and fsynced, so a job answered with 202 survives a kill -9, and an index in memory
- * for reads. A shared-folder or Redis store (scale-out) implements the same interface.
+ * for reads. The Redis store (scale-out, redisStore.ts) implements the same interface, so reads are
+ * asynchronous here too.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
@@ -20,13 +21,24 @@ export interface JobStore {
   create(job: JobRecord): Promise<void>;
   /** Changes a job and persists the change (durably when `durable`; progress ticks need not be). */
   update(id: string, patch: Partial<JobRecord>, durable?: boolean): Promise<JobRecord>;
-  get(id: string): JobRecord | undefined;
-  list(status?: JobStatus): JobRecord[];
-  byIdempotency(hash: string): JobRecord | undefined;
+  get(id: string): Promise<JobRecord | undefined>;
+  /** Oldest first. */
+  list(status?: JobStatus): Promise<JobRecord[]>;
+  byIdempotency(hash: string): Promise<JobRecord | undefined>;
+  /** Finished jobs that finished more than `ms` ago (for the retention sweep). */
+  expired(ms: number, now?: number): Promise<JobRecord[]>;
   /** Deletes a job and all its files. */
   remove(id: string): Promise<void>;
   /** Forgets a reserved id that never became a job (its upload was refused). */
   release(id: string): Promise<void>;
+}
+
+/** The store cannot be reached (Redis is away): answered 503 with Retry-After, not 500. */
+export class StoreUnavailable extends Error {
+  constructor(reason: string) {
+    super(`the job store is unreachable (${reason}); try again shortly`);
+    this.name = 'StoreUnavailable';
+  }
 }
 
 const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -90,16 +102,25 @@ export class DiskJobStore implements JobStore {
     return job;
   }
 
-  get(id: string): JobRecord | undefined {
+  async get(id: string): Promise<JobRecord | undefined> {
+    return this.peek(id);
+  }
+
+  /** The job as held in memory, synchronously (the embedded queue's dispatch loop). */
+  peek(id: string): JobRecord | undefined {
     return this.jobs.get(id);
   }
 
-  list(status?: JobStatus): JobRecord[] {
+  async list(status?: JobStatus): Promise<JobRecord[]> {
+    return this.listNow(status);
+  }
+
+  listNow(status?: JobStatus): JobRecord[] {
     const all = [...this.jobs.values()].sort((a, b) => a.created_at.localeCompare(b.created_at));
     return status ? all.filter((j) => j.status === status) : all;
   }
 
-  byIdempotency(hash: string): JobRecord | undefined {
+  async byIdempotency(hash: string): Promise<JobRecord | undefined> {
     for (const job of this.jobs.values()) if (job.idempotency === hash) return job;
     return undefined;
   }
@@ -114,8 +135,7 @@ export class DiskJobStore implements JobStore {
     await rm(this.dirFor(id), { recursive: true, force: true });
   }
 
-  /** Finished jobs older than `ms`. */
-  expired(ms: number, now = Date.now()): JobRecord[] {
+  async expired(ms: number, now = Date.now()): Promise<JobRecord[]> {
     return [...this.jobs.values()].filter((j) => FINISHED.has(j.status) && j.finished_at !== null && now - Date.parse(j.finished_at) > ms);
   }
 

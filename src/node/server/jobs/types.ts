@@ -28,6 +28,13 @@ export interface JobWork {
   options: CliOptions;
   /** Photos: the output format (the CLI's choice for this input and options). */
   format?: ImageFormat;
+  /** Videos: the input's duration in seconds, when the probe knows it (scale-out splits long ones). */
+  seconds?: number;
+}
+
+export interface JobWorker {
+  host: string;
+  pid: number;
 }
 
 export interface JobRecord {
@@ -37,8 +44,10 @@ export interface JobRecord {
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
-  /** Times a worker started it (a restart mid-run counts). */
+  /** Times a worker started it (a restart mid-run counts; a job handed back on a drain does not). */
   attempts: number;
+  /** The process that runs or ran it (scale-out: `backdrop worker`, or a serve that works). */
+  worker?: JobWorker;
   error?: string;
   result?: JobResult;
   work: JobWork;
@@ -60,6 +69,7 @@ export function publicJob(job: JobRecord) {
     started_at: job.started_at,
     finished_at: job.finished_at,
     attempts: job.attempts,
+    ...(job.worker ? { worker: job.worker } : {}),
     ...(job.error !== undefined ? { error: job.error } : {}),
     ...(job.result ? { result: job.result } : {}),
     ...(job.callback ? { callback: { url: job.callback.url, delivered: job.callback.delivered, attempts: job.callback.attempts } } : {}),
@@ -81,6 +91,7 @@ export const jobSchema = {
     started_at: { type: ['string', 'null'], format: 'date-time' },
     finished_at: { type: ['string', 'null'], format: 'date-time' },
     attempts: { type: 'integer' },
+    worker: { type: 'object', description: 'the process that runs or ran it', properties: { host: { type: 'string' }, pid: { type: 'integer' } } },
     error: { type: 'string' },
     result: { type: 'object', properties: { url: { type: 'string' }, content_type: { type: 'string' }, bytes: { type: 'integer' } } },
     callback: { type: 'object', properties: { url: { type: 'string' }, delivered: { type: 'boolean' }, attempts: { type: 'integer' } } },

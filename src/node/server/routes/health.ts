@@ -23,8 +23,9 @@ export function healthRoutes(app: FastifyInstance, ctx: ServerContext): void {
     },
     async () => {
       if (ctx.draining) throw new HttpProblem(503, 'the server is stopping', { 'retry-after': RETRY_AFTER_DRAINING });
-      if (!ctx.pool.ready || !ctx.queue.accepting) throw new HttpProblem(503, 'the model is loading', { 'retry-after': '1' });
-      if (ctx.queue.depth() >= ctx.config.queueLimit) throw new HttpProblem(503, `the queue is full (${ctx.config.queueLimit} jobs waiting)`, { 'retry-after': RETRY_AFTER_FULL });
+      if (!ctx.pool.ready) throw new HttpProblem(503, 'the model is loading', { 'retry-after': '1' });
+      if (!ctx.queue.accepting) throw new HttpProblem(503, ctx.queue.refusal.detail, { 'retry-after': ctx.queue.refusal.retryAfter });
+      if ((await ctx.queue.depth()) >= ctx.config.queueLimit) throw new HttpProblem(503, `the queue is full (${ctx.config.queueLimit} jobs waiting)`, { 'retry-after': RETRY_AFTER_FULL });
       return { status: 'ready' };
     },
   );

@@ -36,8 +36,8 @@ export function jobRoutes(app: FastifyInstance, ctx: ServerContext): void {
   /** Idempotency keys whose first request is still uploading. */
   const pending = new Map<string, Promise<JobRecord | undefined>>();
 
-  const find = (id: string): JobRecord => {
-    const job = isJobId(id) ? ctx.store.get(id) : undefined;
+  const find = async (id: string): Promise<JobRecord> => {
+    const job = isJobId(id) ? await ctx.store.get(id) : undefined;
     if (!job) throw new HttpProblem(404, `no job ${id} (finished jobs are deleted after the retention time)`);
     return job;
   };
@@ -60,18 +60,20 @@ export function jobRoutes(app: FastifyInstance, ctx: ServerContext): void {
       },
     },
     async (request, reply) => {
-      if (ctx.draining || !ctx.queue.accepting) throw new HttpProblem(503, ctx.draining ? 'the server is stopping' : 'the server is starting', { 'retry-after': ctx.draining ? RETRY_AFTER_DRAINING : '1' });
+      if (ctx.draining) throw new HttpProblem(503, 'the server is stopping', { 'retry-after': RETRY_AFTER_DRAINING });
+      if (!ctx.queue.accepting) throw new HttpProblem(503, ctx.queue.refusal.detail, { 'retry-after': ctx.queue.refusal.retryAfter });
       const key = request.headers['idempotency-key'];
       const idempotency = typeof key === 'string' && key !== '' ? createHash('sha256').update(`${request.keyId ?? ''}\0${key}`).digest('hex') : undefined;
       if (idempotency) {
-        const earlier = ctx.store.byIdempotency(idempotency) ?? (await pending.get(idempotency));
-        if (earlier && ctx.store.get(earlier.id)) {
+        const earlier = (await ctx.store.byIdempotency(idempotency)) ?? (await pending.get(idempotency));
+        if (earlier && (await ctx.store.get(earlier.id))) {
           drainBody(request);
           return accepted(reply, earlier);
         }
       }
-      if (ctx.queue.depth() >= ctx.config.queueLimit) {
-        throw new HttpProblem(429, `${ctx.queue.depth()} jobs are waiting (--queue-limit ${ctx.config.queueLimit}); try again shortly`, { 'retry-after': RETRY_AFTER_FULL });
+      const depth = await ctx.queue.depth();
+      if (depth >= ctx.config.queueLimit) {
+        throw new HttpProblem(429, `${depth} jobs are waiting (--queue-limit ${ctx.config.queueLimit}); try again shortly`, { 'retry-after': RETRY_AFTER_FULL });
       }
       const create = createJob(request, ctx, idempotency);
       if (idempotency) pending.set(idempotency, create.catch(() => undefined));
@@ -99,14 +101,14 @@ export function jobRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const unknown = Object.keys(rest);
       if (unknown.length) throw new HttpProblem(400, `unknown parameter "${unknown[0]}"; GET /v1/jobs takes status`);
       if (status !== undefined && !JOB_STATUSES.includes(status as JobStatus)) throw new HttpProblem(400, `status must be one of ${JOB_STATUSES.join(', ')}, got "${String(status)}"`);
-      return { jobs: ctx.store.list(status as JobStatus | undefined).map(publicJob) };
+      return { jobs: (await ctx.store.list(status as JobStatus | undefined)).map(publicJob) };
     },
   );
 
   app.get(
     '/v1/jobs/:id',
     { schema: { summary: 'A job: status, progress, result', tags: ['jobs'], params: idParams, response: { 200: jobSchema, ...errorResponses(401, 404) } } },
-    async (request) => publicJob(find((request.params as { id: string }).id)),
+    async (request) => publicJob(await find((request.params as { id: string }).id)),
   );
 
   app.get(
@@ -120,7 +122,7 @@ export function jobRoutes(app: FastifyInstance, ctx: ServerContext): void {
       },
     },
     async (request, reply) => {
-      const job = find((request.params as { id: string }).id);
+      const job = await find((request.params as { id: string }).id);
       if (job.status !== 'succeeded' || !job.result) throw new HttpProblem(409, `job ${job.id} is ${job.status}${job.status === 'failed' ? ` (${job.error})` : ''}; it has no result${FINISHED.has(job.status) ? '' : ' yet'}`);
       const path = join(ctx.store.dirFor(job.id), job.work.output);
       return reply
@@ -142,7 +144,7 @@ export function jobRoutes(app: FastifyInstance, ctx: ServerContext): void {
       },
     },
     async (request, reply) => {
-      const job = find((request.params as { id: string }).id);
+      const job = await find((request.params as { id: string }).id);
       if (FINISHED.has(job.status)) {
         await ctx.store.remove(job.id);
         return reply.code(204).send();
@@ -154,6 +156,7 @@ export function jobRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
 async function createJob(request: Parameters<typeof receiveUpload>[0], ctx: ServerContext, idempotency: string | undefined): Promise<JobRecord> {
   const { id, dir } = await ctx.store.reserve();
+  let created = false;
   try {
     const upload = await receiveUpload(request, dir, ctx.config.maxUpload);
     const { callback_url: callbackUrl, ...fields } = upload.fields;
@@ -174,7 +177,7 @@ async function createJob(request: Parameters<typeof receiveUpload>[0], ctx: Serv
         throw new HttpProblem(400, (err as Error).message);
       }
       const ext = videoExtensionFor(options);
-      work = { kind, input: upload.input.name, output: `result${ext}`, content_type: videoContentType(ext), options };
+      work = { kind, input: upload.input.name, output: `result${ext}`, content_type: videoContentType(ext), options, ...(info.duration !== undefined ? { seconds: info.duration } : {}) };
       total = expectedFrameCount(info) ?? null;
     }
     work.options = { ...options, background: undefined };
@@ -200,11 +203,14 @@ async function createJob(request: Parameters<typeof receiveUpload>[0], ctx: Serv
       ...(callbackUrl !== undefined ? { callback: { url: callbackUrl, delivered: false, attempts: 0 } } : {}),
     };
     await ctx.store.create(job);
+    created = true;
     await syncDir(dir);
-    ctx.queue.enqueue(job);
+    await ctx.queue.enqueue(job);
     return job;
   } catch (err) {
-    await ctx.store.release(id);
+    // Refused (or the queue could not take it: Redis went away meanwhile): nothing was promised, nothing stays.
+    if (created) await ctx.store.remove(id).catch(() => ctx.store.release(id));
+    else await ctx.store.release(id);
     throw err;
   }
 }
