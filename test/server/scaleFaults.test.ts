@@ -99,23 +99,26 @@ describeWithRedis('scale-out faults', () => {
     const before = [await accepted(clip), await accepted(PHOTO, {})];
     await waitForJob(api, before[0].id, (j) => j.status === 'running');
     await redis.stop();
-    const stoppedAt = Date.now();
-    let post503: Response | undefined;
-    let ready503: Response | undefined;
-    await until(async () => {
-      post503 ??= await post(PHOTO, {}).then((r) => (r.status === 503 ? r : undefined));
-      ready503 ??= await fetch(`${api.url}/readyz`).then((r) => (r.status === 503 ? r : undefined));
-      return post503 !== undefined && ready503 !== undefined;
-    });
-    // The issue's figure: both within 5 s of Redis going away (polled, not slept).
-    expect(Date.now() - stoppedAt).toBeLessThan(5000);
-    expect(post503!.headers.get('retry-after')).toBeTruthy();
-    expect(((await post503!.json()) as { detail: string }).detail).toContain('Redis');
-    expect(ready503!.headers.get('retry-after')).toBeTruthy();
-    // Reading a job needs Redis too: 503, not 500.
-    expect((await fetch(`${api.url}/v1/jobs/${before[1].id}`)).status).toBe(503);
-
-    await redis.start();
+    try {
+      const stoppedAt = Date.now();
+      let post503: Response | undefined;
+      let ready503: Response | undefined;
+      await until(async () => {
+        post503 ??= await post(PHOTO, {}).then((r) => (r.status === 503 ? r : undefined));
+        ready503 ??= await fetch(`${api.url}/readyz`).then((r) => (r.status === 503 ? r : undefined));
+        return post503 !== undefined && ready503 !== undefined;
+      });
+      // The issue's figure: both within 5 s of Redis going away (polled, not slept).
+      expect(Date.now() - stoppedAt).toBeLessThan(5000);
+      expect(post503!.headers.get('retry-after')).toBeTruthy();
+      expect(((await post503!.json()) as { detail: string }).detail).toContain('Redis');
+      expect(ready503!.headers.get('retry-after')).toBeTruthy();
+      // Reading a job needs Redis too: 503, not 500.
+      expect((await fetch(`${api.url}/v1/jobs/${before[1].id}`)).status).toBe(503);
+    } finally {
+      // A failed check above must not leave the next tests without Redis.
+      await redis.start();
+    }
     let after: Response | undefined;
     await until(async () => (after = await post(PHOTO, {})).status === 202);
     const all = [...before, (await after!.json()) as Job];

@@ -166,7 +166,9 @@ export class RedisJobStore implements JobStore {
       return await op();
     } catch (err) {
       if (err instanceof Error && /no job /.test(err.message)) throw err;
-      throw new StoreUnavailable((err as Error).message);
+      // Named as the queue's refusal names it, so a 503 says what to look at whichever answered first.
+      const { host, port } = this.redis.options;
+      throw new StoreUnavailable(`Redis at ${host}:${port}: ${(err as Error).message}`);
     }
   }
 }
