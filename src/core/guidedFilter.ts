@@ -270,37 +270,163 @@ function greyCoefficients(small: Uint8Array | Uint8ClampedArray, C: number, p: F
 /**
  * Colour guide: per window a = (Σ + εU)⁻¹ cov(I, p) with Σ the RGB covariance (3 × 3),
  * b = mean(p) − a·mean(I). Returns [ā_r, ā_g, ā_b, b̄] interleaved (scratch).
+ *
+ * The 13 window sums (R, G, B, p and their products) are never stored as images: each row's
+ * horizontal sums are taken with running sums straight from the guide's bytes and p, kept in a ring
+ * of the 2r + 2 rows the vertical running sums need, and every row's a and b are solved as soon as
+ * its vertical sums are known. The box mean of a and b is a second pair of running sums. All sums
+ * in float64 (what the reference computes), half the time of 13-channel box means of a stats image.
  */
 function colourCoefficients(small: Uint8Array | Uint8ClampedArray, C: number, p: Float32Array, ww: number, wh: number, r: number, eps: number): Float32Array {
-  const n = ww * wh;
   const S = 13;
-  const stats = scratchF32('guided.stats', n * S);
-  const k255 = 1 / 255;
-  for (let i = 0, g = 0, q = 0; i < n; i++, g += C, q += S) {
-    const R = small[g] * k255, G = small[g + 1] * k255, B = small[g + 2] * k255;
-    const v = p[i];
-    stats[q] = R; stats[q + 1] = G; stats[q + 2] = B; stats[q + 3] = v;
-    stats[q + 4] = R * R; stats[q + 5] = R * G; stats[q + 6] = R * B;
-    stats[q + 7] = G * G; stats[q + 8] = G * B; stats[q + 9] = B * B;
-    stats[q + 10] = R * v; stats[q + 11] = G * v; stats[q + 12] = B * v;
+  const slots = 2 * r + 2;
+  const rowLen = ww * S;
+  const ring = scratchF64('guided.ring', slots * rowLen);
+  const acc = scratchF64('guided.acc', rowLen);
+  // Horizontal sums of a and b (4 per pixel), then their vertical box mean.
+  const abSums = scratchF64('guided.abSums', ww * wh * 4);
+  const abRow = scratchF64('guided.abRow', ww * 4);
+  const lastRow = wh - 1;
+  let computed = -1;
+  const rowAt = (j: number): number => {
+    // Rows are asked for in increasing order, each at most 2r + 1 rows behind the newest.
+    while (computed < j) {
+      computed++;
+      colourRowSums(small, C, p, ww, computed, r, ring, (computed % slots) * rowLen);
+    }
+    return (j % slots) * rowLen;
+  };
+  acc.fill(0);
+  for (let k = -r; k <= r; k++) addRow64(acc, ring, rowAt(k < 0 ? 0 : k > lastRow ? lastRow : k), rowLen);
+  const inv = 1 / ((2 * r + 1) * (2 * r + 1));
+  for (let y = 0; y < wh; y++) {
+    // The window moves down a row: row y + r comes in, row y − r − 1 goes (edge rows repeated).
+    const add = y === 0 ? -1 : y + r > lastRow ? lastRow : y + r;
+    const sub = y - r - 1 < 0 ? 0 : y - r - 1;
+    if (add >= 0 && add !== sub) solveColourRow(acc, ring, rowAt(add), (sub % slots) * rowLen, ww, inv, eps, abRow);
+    else solveColourRow(acc, ring, -1, -1, ww, inv, eps, abRow);
+    slideRow4(abRow, ww, r, abSums, y * ww * 4);
   }
-  boxMean(stats, ww, wh, S, r, 'clamp');
-  const ab = scratchF32('guided.ab', n * 4);
-  for (let i = 0, q = 0, k = 0; i < n; i++, q += S, k += 4) {
-    const mR = stats[q], mG = stats[q + 1], mB = stats[q + 2], mp = stats[q + 3];
+  return verticalMean4(abSums, ww, wh, r, scratchF32('guided.ab', ww * wh * 4));
+}
+
+const scratch64 = new Map<string, Float64Array>();
+
+/** A reusable Float64Array for `key` (see scratchF32). */
+function scratchF64(key: string, size: number): Float64Array {
+  let a = scratch64.get(key);
+  if (!a || a.length < size) scratch64.set(key, (a = new Float64Array(size)));
+  return a.length === size ? a : a.subarray(0, size);
+}
+
+/** acc[0..len) += src[o..o + len). */
+function addRow64(acc: Float64Array, src: Float64Array, o: number, len: number): void {
+  for (let i = 0; i < len; i++) acc[i] += src[o + i];
+}
+
+/**
+ * Row y's window sums across (2r + 1 pixels, edge pixels repeated) of R, G, B, p, RR, RG, RB,
+ * GG, GB, BB, Rp, Gp, Bp (guide in 0..1), 13 per pixel, into out at o: running sums, each step
+ * adding the pixel that enters the window and taking away the one that leaves.
+ */
+function colourRowSums(g: Uint8Array | Uint8ClampedArray, C: number, p: Float32Array, ww: number, y: number, r: number, out: Float64Array, o: number): void {
+  const k255 = 1 / 255;
+  const last = ww - 1;
+  const gRow = y * ww * C, pRow = y * ww;
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0, s8 = 0, s9 = 0, s10 = 0, s11 = 0, s12 = 0;
+  for (let k = -r; k <= r; k++) {
+    const x = k < 0 ? 0 : k > last ? last : k;
+    const q = gRow + x * C;
+    const R = g[q] * k255, G = g[q + 1] * k255, B = g[q + 2] * k255, v = p[pRow + x];
+    s0 += R; s1 += G; s2 += B; s3 += v;
+    s4 += R * R; s5 += R * G; s6 += R * B; s7 += G * G; s8 += G * B; s9 += B * B;
+    s10 += R * v; s11 += G * v; s12 += B * v;
+  }
+  for (let x = 0; x < ww; x++, o += 13) {
+    out[o] = s0; out[o + 1] = s1; out[o + 2] = s2; out[o + 3] = s3; out[o + 4] = s4; out[o + 5] = s5; out[o + 6] = s6;
+    out[o + 7] = s7; out[o + 8] = s8; out[o + 9] = s9; out[o + 10] = s10; out[o + 11] = s11; out[o + 12] = s12;
+    const xa = x + r + 1 > last ? last : x + r + 1, xd = x - r < 0 ? 0 : x - r;
+    if (xa === xd) continue;
+    const qa = gRow + xa * C, qd = gRow + xd * C;
+    const Ra = g[qa] * k255, Ga = g[qa + 1] * k255, Ba = g[qa + 2] * k255, va = p[pRow + xa];
+    const Rd = g[qd] * k255, Gd = g[qd + 1] * k255, Bd = g[qd + 2] * k255, vd = p[pRow + xd];
+    s0 += Ra - Rd; s1 += Ga - Gd; s2 += Ba - Bd; s3 += va - vd;
+    s4 += Ra * Ra - Rd * Rd; s5 += Ra * Ga - Rd * Gd; s6 += Ra * Ba - Rd * Bd;
+    s7 += Ga * Ga - Gd * Gd; s8 += Ga * Ba - Gd * Bd; s9 += Ba * Ba - Bd * Bd;
+    s10 += Ra * va - Rd * vd; s11 += Ga * va - Gd * vd; s12 += Ba * va - Bd * vd;
+  }
+}
+
+/** A window whose mean mask is below this holds none: its a is 0 (the mask in it is 0 bar the running sums' rounding). */
+const FLAT = 1e-9;
+
+/**
+ * A row's a and b ([a_r, a_g, a_b, b] per pixel) from its 13 vertical window sums `acc` (times
+ * inv: the means), after moving the window: ring row `add` added and `sub` taken away (add < 0:
+ * it stays). One pass, so each sum is read and written once.
+ */
+function solveColourRow(acc: Float64Array, ring: Float64Array, add: number, sub: number, ww: number, inv: number, eps: number, out: Float64Array): void {
+  if (add >= 0) {
+    const n = ww * 13;
+    for (let c = 0; c < n; c++) acc[c] += ring[add + c] - ring[sub + c];
+  }
+  for (let x = 0, q = 0, k = 0; x < ww; x++, q += 13, k += 4) {
+    const mp = acc[q + 3] * inv;
+    if (mp < FLAT) {
+      // No mask in the window (but rounding left in the running sums): a = 0, b = mean(p), as solved.
+      out[k] = out[k + 1] = out[k + 2] = 0;
+      out[k + 3] = mp;
+      continue;
+    }
+    const mR = acc[q] * inv, mG = acc[q + 1] * inv, mB = acc[q + 2] * inv;
     // Covariance matrix Σ + εU (symmetric) and cov(I, p).
-    const rr = stats[q + 4] - mR * mR + eps, rg = stats[q + 5] - mR * mG, rb = stats[q + 6] - mR * mB;
-    const gg = stats[q + 7] - mG * mG + eps, gb = stats[q + 8] - mG * mB, bb = stats[q + 9] - mB * mB + eps;
-    const cr = stats[q + 10] - mR * mp, cg = stats[q + 11] - mG * mp, cb = stats[q + 12] - mB * mp;
+    const rr = acc[q + 4] * inv - mR * mR + eps, rg = acc[q + 5] * inv - mR * mG, rb = acc[q + 6] * inv - mR * mB;
+    const gg = acc[q + 7] * inv - mG * mG + eps, gb = acc[q + 8] * inv - mG * mB, bb = acc[q + 9] * inv - mB * mB + eps;
+    const cr = acc[q + 10] * inv - mR * mp, cg = acc[q + 11] * inv - mG * mp, cb = acc[q + 12] * inv - mB * mp;
     // Inverse by cofactors (Σ + εU is positive definite, so det > 0).
     const i00 = gg * bb - gb * gb, i01 = rb * gb - rg * bb, i02 = rg * gb - rb * gg;
     const i11 = rr * bb - rb * rb, i12 = rb * rg - rr * gb, i22 = rr * gg - rg * rg;
-    const inv = 1 / (rr * i00 + rg * i01 + rb * i02);
-    const ar = (i00 * cr + i01 * cg + i02 * cb) * inv;
-    const ag = (i01 * cr + i11 * cg + i12 * cb) * inv;
-    const ablue = (i02 * cr + i12 * cg + i22 * cb) * inv;
-    ab[k] = ar; ab[k + 1] = ag; ab[k + 2] = ablue;
-    ab[k + 3] = mp - ar * mR - ag * mG - ablue * mB;
+    const det = 1 / (rr * i00 + rg * i01 + rb * i02);
+    const ar = (i00 * cr + i01 * cg + i02 * cb) * det;
+    const ag = (i01 * cr + i11 * cg + i12 * cb) * det;
+    const ablue = (i02 * cr + i12 * cg + i22 * cb) * det;
+    out[k] = ar; out[k + 1] = ag; out[k + 2] = ablue;
+    out[k + 3] = mp - ar * mR - ag * mG - ablue * mB;
   }
-  return boxMean(ab, ww, wh, 4, r, 'clamp');
+}
+
+/** A row of 4 values per pixel summed across windows of 2r + 1 pixels (edge pixels repeated), into out at o. */
+function slideRow4(src: Float64Array, ww: number, r: number, out: Float64Array, o: number): void {
+  const last = ww - 1;
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (let k = -r; k <= r; k++) {
+    const q = (k < 0 ? 0 : k > last ? last : k) * 4;
+    s0 += src[q]; s1 += src[q + 1]; s2 += src[q + 2]; s3 += src[q + 3];
+  }
+  for (let x = 0; x < ww; x++, o += 4) {
+    out[o] = s0; out[o + 1] = s1; out[o + 2] = s2; out[o + 3] = s3;
+    const qa = (x + r + 1 > last ? last : x + r + 1) * 4, qd = (x - r < 0 ? 0 : x - r) * 4;
+    s0 += src[qa] - src[qd]; s1 += src[qa + 1] - src[qd + 1]; s2 += src[qa + 2] - src[qd + 2]; s3 += src[qa + 3] - src[qd + 3];
+  }
+}
+
+/** The vertical (2r + 1)-row mean (edge rows repeated) of horizontal sums of 4 values per pixel: the box mean, into out. */
+function verticalMean4(sums: Float64Array, ww: number, wh: number, r: number, out: Float32Array): Float32Array {
+  const rowLen = ww * 4;
+  const acc = scratchF64('guided.acc4', rowLen);
+  const lastRow = wh - 1;
+  const inv = 1 / ((2 * r + 1) * (2 * r + 1));
+  acc.fill(0);
+  for (let k = -r; k <= r; k++) addRow64(acc, sums, (k < 0 ? 0 : k > lastRow ? lastRow : k) * rowLen, rowLen);
+  for (let y = 0; y < wh; y++) {
+    const o = y * rowLen;
+    const add = (y + r + 1 > lastRow ? lastRow : y + r + 1) * rowLen;
+    const sub = (y - r < 0 ? 0 : y - r) * rowLen;
+    for (let i = 0; i < rowLen; i++) {
+      const v = acc[i];
+      out[o + i] = v * inv;
+      acc[i] = v + sums[add + i] - sums[sub + i];
+    }
+  }
+  return out;
 }
