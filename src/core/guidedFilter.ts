@@ -89,7 +89,7 @@ export function guidedUpsample(low: Mask, frame: Frame, options: GuidedFilterOpt
   // (never upsampled; the last W mod k columns and H mod k rows are left out of the guide, but
   // every full-resolution pixel still gets coefficients, clamped at the edge).
   const k = Math.max(1, Math.min(Math.floor(Math.max(W, H) / workSide), W, H));
-  const small = k === 1 ? frame : boxDownsample(frame, k);
+  const small = k === 1 ? frame : boxDownsample(frame, k, smallBuffer(Math.floor(W / k) * Math.floor(H / k) * C));
   const ww = small.width, wh = small.height;
   const r = Math.max(1, Math.round(radius * Math.max(ww, wh)));
   const n = ww * wh;
@@ -106,6 +106,14 @@ export function guidedUpsample(low: Mask, frame: Frame, options: GuidedFilterOpt
   if (!(saturate >= 0 && saturate < 0.5)) throw new RangeError(`guided saturate must be in [0, 0.5), got ${saturate}`);
   applyCoefficients(frame, coeffs, K, ww, wh, k, edge, saturate, options.invert ?? false, out.data);
   return out;
+}
+
+let smallData = new Uint8Array(0);
+
+/** The working-size guide's buffer, reused from call to call (a stream's every frame). */
+function smallBuffer(size: number): Uint8Array {
+  if (smallData.length !== size) smallData = new Uint8Array(size);
+  return smallData;
 }
 
 /**

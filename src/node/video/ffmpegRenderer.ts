@@ -151,7 +151,8 @@ export function ffmpegRenderer(effect: BackgroundEffect): Renderer {
             process: async (small: Frame) => {
               const mask = await effect.streamMask(small);
               const t = stageNow();
-              const packed = packFrame(small, mask, blurStrength, W, H);
+              // The blur starts from the working frame already halved to the mask's size (the guided edges' guide).
+              const packed = packFrame(blurStrength === null ? small : effect.streamGuide(), mask, blurStrength, W, H);
               // Node's share of the compositing (the blurred background, the mask's bytes).
               effect.timings.composite += stageNow() - t;
               src.recycle(small);

@@ -2,14 +2,15 @@
  * The Node side of ffmpeg compositing (ffmpegRenderer.ts): what Node sends the compositing ffmpeg
  * for each frame (ffmpegGraph.ts says what ffmpeg does with it).
  */
-import { blurBackgroundFor } from '../../core/blur.js';
+import { blurBackground, blurBackgroundFor } from '../../core/blur.js';
 import type { Frame, Mask } from '../../core/frame.js';
 import { axisTaps, stretchRows } from '../../core/postprocess.js';
 
 /**
  * What Node sends ffmpeg per frame, at the mask's size: the mask in alpha and, for blur, the
- * weighted blur of `small` (the frame Node works on; computed at the blur's own smaller working
- * size, in the W × H output's shape) sampled bilinearly in RGB.
+ * weighted blur of `small` (the frame Node works on: best the working frame already reduced to
+ * the mask's size, BackgroundEffect.streamGuide, else any size; computed at the blur's own smaller
+ * working size, in the W × H output's shape) sampled bilinearly in RGB.
  */
 export function packFrame(small: Frame, mask: Mask, blurStrength: number | null, W: number, H: number): Frame {
   const { width: w, height: h } = mask;
@@ -19,7 +20,11 @@ export function packFrame(small: Frame, mask: Mask, blurStrength: number | null,
     const v = m[i];
     out[o] = v <= 0 ? 0 : v >= 1 ? 255 : v * 255 + 0.5;
   }
-  if (blurStrength !== null) upsampleRgbInto(blurBackgroundFor(small, mask, blurStrength, W, H), out, w, h);
+  if (blurStrength !== null) {
+    // A frame of the mask's size is blurred as it is (what blurBackgroundFor would halve the working frame into).
+    const blurred = small.width === w && small.height === h ? blurBackground(small, mask, blurStrength) : blurBackgroundFor(small, mask, blurStrength, W, H);
+    upsampleRgbInto(blurred, out, w, h);
+  }
   return { width: w, height: h, channels: 4, data: out, timestamp: small.timestamp };
 }
 
