@@ -14,7 +14,7 @@ import { boxMean } from './blur.js';
 import type { Frame, Mask } from './frame.js';
 import { axisTaps, blendRows, type AxisTaps } from './postprocess.js';
 import { applySoftEdge, softEdge, type SoftEdge } from './refine.js';
-import { boxDownsample, resample, resampleTaps, scratchF32 } from './resize.js';
+import { boxDownsample, resample, resampleTaps, scratchF32, type ResampleTaps } from './resize.js';
 
 export interface GuidedFilterOptions {
   /** Window radius as a fraction of the frame's longer side. Default {@link GUIDED_DEFAULTS}.radius. */
@@ -95,8 +95,8 @@ export function guidedUpsample(low: Mask, frame: Frame, options: GuidedFilterOpt
   const n = ww * wh;
   // The mask on the same grid: working pixel i is centred on full-resolution k·(i + ½).
   const p = scratchF32('guided.p', n);
-  const xt = resampleTaps(low.width, 0, (low.width * k * ww) / W, ww);
-  const yt = resampleTaps(low.height, 0, (low.height * k * wh) / H, wh);
+  const xt = cachedTaps(low.width, (low.width * k * ww) / W, ww);
+  const yt = cachedTaps(low.height, (low.height * k * wh) / H, wh);
   resample(low.data, low.width, 1, xt, yt, p);
 
   const coeffs = guide === 'grey' ? greyCoefficients(small.data, C, p, ww, wh, r, eps) : colourCoefficients(small.data, C, p, ww, wh, r, eps);
@@ -106,6 +106,19 @@ export function guidedUpsample(low: Mask, frame: Frame, options: GuidedFilterOpt
   if (!(saturate >= 0 && saturate < 0.5)) throw new RangeError(`guided saturate must be in [0, 0.5), got ${saturate}`);
   applyCoefficients(frame, coeffs, K, ww, wh, k, edge, saturate, options.invert ?? false, out.data);
   return out;
+}
+
+/** The mask's resampling taps for the last few sizes: a stream asks for the same ones every frame. */
+const tapsCache = new Map<string, ResampleTaps>();
+
+function cachedTaps(size: number, span: number, out: number): ResampleTaps {
+  const key = `${size}:${span}:${out}`;
+  let taps = tapsCache.get(key);
+  if (!taps) {
+    if (tapsCache.size >= 8) tapsCache.clear();
+    tapsCache.set(key, (taps = resampleTaps(size, 0, span, out)));
+  }
+  return taps;
 }
 
 let smallData = new Uint8Array(0);
@@ -137,8 +150,9 @@ export function guidedRefine(low: Mask, frame: Frame, threshold: number, softnes
  * (exactly 1), −1 otherwise. Bilinear blends of a and b blend q, so four neighbours of one class
  * fix every output pixel between them.
  */
-function classify(coeffs: Float32Array, K: number, n: number, edge: SoftEdge | null, saturate: number): Int8Array {
-  const cls = new Int8Array(n);
+function classify(coeffs: Float32Array, K: number, n: number, edge: SoftEdge | null, saturate: number, tables: ApplyTables): Int8Array {
+  if (tables.cls.length < n) tables.cls = new Int8Array(n);
+  const cls = tables.cls;
   const lowEnd = edge ? (edge.hard ? edge.threshold : edge.e0) : saturate;
   const highEnd = edge ? (edge.hard ? edge.threshold : edge.e1) : 1 - saturate;
   const strictHigh = edge?.hard ?? false;
@@ -154,6 +168,32 @@ function classify(coeffs: Float32Array, K: number, n: number, edge: SoftEdge | n
   return cls;
 }
 
+/** applyCoefficients' tables for one pair of sizes, kept from call to call (a stream's every frame). */
+interface ApplyTables {
+  key: string;
+  xs: AxisTaps;
+  ys: AxisTaps;
+  /** Output columns between working columns i and i + 1 form run i (xs.i0 never decreases). */
+  runStart: Int32Array;
+  rowCls: Int8Array;
+  /** Per working pixel's class (see classify), grown as needed. */
+  cls: Int8Array;
+}
+
+let lastTables: ApplyTables | null = null;
+
+function applyTables(ww: number, wh: number, W: number, H: number, k: number): ApplyTables {
+  const key = `${ww}:${wh}:${W}:${H}:${k}`;
+  if (lastTables?.key === key) return lastTables;
+  const xs = axisTaps(ww, W, 0, W / k);
+  const ys = axisTaps(wh, H, 0, H / k);
+  const runStart = new Int32Array(ww + 1);
+  for (let x = 0, i = 0; x < W; x++) while (i < xs.i0[x]) runStart[++i] = x;
+  for (let i = xs.i0[W - 1] + 1; i <= ww; i++) runStart[i] = W;
+  lastTables = { key, xs, ys, runStart, rowCls: new Int8Array(ww), cls: lastTables?.cls ?? new Int8Array(0) };
+  return lastTables;
+}
+
 /**
  * q = ā·I + b̄ at full resolution, ā and b̄ bilinear (half-pixel centres) from the working grid
  * (working pixel i centred on full-resolution k·(i + ½)), clamped to [0, 1], soft-edged and
@@ -167,14 +207,9 @@ function applyCoefficients(
   const W = frame.width, H = frame.height, C = frame.channels, src = frame.data;
   // Coefficient values are in guide units of 0..1 for grey and 0..1 per channel for colour; the
   // bounds in classify assume I in [0, 1] per channel, which both guides satisfy.
-  const cls = classify(coeffs, K, ww * wh, edge, saturate);
-  const xs = axisTaps(ww, W, 0, W / k);
-  const ys = axisTaps(wh, H, 0, H / k);
-  // Output columns between working columns i and i + 1 form run i (xs.i0 never decreases).
-  const runStart = new Int32Array(ww + 1);
-  for (let x = 0, i = 0; x < W; x++) while (i < xs.i0[x]) runStart[++i] = x;
-  for (let i = xs.i0[W - 1] + 1; i <= ww; i++) runStart[i] = W;
-  const rowCls = new Int8Array(ww);
+  const t = applyTables(ww, wh, W, H, k);
+  const { xs, ys, runStart, rowCls } = t;
+  const cls = classify(coeffs, K, ww * wh, edge, saturate, t);
   const vrow = scratchF32('guided.vrow', ww * K);
   const rowLen = ww * K;
   const one = invert ? 0 : 1;
@@ -184,7 +219,6 @@ function applyCoefficients(
       const a = cls[j0 * ww + i];
       rowCls[i] = a === cls[j1 * ww + i] ? a : -1;
     }
-    let blended = false;
     const o = y * W;
     // Consecutive runs of one kind (all computed, or all the same constant) go in one call.
     for (let i = 0; i < ww;) {
@@ -192,16 +226,16 @@ function applyCoefficients(
       let e = i + 1;
       while (e < ww && runKind(rowCls, e, ww) === kind) e++;
       const x0 = runStart[i], x1 = runStart[e];
+      const i0 = i;
       i = e;
       if (x0 === x1) continue;
       if (kind >= 0) {
         od.fill(kind === 1 ? one : 1 - one, o + x0, o + x1);
         continue;
       }
-      if (!blended) {
-        blendRows(coeffs, j0 * rowLen, j1 * rowLen, wy, vrow, 0, rowLen);
-        blended = true;
-      }
+      // Only the working columns this span reads (i0 … e, clamped): most of a row is constant.
+      const c0 = i0 * K, c1 = (e < ww ? e + 1 : ww) * K;
+      blendRows(coeffs, j0 * rowLen + c0, j1 * rowLen + c0, wy, vrow, c0, c1 - c0);
       if (K === 2) greySpan(src, C, vrow, xs, o, x0, x1, od);
       else colourSpan(src, C, vrow, xs, o, x0, x1, od);
       if (edge) applySoftEdge(od, od, o + x0, o + x1, edge, invert);
@@ -365,7 +399,7 @@ function colourRowSums(g: Uint8Array | Uint8ClampedArray, C: number, p: Float32A
   }
 }
 
-/** A window whose mean mask is below this holds none: its a is 0 (the mask in it is 0 bar the running sums' rounding). */
+/** A window whose mean mask is within this of 0 or 1 holds one value only (p is in [0, 1]): its a is 0. */
 const FLAT = 1e-9;
 
 /**
@@ -380,8 +414,9 @@ function solveColourRow(acc: Float64Array, ring: Float64Array, add: number, sub:
   }
   for (let x = 0, q = 0, k = 0; x < ww; x++, q += 13, k += 4) {
     const mp = acc[q + 3] * inv;
-    if (mp < FLAT) {
-      // No mask in the window (but rounding left in the running sums): a = 0, b = mean(p), as solved.
+    if (mp < FLAT || mp > 1 - FLAT) {
+      // All background or all person in the window (bar the running sums' rounding): p does not
+      // vary, so cov(I, p) = 0, a = 0 and b = mean(p).
       out[k] = out[k + 1] = out[k + 2] = 0;
       out[k + 3] = mp;
       continue;
