@@ -15,17 +15,28 @@ import { axisTaps, stretchRows } from '../../core/postprocess.js';
 export function packFrame(small: Frame, mask: Mask, blurStrength: number | null, W: number, H: number): Frame {
   const { width: w, height: h } = mask;
   const out = new Uint8Array(w * h * 4);
-  const m = mask.data;
+  if (blurStrength === null) alphaInto(mask.data, out);
+  else {
+    // A frame of the mask's size is blurred as it is (what blurBackgroundFor would halve the working frame into).
+    const blurred = small.width === w && small.height === h ? blurBackground(small, mask, blurStrength) : blurBackgroundFor(small, mask, blurStrength, W, H);
+    if (LITTLE_ENDIAN) upsampleRgbWithAlpha(blurred, mask.data, out, w, h);
+    else {
+      alphaInto(mask.data, out);
+      upsampleRgbInto(blurred, out, w, h);
+    }
+  }
+  return { width: w, height: h, channels: 4, data: out, timestamp: small.timestamp };
+}
+
+/** Whether a Uint32 holds its bytes lowest first (RGBA packs into one store as r | g << 8 | b << 16 | a << 24). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** The mask as alpha bytes (rounded, clamped) into the A of an RGBA buffer. */
+function alphaInto(m: Float32Array, out: Uint8Array): void {
   for (let i = 0, o = 3; i < m.length; i++, o += 4) {
     const v = m[i];
     out[o] = v <= 0 ? 0 : v >= 1 ? 255 : v * 255 + 0.5;
   }
-  if (blurStrength !== null) {
-    // A frame of the mask's size is blurred as it is (what blurBackgroundFor would halve the working frame into).
-    const blurred = small.width === w && small.height === h ? blurBackground(small, mask, blurStrength) : blurBackgroundFor(small, mask, blurStrength, W, H);
-    upsampleRgbInto(blurred, out, w, h);
-  }
-  return { width: w, height: h, channels: 4, data: out, timestamp: small.timestamp };
 }
 
 /**
@@ -43,6 +54,30 @@ function upsampleRgbInto(src: Frame, out: Uint8Array, w: number, h: number): voi
       out[o] = rows[r0 + r] + (rows[r1 + r] - rows[r0 + r]) * f + 0.5;
       out[o + 1] = rows[r0 + r + 1] + (rows[r1 + r + 1] - rows[r0 + r + 1]) * f + 0.5;
       out[o + 2] = rows[r0 + r + 2] + (rows[r1 + r + 2] - rows[r0 + r + 2]) * f + 0.5;
+    }
+  }
+}
+
+/**
+ * upsampleRgbInto and alphaInto in one pass, each pixel one 32-bit store (little-endian only):
+ * the same bytes, a third of the stores, one loop instead of two.
+ */
+function upsampleRgbWithAlpha(src: Frame, m: Float32Array, out: Uint8Array, w: number, h: number): void {
+  const { width: sw, height: sh, data } = src;
+  const ys = axisTaps(sh, h);
+  const rowLen = w * 3;
+  const rows = stretchRows('pack.rows', data, sw, sh, 3, w);
+  const words = new Uint32Array(out.buffer, out.byteOffset, w * h);
+  for (let y = 0, i = 0; y < h; y++) {
+    const r0 = ys.i0[y] * rowLen, r1 = ys.i1[y] * rowLen, f = ys.w1[y];
+    for (let r = 0; r < rowLen; r += 3, i++) {
+      // Bytes as a Uint8Array store makes them: truncated (the values are in 0..255.5).
+      const red = (rows[r0 + r] + (rows[r1 + r] - rows[r0 + r]) * f + 0.5) | 0;
+      const green = (rows[r0 + r + 1] + (rows[r1 + r + 1] - rows[r0 + r + 1]) * f + 0.5) | 0;
+      const blue = (rows[r0 + r + 2] + (rows[r1 + r + 2] - rows[r0 + r + 2]) * f + 0.5) | 0;
+      const v = m[i];
+      const alpha = v <= 0 ? 0 : v >= 1 ? 255 : (v * 255 + 0.5) | 0;
+      words[i] = red | (green << 8) | (blue << 16) | (alpha << 24);
     }
   }
 }
