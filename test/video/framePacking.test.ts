@@ -21,6 +21,13 @@ describe('packFrame', () => {
       for (const strength of [10, 50, 100]) {
         expect(packFrame(guide, mask, strength, W, H).data).toEqual(packFrame(work, mask, strength, W, H).data);
       }
+      // Into a used buffer of the packed size (a video reuses a few): every byte rewritten, with or without a blur.
+      for (const strength of [50, null]) {
+        const used = new Uint8Array(mw * mh * 4).fill(77);
+        const packed = packFrame(guide, mask, strength, W, H, used);
+        expect(packed.data).toBe(used);
+        expect(packed.data).toEqual(packFrame(guide, mask, strength, W, H).data);
+      }
     }
   });
 });

@@ -10,12 +10,17 @@ import { axisTaps, stretchRows } from '../../core/postprocess.js';
  * What Node sends ffmpeg per frame, at the mask's size: the mask in alpha and, for blur, the
  * weighted blur of `small` (the frame Node works on: best the working frame already reduced to
  * the mask's size, BackgroundEffect.streamGuide, else any size; computed at the blur's own smaller
- * working size, in the W × H output's shape) sampled bilinearly in RGB.
+ * working size, in the W × H output's shape) sampled bilinearly in RGB. Written into `buffer`
+ * when it is the packed frame's size (a buffer whose earlier frame is written out), else a new one.
  */
-export function packFrame(small: Frame, mask: Mask, blurStrength: number | null, W: number, H: number): Frame {
+export function packFrame(small: Frame, mask: Mask, blurStrength: number | null, W: number, H: number, buffer?: Uint8Array): Frame {
   const { width: w, height: h } = mask;
-  const out = new Uint8Array(w * h * 4);
-  if (blurStrength === null) alphaInto(mask.data, out);
+  const reuse = buffer?.length === w * h * 4;
+  const out = reuse ? buffer! : new Uint8Array(w * h * 4);
+  if (blurStrength === null) {
+    if (reuse) out.fill(0);
+    alphaInto(mask.data, out);
+  }
   else {
     // A frame of the mask's size is blurred as it is (what blurBackgroundFor would halve the working frame into).
     const blurred = small.width === w && small.height === h ? blurBackground(small, mask, blurStrength) : blurBackgroundFor(small, mask, blurStrength, W, H);
