@@ -6,7 +6,8 @@
  * is just smoothed.
  *
  * The coefficients a, b are worked out at a reduced working size with O(1)-per-pixel box means
- * (blur.ts boxMean), upsampled bilinearly and applied to the full-resolution picture, so the cost
+ * (running sums: blur.ts boxMean for the grey guide, fused ones for the colour guide), upsampled
+ * bilinearly and applied to the full-resolution picture, so the cost
  * at full resolution is one bilinear sample and one multiply-add per pixel. Radius and working size
  * are relative to the frame, so the result looks the same on a thumbnail and a 12 MP photo.
  */
@@ -236,8 +237,13 @@ function applyCoefficients(
       // Only the working columns this span reads (i0 … e, clamped): most of a row is constant.
       const c0 = i0 * K, c1 = (e < ww ? e + 1 : ww) * K;
       blendRows(coeffs, j0 * rowLen + c0, j1 * rowLen + c0, wy, vrow, c0, c1 - c0);
+      if (K === 4 && !edge && saturate > 0 && !invert) {
+        // A stream's mask: clamped and snapped in the same loop.
+        colourSpan(src, C, vrow, xs, o, x0, x1, od, saturate);
+        continue;
+      }
       if (K === 2) greySpan(src, C, vrow, xs, o, x0, x1, od);
-      else colourSpan(src, C, vrow, xs, o, x0, x1, od);
+      else colourSpan(src, C, vrow, xs, o, x0, x1, od, 0);
       if (edge) applySoftEdge(od, od, o + x0, o + x1, edge, invert);
       else if (saturate > 0) snap(od, o + x0, o + x1, saturate, invert);
       else if (invert) for (let q = o + x0; q < o + x1; q++) od[q] = 1 - od[q];
@@ -272,17 +278,23 @@ function greySpan(src: Uint8Array | Uint8ClampedArray, C: number, v: Float32Arra
   }
 }
 
-function colourSpan(src: Uint8Array | Uint8ClampedArray, C: number, v: Float32Array, xs: AxisTaps, o: number, x0: number, x1: number, od: Float32Array): void {
+/**
+ * The colour guide's q over output pixels [x0, x1) of a row, clamped to [0, 1]; with `within` > 0
+ * also snapped as {@link snap} does (0 < within < 0.5) in the same loop.
+ */
+function colourSpan(src: Uint8Array | Uint8ClampedArray, C: number, v: Float32Array, xs: AxisTaps, o: number, x0: number, x1: number, od: Float32Array, within: number): void {
   const { i0, i1, w1 } = xs;
   const k255 = 1 / 255;
+  // Clamping to [0, 1], storing as float32 and then snapping is snapping the float32 q itself.
+  const lo = within, hi = 1 - within;
   for (let x = x0, p = (o + x0) * C; x < x1; x++, p += C) {
     const s = i0[x] * 4, t = i1[x] * 4, f = w1[x];
     const ar = v[s] + (v[t] - v[s]) * f;
     const ag = v[s + 1] + (v[t + 1] - v[s + 1]) * f;
     const ab = v[s + 2] + (v[t + 2] - v[s + 2]) * f;
     const b = v[s + 3] + (v[t + 3] - v[s + 3]) * f;
-    const q = (ar * src[p] + ag * src[p + 1] + ab * src[p + 2]) * k255 + b;
-    od[o + x] = q > 0 ? (q < 1 ? q : 1) : 0;
+    const q = Math.fround((ar * src[p] + ag * src[p + 1] + ab * src[p + 2]) * k255 + b);
+    od[o + x] = q > lo ? (q < hi ? q : 1) : 0;
   }
 }
 
