@@ -15,7 +15,7 @@ import { invertMask, jointBilateralUpsample, smoothstepMask, upsampleBilinear } 
 import { boxDownsample, resizeFrame, type Fit } from './resize.js';
 import { ROI_MODES, RoiTracker, segmentZoomed, type RoiMode } from './roi.js';
 import type { Segmenter } from './segmenter.js';
-import { streamEdges, streamGrid, streamSoftEdge, streamWorkSize } from './streamMask.js';
+import { streamEdges, streamGrid, streamGuide, streamSoftEdge, streamWorkSize } from './streamMask.js';
 import { TemporalSmoother, validateTemporalOptions, type TemporalOptions } from './temporal.js';
 
 export type Effect =
@@ -109,6 +109,10 @@ export class BackgroundEffect implements FrameProcessor {
   private smoother: TemporalSmoother | null = null;
   /** The last frame `streamMask` worked on (the compositor's blur starts from it). */
   private workFrame: Frame | null = null;
+  /** The last working frame reduced to the mask size (see `streamGuide`), and whether it is that frame's. */
+  private guide: Frame | null = null;
+  private guideData: Uint8Array | null = null;
+  private guideFresh = false;
   /** The stream's masks are written here (see `streamMask`). */
   private edgesOut: Mask | null = null;
   /** ROI zoom that follows people from frame to frame, for a stream (see `lowResMask`). */
@@ -243,6 +247,7 @@ export class BackgroundEffect implements FrameProcessor {
     const size = streamWorkSize(frame.width, frame.height);
     const work = workingFrame(frame, size.width, size.height);
     this.workFrame = work;
+    this.guideFresh = false;
     this.timings.preprocess += stageNow() - t0;
     let low: Mask;
     if (roi === 'off') low = await this.segmenter.segment(work, this.timings);
@@ -260,9 +265,25 @@ export class BackgroundEffect implements FrameProcessor {
     }
     const t1 = stageNow();
     // One buffer per stream, reused (the compositors are done with a mask by the next frame).
-    this.edgesOut = streamEdges(low, work, edges, threshold, this.edgesOut ?? undefined);
+    this.edgesOut = streamEdges(low, work, edges, threshold, this.edgesOut ?? undefined, edges === 'guided' ? this.streamGuide() : undefined);
     this.timings.refine += stageNow() - t1;
     return this.edgesOut;
+  }
+
+  /**
+   * The last {@link streamMask} frame's working frame reduced to the mask size (streamGuide): what
+   * the guided edges followed, and where a compositor's background blur starts. The effect's own
+   * buffer, overwritten by the next frame's.
+   */
+  streamGuide(): Frame {
+    if (!this.workFrame) throw new Error('streamGuide comes after streamMask: there is no stream frame yet');
+    if (!this.guideFresh) {
+      this.guide = streamGuide(this.workFrame, this.guideData ?? undefined);
+      // Only a buffer streamGuide made is the effect's to reuse (a work frame's may be a decoder's).
+      if (this.guide !== this.workFrame) this.guideData = this.guide.data as Uint8Array;
+      this.guideFresh = true;
+    }
+    return this.guide!;
   }
 
   /** The soft edge (and inversion) a compositor applies to an upsampled {@link streamMask}. */

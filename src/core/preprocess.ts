@@ -30,6 +30,10 @@ export function frameToTensor(frame: Frame, spec: ModelSpec, out?: Float32Array,
   }
   const xs = axisTaps(frame.width, w, crop?.x ?? 0, crop?.width ?? frame.width, taps?.[0]);
   const ys = axisTaps(frame.height, h, crop?.y ?? 0, crop?.height ?? frame.height, taps?.[1]);
+  if (inputLayout === 'nhwc') {
+    bilinearNhwc(data, ch, fw, xs, ys, w, h, scale, lo, tensor);
+    return tensor;
+  }
   for (let y = 0; y < h; y++) {
     const r0 = ys.i0[y] * fw;
     const r1 = ys.i1[y] * fw;
@@ -44,13 +48,40 @@ export function frameToTensor(frame: Frame, spec: ModelSpec, out?: Float32Array,
       for (let k = 0; k < 3; k++) {
         const top = data[a + k] + (data[b + k] - data[a + k]) * wx;
         const bot = data[c + k] + (data[d + k] - data[c + k]) * wx;
-        const v = (top + (bot - top) * wy) * scale + lo;
-        if (inputLayout === 'nhwc') tensor[o * 3 + k] = v;
-        else tensor[k * plane + o] = v;
+        tensor[k * plane + o] = (top + (bot - top) * wy) * scale + lo;
       }
     }
   }
   return tensor;
+}
+
+/**
+ * The bilinear stretch into the interleaved (NHWC) input, every ROI crop of a stream: channels
+ * written out, the same sums as the planar loop (so the same tensor to the last bit).
+ */
+function bilinearNhwc(
+  data: Uint8Array | Uint8ClampedArray, ch: number, fw: number, xs: AxisTaps, ys: AxisTaps, w: number, h: number,
+  scale: number, lo: number, tensor: Float32Array,
+): void {
+  const { i0: xi0, i1: xi1, w1: xw } = xs;
+  for (let y = 0, o = 0; y < h; y++) {
+    const r0 = ys.i0[y] * fw, r1 = ys.i1[y] * fw;
+    const wy = ys.w1[y];
+    for (let x = 0; x < w; x++, o += 3) {
+      const a = (r0 + xi0[x]) * ch, b = (r0 + xi1[x]) * ch;
+      const c = (r1 + xi0[x]) * ch, d = (r1 + xi1[x]) * ch;
+      const wx = xw[x];
+      let top = data[a] + (data[b] - data[a]) * wx;
+      let bot = data[c] + (data[d] - data[c]) * wx;
+      tensor[o] = (top + (bot - top) * wy) * scale + lo;
+      top = data[a + 1] + (data[b + 1] - data[a + 1]) * wx;
+      bot = data[c + 1] + (data[d + 1] - data[c + 1]) * wx;
+      tensor[o + 1] = (top + (bot - top) * wy) * scale + lo;
+      top = data[a + 2] + (data[b + 2] - data[a + 2]) * wx;
+      bot = data[c + 2] + (data[d + 2] - data[c + 2]) * wx;
+      tensor[o + 2] = (top + (bot - top) * wy) * scale + lo;
+    }
+  }
 }
 
 /** A model-size frame's RGB as the model's interleaved input (a video's every frame: kept to one tight loop). */

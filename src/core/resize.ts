@@ -280,23 +280,28 @@ export function aspectFitSize(maxW: number, maxH: number, width: number, height:
 /**
  * @internal The mean of every k × k block of the frame (any channel count): the cheapest area
  * downsample, one read per source value. The last W mod k columns and H mod k rows are left out.
+ * Written into `out` (exactly the result's size) when given: a stream reuses one buffer.
  */
-export function boxDownsample(src: Frame, k: number): Frame {
+export function boxDownsample(src: Frame, k: number, out?: Uint8Array): Frame {
   if (!(Number.isInteger(k) && k >= 1)) throw new RangeError(`box size must be a whole number ≥ 1, got ${k}`);
   const C = src.channels;
   const w = Math.floor(src.width / k), h = Math.floor(src.height / k);
   checkSize(w, h, 'box downsample');
   const rowLen = w * C;
-  const data = new Uint8Array(h * rowLen);
+  if (out && out.length !== h * rowLen) throw new RangeError(`box downsample buffer holds ${out.length} bytes, not ${h * rowLen}`);
+  const data = out ?? new Uint8Array(h * rowLen);
   const sd = src.data;
   if (k === 2) {
     // Halving (a 720p frame to a stream's working size, a working frame to its mask size): four
     // integer reads a value, rounded as below.
-    const stride = src.width * C;
-    for (let y = 0, o = 0; y < h; y++) {
-      let p = 2 * y * stride;
-      for (let x = 0; x < w; x++, p += C) {
-        for (let c = 0; c < C; c++, p++, o++) data[o] = (sd[p] + sd[p + C] + sd[p + stride] + sd[p + stride + C] + 2) >> 2;
+    if (C === 3) halveRgb(sd, src.width * 3, w, h, data);
+    else {
+      const stride = src.width * C;
+      for (let y = 0, o = 0; y < h; y++) {
+        let p = 2 * y * stride;
+        for (let x = 0; x < w; x++, p += C) {
+          for (let c = 0; c < C; c++, p++, o++) data[o] = (sd[p] + sd[p + C] + sd[p + stride] + sd[p + stride + C] + 2) >> 2;
+        }
       }
     }
     return { width: w, height: h, channels: src.channels, data, timestamp: src.timestamp };
@@ -310,6 +315,18 @@ export function boxDownsample(src: Frame, k: number): Frame {
     for (let i = 0; i < rowLen; i++) data[o + i] = acc[i] * inv + 0.5;
   }
   return { width: w, height: h, channels: src.channels, data, timestamp: src.timestamp };
+}
+
+/** boxDownsample's halving of RGB (every frame of a stream, twice): the channel loop written out. */
+function halveRgb(sd: Uint8Array | Uint8ClampedArray, stride: number, w: number, h: number, data: Uint8Array): void {
+  for (let y = 0, o = 0; y < h; y++) {
+    for (let x = 0, p = 2 * y * stride; x < w; x++, p += 6, o += 3) {
+      const q = p + stride;
+      data[o] = (sd[p] + sd[p + 3] + sd[q] + sd[q + 3] + 2) >> 2;
+      data[o + 1] = (sd[p + 1] + sd[p + 4] + sd[q + 1] + sd[q + 4] + 2) >> 2;
+      data[o + 2] = (sd[p + 2] + sd[p + 5] + sd[q + 2] + sd[q + 5] + 2) >> 2;
+    }
+  }
 }
 
 /** Adds the k-wide horizontal sums of one source row into acc (w blocks × C channels). */

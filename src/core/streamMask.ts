@@ -68,13 +68,27 @@ export function streamGrid(width: number, height: number, cells: number): Size {
 }
 
 /**
+ * The working frame reduced to a stream's mask size (whole-pixel block means): the guided edges'
+ * guide, and what a compositor's background blur starts from (one halving per frame serves both).
+ * Written into `buffer` when it is that size (a stream reuses one; never the work frame's own),
+ * else into a new one. Returns the work frame itself where it is the mask size already.
+ */
+export function streamGuide(work: Frame, buffer?: Uint8Array): Frame {
+  const k = maskBlock(work);
+  if (k === 1) return work;
+  const size = Math.floor(work.width / k) * Math.floor(work.height / k) * work.channels;
+  return boxDownsample(work, k, buffer && buffer.length === size && buffer.buffer !== work.data.buffer ? buffer : undefined);
+}
+
+/**
  * A stream's grid mask at its mask size, edges as asked: `guided`, the probability soft-stepped at
  * `threshold` (as `refine: 'guided'` does) and then guided by the working frame reduced to the
- * mask size; `bilinear`, the grid resized. In [0, 1] and without the final soft edge: the
- * compositor applies {@link streamSoftEdge} after upsampling, so the step lands on output pixels.
- * `out` (the mask size) is reused when given.
+ * mask size (`guide`, from {@link streamGuide}, when the caller has it already); `bilinear`, the
+ * grid resized. In [0, 1] and without the final soft edge: the compositor applies
+ * {@link streamSoftEdge} after upsampling, so the step lands on output pixels. `out` (the mask
+ * size) is reused when given.
  */
-export function streamEdges(grid: Mask, work: Frame, edges: 'guided' | 'bilinear', threshold: number, out?: Mask): Mask {
+export function streamEdges(grid: Mask, work: Frame, edges: 'guided' | 'bilinear', threshold: number, out?: Mask, guide?: Frame): Mask {
   const k = maskBlock(work);
   const size = { width: Math.floor(work.width / k), height: Math.floor(work.height / k) };
   const target = out && out.width === size.width && out.height === size.height ? out : createMask(size.width, size.height);
@@ -84,8 +98,8 @@ export function streamEdges(grid: Mask, work: Frame, edges: 'guided' | 'bilinear
   }
   const crisp: Mask = { width: grid.width, height: grid.height, data: scratchF32('stream.crisp', grid.data.length) };
   applySoftEdge(grid.data, crisp.data, 0, grid.data.length, softEdge(threshold, GUIDED_PRE_SOFTNESS));
-  const guide = k === 1 ? work : boxDownsample(work, k);
-  return guidedUpsample(crisp, guide, { workSide: GUIDE_SIDE, guide: 'colour', saturate: SATURATE, out: target });
+  const g = guide && guide.width === size.width && guide.height === size.height ? guide : streamGuide(work);
+  return guidedUpsample(crisp, g, { workSide: GUIDE_SIDE, guide: 'colour', saturate: SATURATE, out: target });
 }
 
 /** The soft edge a compositor applies to a stream mask after upsampling it (guided edges are already placed at 0.5). */

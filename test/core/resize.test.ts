@@ -125,6 +125,13 @@ describe('boxDownsample', () => {
         }
       }
     }
+    // Into a buffer of the result's size (a stream reuses one): the same values, in that buffer.
+    const f = createFrame(9, 6, 3);
+    for (let i = 0; i < f.data.length; i++) f.data[i] = (i * 53) % 256;
+    const into = new Uint8Array(4 * 3 * 3);
+    expect(boxDownsample(f, 2, into).data).toBe(into);
+    expect(into).toEqual(boxDownsample(f, 2).data);
+    expect(() => boxDownsample(f, 2, new Uint8Array(5))).toThrow(RangeError);
     expect(() => boxDownsample(createFrame(4, 4, 3), 0)).toThrow(RangeError);
     expect(() => boxDownsample(createFrame(4, 4, 3), 5)).toThrow(RangeError);
   });

@@ -144,6 +144,8 @@ export function ffmpegRenderer(effect: BackgroundEffect): Renderer {
       const out = sink!;
       const blurStrength = fx.type === 'blur' ? fx.strength : null;
       let waitMs = 0;
+      // Packed frames' buffers, back here once ffmpeg's pipe has taken them: a few for the whole video instead of one a frame.
+      const spare: Uint8Array[] = [];
       return {
         source: { frames: () => src.frames(), close: () => src.close() },
         processors: [
@@ -151,7 +153,8 @@ export function ffmpegRenderer(effect: BackgroundEffect): Renderer {
             process: async (small: Frame) => {
               const mask = await effect.streamMask(small);
               const t = stageNow();
-              const packed = packFrame(small, mask, blurStrength, W, H);
+              // The blur starts from the working frame already halved to the mask's size (the guided edges' guide).
+              const packed = packFrame(blurStrength === null ? small : effect.streamGuide(), mask, blurStrength, W, H, spare.pop());
               // Node's share of the compositing (the blurred background, the mask's bytes).
               effect.timings.composite += stageNow() - t;
               src.recycle(small);
@@ -165,6 +168,7 @@ export function ffmpegRenderer(effect: BackgroundEffect): Renderer {
             const t = performance.now();
             await out.writeRaw(frame.data as Uint8Array);
             waitMs += performance.now() - t;
+            spare.push(frame.data as Uint8Array);
           },
           finish: async () => undefined,
           abort: async () => undefined,
