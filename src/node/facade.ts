@@ -151,8 +151,8 @@ export class Backdrop {
     const effect = this.streamEffect(temporal);
     // Just the effect, on every frame: ffmpeg composites (full-size pixels never enter Node).
     if (!flip && !fps && !processors?.length && !video.range && compositeUnsupported(effect) === null) {
-      const { info, from, to, audio, codec, crf, preset, force, outputArgs, signal, onProgress, ffmpegPath, ffprobePath } = video;
-      return renderVideo({ input, output, info, from, to, audio, codec, crf, preset, force, outputArgs, signal, onProgress, ffmpegPath, ffprobePath }, ffmpegRenderer(effect));
+      const { info, from, to, audio, leadIn, codec, crf, preset, force, outputArgs, signal, onProgress, ffmpegPath, ffprobePath } = video;
+      return renderVideo({ input, output, info, from, to, audio, leadIn, codec, crf, preset, force, outputArgs, signal, onProgress, ffmpegPath, ffprobePath }, ffmpegRenderer(effect));
     }
     const chain = streamChain(effect, { flip, fps, processors });
     return processVideo({ ...video, input, output, processors: chain.processors });

@@ -175,32 +175,40 @@ export async function writeFileAtomic(path: string, data: Buffer | Uint8Array, o
       await fh.close();
     }
     if (existing) await chmod(tmp, existing.mode & 0o7777).catch(() => undefined);
-    if (opts.force) {
-      await rename(tmp, target);
-    } else {
-      let linked = false;
-      try {
-        await link(tmp, target);
-        linked = true;
-      } catch (err) {
-        if (errnoCode(err) === 'EEXIST') throw new OutputError(path, `${path} exists; use --force to overwrite`, 'exists');
-        // No hard links here (FAT, some network shares): check again and rename.
-        if (await statOrNull(target)) throw new OutputError(path, `${path} exists; use --force to overwrite`, 'exists');
-        await rename(tmp, target);
-      }
-      if (linked) {
-        committed = true;
-        await removeQuietly(tmp);
-      }
-    }
+    await moveIntoPlace(tmp, path, opts.force ?? false);
     committed = true;
-    await syncFolder(dirname(target));
   } catch (err) {
     if (!committed) await removeQuietly(tmp);
     throw err instanceof OutputError ? err : describeWriteError(path, err);
   } finally {
     untrackTempFile(tmp);
   }
+}
+
+/**
+ * Move a finished temporary file (tempPathFor) to `path`. Without `force` the step is a hard
+ * link, which fails with OutputError('exists') if a file appeared at `path` meanwhile (file
+ * systems without hard links fall back to a rename after checking again). The caller removes
+ * `tmp` if this throws; once it resolves, `tmp` is gone.
+ */
+export async function moveIntoPlace(tmp: string, path: string, force: boolean): Promise<void> {
+  const target = resolve(path);
+  if (force) {
+    await rename(tmp, target);
+  } else {
+    let linked = false;
+    try {
+      await link(tmp, target);
+      linked = true;
+    } catch (err) {
+      if (errnoCode(err) === 'EEXIST') throw new OutputError(path, `${path} exists; use --force to overwrite`, 'exists');
+      // No hard links here (FAT, some network shares): check again and rename.
+      if (await statOrNull(target)) throw new OutputError(path, `${path} exists; use --force to overwrite`, 'exists');
+      await rename(tmp, target);
+    }
+    if (linked) await removeQuietly(tmp);
+  }
+  await syncFolder(dirname(target));
 }
 
 /** Make the rename durable; not possible on every platform (Windows), so errors are ignored. */

@@ -175,6 +175,8 @@ const harness = {
   /**
    * Which frame each look of the model reads, with a stand-in model that takes `delayMs` per run
    * and sees a person in the middle of whatever it is shown (so ROI zoom follows a crop there).
+   * Each run also lasts until two newer frames came in (or the last was written), so frames
+   * arrive while the model reads however slowly a loaded machine writes them.
    * Frame k (width × height) is a green strip on the left (in a look at the whole frame, not in a
    * crop of the middle) and its code k elsewhere (red); `count` frames are written `paceMs` apart.
    * `offMainThread` as onnxruntime-web's worker says: when masks are slow, frames go out at once
@@ -185,6 +187,9 @@ const harness = {
     if (!streams) throw new Error('no insertable streams');
     const runs: { code: number; whole: boolean }[] = [];
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    let written = 0;
+    /** From the first frame written to the last (the warm-up run on a blank frame comes before). */
+    let writing = false;
     const backend: InferenceBackend & { offMainThread: boolean } = {
       name: 'stand-in',
       offMainThread,
@@ -196,7 +201,9 @@ const harness = {
             runs.push({ code: Math.round(at(w >> 1, h >> 1, 0) * 255), whole: at(0, 0, 1) > 0.5 });
             const out = new Float32Array(w * h);
             for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[y * w + x] = Math.hypot(x - w / 2, y - h / 2) < 12 ? 1 : 0;
+            const seen = written;
             await sleep(delayMs);
+            while (writing && written < seen + 2) await sleep(2);
             return out;
           },
           async release() {},
@@ -220,14 +227,20 @@ const harness = {
     })();
     const writer = camera.writable.getWriter();
     const pixels = new Uint8Array(width * height * 4);
+    writing = true;
     for (let k = 0; k < count; k++) {
       for (let i = 0; i < width * height; i++) {
         const strip = i % width < width / 8;
-        pixels.set(strip ? [0, 255, 0, 255] : [k, 0, 128, 255], i * 4);
+        pixels[i * 4] = strip ? 0 : k;
+        pixels[i * 4 + 1] = strip ? 255 : 0;
+        pixels[i * 4 + 2] = strip ? 0 : 128;
+        pixels[i * 4 + 3] = 255;
       }
       await writer.write(new VideoFrame(pixels, { format: 'RGBA', codedWidth: width, codedHeight: height, timestamp: k * paceMs * 1000 }));
+      written++;
       await sleep(paceMs);
     }
+    writing = false;
     const metrics = processor.getMetrics();
     processor.stop();
     camera.stop();

@@ -129,7 +129,7 @@ describe.skipIf(!chromiumPath)('ROI zoom in the browser', () => {
       // Held frames (the model keeps up) and frames that go out at once (it does not): either
       // way the frame the model is reading keeps its slot until its last crop is read.
       for (const offMainThread of [false, true]) {
-        const { runs, drawn, metrics } = await callHarness(browser.page, 'roiReads', W, H, offMainThread ? 100 : 60, 20, offMainThread ? 60 : 30, offMainThread, kind);
+        const { runs, drawn, metrics } = await callHarness(browser.page, 'roiReads', W, H, offMainThread ? 100 : 80, 20, offMainThread ? 60 : 30, offMainThread, kind);
         // A look at the whole frame starts a mask; the crop looks after it are of the same frame.
         const pairs = runs.slice(1).map((r, i) => [runs[i], r]).filter(([a, b]) => a.whole && !b.whole);
         const mismatched = pairs.filter(([a, b]) => a.code !== b.code);
@@ -137,9 +137,10 @@ describe.skipIf(!chromiumPath)('ROI zoom in the browser', () => {
           `frame codes read ${runs.map((r) => `${r.whole ? 'W' : ''}${r.code}`).join(' ')}`);
         expect(pairs.length).toBeGreaterThanOrEqual(3);
         expect(mismatched).toEqual([]);
-        // And the crops were really taken while newer frames came in: some arrived while the model
-        // was busy and were dropped. (Counting frames against model runs, as this once did, hung on
-        // how fast a loaded machine lets the camera deliver: 59 against 60 runs.)
+        // And the crops were really taken while newer frames came in: the stand-in model waits for
+        // two, so with a frame held for its mask one waits and the next is dropped. (Counting frames
+        // against model runs, as this once did, hung on how fast a loaded machine lets the camera
+        // deliver: 59 against 60 runs; so did trusting the pace alone: 0 dropped in a loaded CI run.)
         expect(metrics.dropped).toBeGreaterThan(0);
         expect(drawn).toBeGreaterThanOrEqual(pairs.length);
       }

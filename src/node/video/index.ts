@@ -12,3 +12,6 @@ export * from './tools.js';
 export * from './job.js';
 export * from './renderer.js';
 export * from './nodeRenderer.js';
+export * from './keyframes.js';
+export * from './segmentPlan.js';
+export * from './concatSegments.js';

@@ -27,6 +27,12 @@ export interface VideoJobOptions extends FfmpegOptions, Pick<VideoSinkOptions, '
   range?: FrameRange;
   /** Keep the input's audio (default true). */
   audio?: boolean;
+  /**
+   * Frames at the start of the range that are processed but not written (default 0): a segment's
+   * lead-in (segmentPlan.ts), which warms up the temporal smoothing and ROI tracking so that the
+   * segment's first written frame is masked as in a run that read everything before it.
+   */
+  leadIn?: number;
   /** After each frame is written. `total` is undefined when the input does not tell its length. */
   onProgress?: (done: number, total: number | undefined, fps: number) => void;
   /** Abort: both ffmpeg processes are stopped and the temporary output removed; rejects with the abort reason. */
@@ -45,6 +51,8 @@ export interface VideoJob {
   readonly to?: number;
   /** The frames the processors run on (Node compositing only). */
   readonly range?: FrameRange;
+  /** Frames read and processed first but not written (a segment's lead-in). */
+  readonly leadIn: number;
   /** The output for frames of the input's size, and its plan. */
   readonly sink: VideoSinkOptions;
   readonly plan: SinkPlan;
@@ -69,15 +77,12 @@ export async function createVideoJob(opts: VideoJobOptions, renderer: Renderer):
   const sink = sinkOptions({ ...opts, transparent }, tools, info, info.width, info.height, transparent ? 4 : 3);
   const plan = planVideoSink(sink);
   const { input, output, from, to, range, signal, onProgress } = opts;
-  return { input, output, tools, info, from, to, range, sink, plan, renderer, signal, onProgress, startedAt };
+  return { input, output, tools, info, from, to, range, leadIn: sink.skipFrames ?? 0, sink, plan, renderer, signal, onProgress, startedAt };
 }
 
 /** The sink options for a job whose frames are width × height × channels: encoder settings, and the input's sound kept in step. */
 function sinkOptions(opts: VideoJobOptions, tools: VideoTools, info: VideoInfo, width: number, height: number, channels: 3 | 4): VideoSinkOptions {
   const keepAudio = (opts.audio ?? true) && info.audio.length > 0;
-  // If the video started after the audio (rare), delay it by as much so they stay aligned.
-  const lead = info.startTime - info.formatStartTime;
-  const frameSec = info.frameRate.den / info.frameRate.num;
   return {
     tools,
     output: opts.output,
@@ -94,6 +99,17 @@ function sinkOptions(opts: VideoJobOptions, tools: VideoTools, info: VideoInfo, 
     outputArgs: opts.outputArgs,
     inputs: [opts.input],
     audioFrom: keepAudio ? { path: opts.input, from: opts.from, to: opts.to, streams: info.audio } : undefined,
-    videoDelay: !opts.from && lead > frameSec / 2 ? lead : undefined,
+    videoDelay: keepAudio ? videoDelayFor(info, opts.from) : undefined,
+    skipFrames: opts.leadIn || undefined,
   };
+}
+
+/**
+ * Seconds to delay the video against the sound when the input's video started after its audio
+ * (rare; reading from a later `from` starts both together). Undefined when there is nothing to do.
+ */
+export function videoDelayFor(info: Pick<VideoInfo, 'startTime' | 'formatStartTime' | 'frameRate'>, from?: number): number | undefined {
+  const lead = info.startTime - info.formatStartTime;
+  const frameSec = info.frameRate.den / info.frameRate.num;
+  return !from && lead > frameSec / 2 ? lead : undefined;
 }

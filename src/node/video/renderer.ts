@@ -86,6 +86,7 @@ export async function runVideoJob(job: VideoJob): Promise<VideoSummary> {
     render = await job.renderer.open(job);
     const r = render;
     const setupMs = performance.now() - job.startedAt;
+    const total = r.expectedFrames !== undefined ? Math.max(0, r.expectedFrames - job.leadIn) : undefined;
     const summary = await runEngine({
       source: r.source,
       processors: r.processors,
@@ -97,14 +98,15 @@ export async function runVideoJob(job: VideoJob): Promise<VideoSummary> {
         r.onFrame || job.onProgress
           ? (s) => {
               r.onFrame?.(s);
-              job.onProgress?.(s.framesOut, r.expectedFrames, s.fps);
+              // A lead-in is not part of the output: progress counts the frames that are.
+              if (s.framesOut > job.leadIn) job.onProgress?.(s.framesOut - job.leadIn, total, s.fps);
             }
           : undefined,
     });
     const tFinish = performance.now();
     const sink = await r.finish(summary);
     if (!sink) throw noFramesDecoded(job);
-    const frames = summary.framesOut;
+    const frames = summary.framesOut - job.leadIn;
     const seconds = (performance.now() - job.startedAt) / 1000;
     const timings: VideoTimings = {
       ...r.waits(),
@@ -114,7 +116,7 @@ export async function runVideoJob(job: VideoJob): Promise<VideoSummary> {
       finishMs: performance.now() - tFinish,
     };
     const { input, output, info } = job;
-    return { input, output, frames, expectedFrames: r.expectedFrames, width: sink.width, height: sink.height, frameRate: info.frameRate, fps: frames / seconds, seconds, timings, sink, inputInfo: info };
+    return { input, output, frames, expectedFrames: total, width: sink.width, height: sink.height, frameRate: info.frameRate, fps: frames / seconds, seconds, timings, sink, inputInfo: info };
   } catch (err) {
     // The Engine has already closed both ends when it ran; this covers failures around it.
     await render?.abort();

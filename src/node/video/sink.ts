@@ -238,9 +238,10 @@ class FfmpegVideoSink implements VideoSink {
       await this.discard();
       throw err;
     }
-    if (this.framesWritten === 0) {
+    const skipped = this.opts.skipFrames ?? 0;
+    if (this.framesWritten <= skipped) {
       await this.discard();
-      throw new VideoSinkError(`nothing written to ${this.output}: no frames`, 'encode');
+      throw new VideoSinkError(`nothing written to ${this.output}: no frames${skipped ? ` after the ${skipped} frames of lead-in` : ''}`, 'encode');
     }
     try {
       await this.commit();
@@ -251,7 +252,7 @@ class FfmpegVideoSink implements VideoSink {
     this.state = 'done';
     return {
       output: this.output,
-      frames: this.opts.timing === 'arrival' ? (this.encodedFrames ?? this.framesWritten) : this.framesWritten,
+      frames: this.opts.timing === 'arrival' ? (this.encodedFrames ?? this.framesWritten) : this.framesWritten - skipped,
       width: this.plan.width,
       height: this.plan.height,
       codec: this.plan.codec,

@@ -78,6 +78,11 @@ export interface VideoSinkOptions extends FfmpegOptions {
   outputArgs?: string[];
   /** Let ffmpeg build the picture from other inputs instead of receiving it (see VideoGraph). */
   graph?: VideoGraph;
+  /**
+   * Drop this many frames at the start, after they were sent (ffmpeg `trim`): a segment's lead-in
+   * (segmentPlan.ts), which warms the processors up but is not part of the output. Default 0.
+   */
+  skipFrames?: number;
 }
 
 /**
@@ -115,7 +120,7 @@ export class VideoSinkError extends Error {
 // ---------------------------------------------------------------------------------------------
 // Planning (pure: no processes, no files)
 
-type Container = 'mp4' | 'mov' | 'matroska' | 'webm';
+export type Container = 'mp4' | 'mov' | 'matroska' | 'webm';
 
 const EXT_CONTAINER: Record<string, Container> = {
   '.mp4': 'mp4',
@@ -204,6 +209,7 @@ export function planVideoSink(opts: VideoSinkOptions, audioStreams: AudioStreamI
   if (!PRESETS.includes(preset)) throw option('preset', preset, PRESETS.join(', '));
   if (opts.crf !== undefined && !(Number.isFinite(opts.crf) && opts.crf >= 0 && opts.crf <= 63)) throw option('crf', opts.crf, 'a number 0–63');
   if (opts.codec !== undefined && !VIDEO_CODECS.includes(opts.codec)) throw option('codec', opts.codec, VIDEO_CODECS.join(', '));
+  if (opts.skipFrames !== undefined && !(Number.isInteger(opts.skipFrames) && opts.skipFrames >= 0)) throw option('skipFrames', opts.skipFrames, 'a whole number of frames ≥ 0');
   const kind = kindOfOutput(opts.output);
 
   if (kind === 'device') {
@@ -290,8 +296,24 @@ export function planVideoSink(opts: VideoSinkOptions, audioStreams: AudioStreamI
   }
   if (container === 'mp4' || container === 'mov') args.push('-movflags', '+faststart');
 
-  const audio = audioStreams.map((s) => (COPYABLE_AUDIO[container](s.codec) ? 'copy' : container === 'webm' ? 'opus' : 'aac') as 'copy' | 'aac' | 'opus');
-  return { kind, codec, container, width: w, height: h, padded, videoArgs: args, audio };
+  return { kind, codec, container, width: w, height: h, padded, videoArgs: args, audio: audioPlan(container, audioStreams) };
+}
+
+/** What happens to each audio stream in a container: copied when it can hold the codec, else re-encoded. */
+export function audioPlan(container: Container, streams: readonly AudioStreamInfo[]): ('copy' | 'aac' | 'opus')[] {
+  return streams.map((s) => (COPYABLE_AUDIO[container](s.codec) ? 'copy' : container === 'webm' ? 'opus' : 'aac'));
+}
+
+/** The container a video file name asks for by its extension; undefined for anything else. */
+export function fileContainer(output: string): Container | undefined {
+  return kindOfOutput(output) === 'file' ? EXT_CONTAINER[extname(output).toLowerCase()] : undefined;
+}
+
+/** ffmpeg's options for an audio plan, one entry per output audio stream. */
+export function audioCodecArgs(plan: readonly ('copy' | 'aac' | 'opus')[]): string[] {
+  return plan.flatMap((how, i) =>
+    how === 'copy' ? [`-c:a:${i}`, 'copy'] : how === 'aac' ? [`-c:a:${i}`, 'aac', `-b:a:${i}`, '192k'] : [`-c:a:${i}`, 'libopus', `-b:a:${i}`, '128k'],
+  );
 }
 
 /** Filters that pad an odd size to even by repeating the last column/row. */
@@ -305,6 +327,14 @@ function evenPad(width: number, height: number, widthOnly = false): { filters: s
     w,
     h,
   };
+}
+
+/** The input options that read a file's sound over a time range, as the video was read from it. */
+export function audioInputArgs(audio: { path: string; from?: number; to?: number }): string[] {
+  const args: string[] = [];
+  if (audio.from) args.push('-ss', String(audio.from));
+  if (audio.to !== undefined) args.push('-t', String(audio.to - (audio.from ?? 0)));
+  return [...args, '-i', ffmpegInputPath(audio.path)];
 }
 
 /** The full ffmpeg command line for a plan. Exported for tests. */
@@ -330,17 +360,21 @@ export function buildSinkArgs(
   const audioInput = 1 + (graph?.inputs.length ?? 0);
   const withAudio = audio !== undefined && plan.audio.length > 0;
   if (withAudio) {
-    if (audio.from) args.push('-ss', String(audio.from));
-    if (audio.to !== undefined) args.push('-t', String(audio.to - (audio.from ?? 0)));
-    args.push('-i', ffmpegInputPath(audio.path));
+    args.push(...audioInputArgs(audio));
   }
   let videoArgs = plan.videoArgs;
+  // A lead-in is dropped before anything else sees the picture, and the rest starts at 0.
+  const skip = opts.skipFrames ? [`trim=start_frame=${opts.skipFrames}`, 'setpts=PTS-STARTPTS'] : [];
+  if (skip.length && !graph) {
+    const vf = videoArgs.indexOf('-vf');
+    videoArgs = vf >= 0 ? [...videoArgs.slice(0, vf + 1), [...skip, videoArgs[vf + 1]].join(','), ...videoArgs.slice(vf + 2)] : ['-vf', skip.join(','), ...videoArgs];
+  }
   if (graph) {
     // The plan's own -vf chain (padding, pixel format) continues the graph, without the colour
     // conversion: the picture keeps its input's colours and tags (graph.colorTags).
     const vf = videoArgs.indexOf('-vf');
     const chain = vf >= 0 ? videoArgs[vf + 1].split(',').filter((f) => f !== TO_BT709) : [];
-    const tail = chain.length ? [chain.join(',')] : [];
+    const tail = [...skip, ...(chain.length ? [chain.join(',')] : [])];
     if (vf >= 0) videoArgs = [...videoArgs.slice(0, vf), ...videoArgs.slice(vf + 2)];
     const tags = videoArgs.indexOf(BT709[0]);
     if (tags >= 0 && videoArgs.slice(tags, tags + BT709.length).join(' ') === BT709.join(' ')) {
@@ -352,12 +386,7 @@ export function buildSinkArgs(
     args.push('-map', '0:v');
   }
   if (withAudio) {
-    args.push('-map', `${audioInput}:a`, '-map_metadata', String(audioInput));
-    plan.audio.forEach((how, i) => {
-      if (how === 'copy') args.push(`-c:a:${i}`, 'copy');
-      else if (how === 'aac') args.push(`-c:a:${i}`, 'aac', `-b:a:${i}`, '192k');
-      else args.push(`-c:a:${i}`, 'libopus', `-b:a:${i}`, '128k');
-    });
+    args.push('-map', `${audioInput}:a`, '-map_metadata', String(audioInput), ...audioCodecArgs(plan.audio));
   }
   args.push(...videoArgs, ...(arrival ? [ffmpeg.hasFpsMode ? '-fps_mode' : '-vsync', 'cfr', '-r', rate] : []), ...(opts.outputArgs ?? []));
   switch (plan.kind) {
