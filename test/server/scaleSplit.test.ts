@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
 import { alive, childPids, until } from '../helpers/processes.js';
 import { describeWithRedis, startRedis, type TestRedis } from '../helpers/redis.js';
@@ -67,8 +67,12 @@ describeWithRedis('scale-out: a long video split across workers', () => {
     api = await startServer(['--data', data.dir, '--redis', redis.url, '--no-work', '--concurrency', '1', '--api-key', KEY, '--segment-seconds', '3']);
   });
 
+  // A failed test's workers must not take the next test's segments.
+  afterEach(async () => {
+    for (const w of workers.splice(0)) await w.stop();
+  });
+
   afterAll(async () => {
-    for (const w of workers) await w.stop();
     if (api) expect(await api.stop()).toBe(0);
     await redis?.cleanup();
     await data?.cleanup();
