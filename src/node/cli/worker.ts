@@ -60,7 +60,11 @@ Examples:
 A failed job is tried again by BullMQ (serve's --attempts, default 3) and then fails with the
 reason; a worker killed mid-job loses it to another worker after --lock-duration, which removes
 the partial output first. SIGTERM or Ctrl-C: no new jobs, running ones finish (or are handed back
-after --drain-timeout), exit 0.`,
+after --drain-timeout), exit 0.
+
+A video longer than serve's --segment-seconds comes as segments (any worker runs any of them,
+through the same claim-check) and a join that concatenates them with the sound; the job's
+progress counts the frames of all its segments, and a DELETE stops each one wherever it runs.`,
     )
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })

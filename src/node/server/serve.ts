@@ -20,6 +20,7 @@ import { EmbeddedQueue } from './jobs/embeddedQueue.js';
 import { removeSpentFiles } from './jobs/jobFiles.js';
 import type { JobQueue } from './jobs/queue.js';
 import { RedisJobStore } from './jobs/redisStore.js';
+import { VideoSplitter } from './jobs/splitVideo.js';
 import { DiskJobStore, type JobStore } from './jobs/store.js';
 import { FINISHED, type JobRecord } from './jobs/types.js';
 import { WorkerPool } from './pool/workerPool.js';
@@ -66,7 +67,9 @@ export async function startServer(config: ServeConfig, options: StartOptions): P
       void removeSpentFiles(redisStore.dirFor(job.id), job).catch(() => {});
       callbacks.send(job);
     };
-    const bull = new BullQueue(redisStore, redis, { redisUrl: config.redis, attempts: config.attempts, segmentSeconds: config.segmentSeconds, onFinished, warn: options.warn });
+    // Long videos become flows of segments for several workers, planned here where the input is.
+    const splitter = new VideoSplitter(redisStore, redis, { segmentSeconds: config.segmentSeconds, attempts: config.attempts, warn: options.warn });
+    const bull = new BullQueue(redisStore, redis, { redisUrl: config.redis, attempts: config.attempts, segmentSeconds: config.segmentSeconds, onFinished, warn: options.warn, split: splitter.split });
     queue = bull;
     await queue.start();
     if (config.work) {
@@ -77,6 +80,7 @@ export async function startServer(config: ServeConfig, options: StartOptions): P
     }
     closeQueue = async () => {
       await bull.close();
+      await splitter.close();
       await redis.quit().catch(() => redis.disconnect());
     };
   } else {

@@ -20,6 +20,7 @@ import type { JobQueue } from './queue.js';
 import type { RedisJobStore } from './redisStore.js';
 import { StoreUnavailable } from './store.js';
 import { FINISHED, type JobRecord } from './types.js';
+import type { VideoInfo } from '../../video/probe.js';
 
 /** Redis went away mid-request: the API answers 503 with Retry-After (StoreUnavailable), not 500. */
 async function unavailableIfFails<T>(op: () => Promise<T>): Promise<T> {
@@ -30,8 +31,22 @@ async function unavailableIfFails<T>(op: () => Promise<T>): Promise<T> {
   }
 }
 
-/** BullMQ's name for a job run whole by one worker (a split video's flow adds others). */
+/** BullMQ's name for a job run whole by one worker. */
 export const WHOLE_JOB = 'job';
+/** A split video's parts (splitVideo.ts): its segments, and the join that waits for them. */
+export const SEGMENT_JOB = 'segment';
+export const JOIN_JOB = 'join';
+
+/** BullMQ's id of a split video's segment `index` (the join's id is the job's, as a whole job's). */
+export function segmentJobId(id: string, index: number): string {
+  return `${id}-s${index}`;
+}
+
+/** The backdrop job (and segment) a BullMQ job id names. */
+export function partOf(bullId: string): { id: string; index?: number } {
+  const m = /^(.+)-s(\d+)$/.exec(bullId);
+  return m ? { id: m[1], index: Number(m[2]) } : { id: bullId };
+}
 
 export interface BullQueueOptions {
   redisUrl: string;
@@ -44,9 +59,10 @@ export interface BullQueueOptions {
   segmentSeconds: number;
   /**
    * Queues a long video as a BullMQ flow (segment children, a concat-and-mux parent) instead of
-   * one job. Without it every job is one BullMQ job, run whole by one worker.
+   * one job, answering true; false when it is better run whole (splitVideo.ts says when). `info`
+   * is the upload's probe, when the caller has it. Without the hook every job is one BullMQ job.
    */
-  split?: (job: JobRecord, queue: Queue) => Promise<void>;
+  split?: (job: JobRecord, queue: Queue, info?: VideoInfo) => Promise<boolean>;
 }
 
 /** A video long enough to be split across workers (--segment-seconds). */
@@ -128,8 +144,9 @@ export class BullQueue implements JobQueue {
     }
   }
 
-  async enqueue(job: JobRecord): Promise<void> {
-    if (this.options.split && wantsSplit(job, this.options.segmentSeconds)) return unavailableIfFails(() => this.options.split!(job, this.queue));
+  async enqueue(job: JobRecord, info?: VideoInfo): Promise<void> {
+    const split = this.options.split;
+    if (split && wantsSplit(job, this.options.segmentSeconds) && (await unavailableIfFails(() => split(job, this.queue, info)))) return;
     await unavailableIfFails(() => this.queue.add(WHOLE_JOB, { id: job.id }, jobOptions(job.id, this.options.attempts)));
   }
 
@@ -140,8 +157,11 @@ export class BullQueue implements JobQueue {
     // Already finished by its worker meanwhile: the update was refused.
     if (now.status !== 'canceled') return now;
     await unavailableIfFails(() => this.redis.publish(KEYS.cancel, id));
-    // A waiting job leaves the queue; a running one is locked by its worker, which stops it.
-    await this.queue.remove(id).catch(() => 0);
+    // A waiting job leaves the queue; a running one is locked by its worker, which stops it. A split
+    // video's join cannot be removed while a segment runs: its waiting segments are, and whatever
+    // of it still reaches a worker is skipped (the job is final).
+    const removed = await this.queue.remove(id).catch(() => 0);
+    if (removed !== 1 && job.segments) await (await this.queue.getJob(id).catch(() => undefined))?.removeUnprocessedChildren().catch(() => {});
     this.options.onFinished(now);
     return now;
   }
@@ -160,7 +180,11 @@ export class BullQueue implements JobQueue {
    * job whose workers kept dying (BullMQ fails it once it stalled more than its limit), whose
    * reason is written here.
    */
-  private async finished(id: string, failedReason?: string): Promise<void> {
+  private async finished(bullId: string, failedReason?: string): Promise<void> {
+    const { id, index } = partOf(bullId);
+    // A segment: its worker wrote the outcome; only one given up on by BullMQ (it kept stalling) is news here.
+    if (index !== undefined && failedReason === undefined) return;
+    if (index !== undefined) failedReason = `segment ${index}: ${failedReason}`;
     let job = await this.store.get(id).catch(() => undefined);
     if (job && !FINISHED.has(job.status) && failedReason !== undefined) {
       const error = /stalled/.test(failedReason) ? `the workers running it stopped responding ${job.attempts} times (${failedReason}); giving up` : failedReason;

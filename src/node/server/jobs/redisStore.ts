@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { KEYS } from '../redis.js';
 import { isJobId, StoreUnavailable, type JobStore } from './store.js';
-import { FINISHED, type JobRecord, type JobStatus } from './types.js';
+import { FINISHED, type JobRecord, type JobStatus, type JobWorker } from './types.js';
 
 /**
  * KEYS: the job hash, the finished set. ARGV: finished-at ms or '', then field/value pairs ('' deletes).
@@ -41,6 +41,52 @@ if not refuse then
 end
 return redis.call('HGETALL', KEYS[1])
 `;
+
+/**
+ * One segment of a split video (KEYS: the job hash). ARGV: the segment's index, a change to its
+ * attempts (+1 started, -1 handed back, 0), its worker as JSON or '', its frames done or '', and
+ * the start time as JSON or '' (a start: a queued job becomes running). The job's progress.done
+ * becomes the sum of its segments' and its attempts the most any part took. A finished job is
+ * not changed. Returns nil for no such job, else the hash as it is after.
+ */
+const SEGMENT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
+local status = redis.call('HGET', KEYS[1], 'status')
+local raw = redis.call('HGET', KEYS[1], 'segments')
+local final = status == '"succeeded"' or status == '"failed"' or status == '"canceled"'
+if final or not raw then return redis.call('HGETALL', KEYS[1]) end
+local segments = cjson.decode(raw)
+local s = segments[tonumber(ARGV[1]) + 1]
+if s == nil then return redis.call('HGETALL', KEYS[1]) end
+s.attempts = math.max(0, (tonumber(s.attempts) or 0) + tonumber(ARGV[2]))
+if ARGV[3] ~= '' then s.worker = cjson.decode(ARGV[3]) end
+if ARGV[4] ~= '' then s.done = tonumber(ARGV[4]) end
+local sum = 0
+local most = tonumber(redis.call('HGET', KEYS[1], 'join_attempts') or '0') or 0
+for _, seg in ipairs(segments) do
+  sum = sum + (tonumber(seg.done) or 0)
+  most = math.max(most, tonumber(seg.attempts) or 0)
+end
+local progress = cjson.decode(redis.call('HGET', KEYS[1], 'progress'))
+progress.done = sum
+redis.call('HSET', KEYS[1], 'segments', cjson.encode(segments), 'attempts', most, 'progress', cjson.encode(progress))
+if ARGV[5] ~= '' then
+  if status == '"queued"' then redis.call('HSET', KEYS[1], 'status', '"running"') end
+  if redis.call('HGET', KEYS[1], 'started_at') == 'null' then redis.call('HSET', KEYS[1], 'started_at', ARGV[5]) end
+end
+return redis.call('HGETALL', KEYS[1])
+`;
+
+/** A change to one segment of a split video (RedisJobStore.segment). */
+export interface SegmentChange {
+  /** +1 when a worker starts it, -1 when it is handed back (a drain), else 0. */
+  attempts?: number;
+  worker?: JobWorker;
+  /** Frames it has written so far (all of them once it finished). */
+  done?: number;
+  /** A worker starts it: a queued job becomes running, its started_at set. */
+  started?: boolean;
+}
 
 type Fields = Record<string, string>;
 
@@ -103,6 +149,14 @@ export class RedisJobStore implements JobStore {
   async update(id: string, patch: Partial<JobRecord>): Promise<JobRecord> {
     const result = await this.guard(() => this.redis.eval(UPDATE, 2, KEYS.job(id), KEYS.finished, finishedScore(patch), ...encode(patch)) as Promise<string[] | null>);
     const job = decode(result);
+    if (!job) throw new Error(`no job ${id}`);
+    return job;
+  }
+
+  /** Updates one segment of a split video and the job's progress and attempts from its segments (see SEGMENT); answers the job as it is now. */
+  async segment(id: string, index: number, change: SegmentChange): Promise<JobRecord> {
+    const args = [String(index), String(change.attempts ?? 0), change.worker ? JSON.stringify(change.worker) : '', change.done !== undefined ? String(change.done) : '', change.started ? JSON.stringify(new Date().toISOString()) : ''];
+    const job = decode(await this.guard(() => this.redis.eval(SEGMENT, 1, KEYS.job(id), ...args) as Promise<string[] | null>));
     if (!job) throw new Error(`no job ${id}`);
     return job;
   }

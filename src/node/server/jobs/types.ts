@@ -37,6 +37,20 @@ export interface JobWorker {
   pid: number;
 }
 
+/** One segment of a video split across workers (scale-out, --segment-seconds). */
+export interface JobSegment {
+  index: number;
+  /** Its frames' range in the input, seconds (end null: to the end of the video). */
+  start: number;
+  end: number | null;
+  /** Frames it has written (its lead-in not counted); when it finished, all of them. */
+  done: number;
+  /** Times a worker started it (as a whole job's attempts). */
+  attempts: number;
+  /** The process that runs or ran it. */
+  worker?: JobWorker;
+}
+
 export interface JobRecord {
   id: string;
   status: JobStatus;
@@ -44,10 +58,18 @@ export interface JobRecord {
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
-  /** Times a worker started it (a restart mid-run counts; a job handed back on a drain does not). */
+  /**
+   * Times a worker started it (a restart mid-run counts; a job handed back on a drain does not). A
+   * split video: the most any one of its parts (a segment, the join) took, so 1 when nothing was
+   * tried again.
+   */
   attempts: number;
-  /** The process that runs or ran it (scale-out: `backdrop worker`, or a serve that works). */
+  /** The process that runs or ran it (scale-out: `backdrop worker`, or a serve that works; a split video: the one that joined it). */
   worker?: JobWorker;
+  /** A video split across workers: its segments, in playing order. */
+  segments?: JobSegment[];
+  /** A split video: times a worker started joining its segments (counted into `attempts`, not shown). */
+  join_attempts?: number;
   error?: string;
   result?: JobResult;
   work: JobWork;
@@ -70,6 +92,7 @@ export function publicJob(job: JobRecord) {
     finished_at: job.finished_at,
     attempts: job.attempts,
     ...(job.worker ? { worker: job.worker } : {}),
+    ...(job.segments ? { segments: job.segments } : {}),
     ...(job.error !== undefined ? { error: job.error } : {}),
     ...(job.result ? { result: job.result } : {}),
     ...(job.callback ? { callback: { url: job.callback.url, delivered: job.callback.delivered, attempts: job.callback.attempts } } : {}),
@@ -92,6 +115,21 @@ export const jobSchema = {
     finished_at: { type: ['string', 'null'], format: 'date-time' },
     attempts: { type: 'integer' },
     worker: { type: 'object', description: 'the process that runs or ran it', properties: { host: { type: 'string' }, pid: { type: 'integer' } } },
+    segments: {
+      type: 'array',
+      description: 'a video split across workers (scale-out): each segment, its range (s), frames done, attempts and worker',
+      items: {
+        type: 'object',
+        properties: {
+          index: { type: 'integer' },
+          start: { type: 'number' },
+          end: { type: ['number', 'null'] },
+          done: { type: 'integer' },
+          attempts: { type: 'integer' },
+          worker: { type: 'object', properties: { host: { type: 'string' }, pid: { type: 'integer' } } },
+        },
+      },
+    },
     error: { type: 'string' },
     result: { type: 'object', properties: { url: { type: 'string' }, content_type: { type: 'string' }, bytes: { type: 'integer' } } },
     callback: { type: 'object', properties: { url: { type: 'string' }, delivered: { type: 'boolean' }, attempts: { type: 'integer' } } },

@@ -14,6 +14,7 @@ import { toBackdropOptions } from '../../options/backdropOptions.js';
 import type { CliOptions } from '../../options/cliOptions.js';
 import { videoOptionsFrom } from '../../options/videoOptions.js';
 import { probeVideo } from '../../video/probe.js';
+import { segmentJobOptions } from '../../video/segmentPlan.js';
 import { videoTools } from '../../video/tools.js';
 import type { Task, TaskResult } from './messages.js';
 
@@ -74,9 +75,11 @@ export class TaskRunner {
         onProgress(1, 1);
       } else {
         const info = await probeVideo(task.input, { tools: videoTools() });
+        const video = videoOptionsFrom('input', task.options, info);
         let last = 0;
-        await backdrop.processVideo(task.input, task.output, {
-          ...videoOptionsFrom('input', task.options, info),
+        const summary = await backdrop.processVideo(task.input, task.output, {
+          // A segment of a split job: its range with a lead-in, no sound (muxed once by the join).
+          ...(task.segment ? segmentJobOptions(video, task.segment) : video),
           force: true,
           signal,
           onProgress: (done, total) => {
@@ -86,6 +89,7 @@ export class TaskRunner {
             onProgress(done, total ?? null);
           },
         });
+        return { bytes: (await stat(task.output)).size, frames: summary.frames };
       }
       return { bytes: (await stat(task.output)).size };
     } finally {

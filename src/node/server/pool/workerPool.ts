@@ -142,7 +142,7 @@ export class WorkerPool extends EventEmitter<{ idle: []; ready: [] }> {
         const p = slot.current;
         if (!p || p.id !== m.taskId) return;
         slot.current = undefined;
-        if (m.type === 'done') p.resolve({ bytes: m.bytes, data: m.data });
+        if (m.type === 'done') p.resolve({ bytes: m.bytes, frames: m.frames, data: m.data });
         else p.reject(new TaskFailed(m.error));
         this.pump();
         return;

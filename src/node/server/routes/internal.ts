@@ -3,6 +3,10 @@
  * worker downloads a job's input and background, and uploads its output, which is written to a
  * temporary name and renamed when complete (a worker killed mid-upload leaves nothing). Under
  * /v1/, so the API keys apply: workers send the shared key as `Authorization: Bearer KEY`.
+ *
+ * A split video's segments go the same way: a worker uploads `segment-<index>.<ext>` (the name
+ * checked strictly against the job's segments; nothing else is accepted) and the join downloads
+ * them. A file that lands after its job stopped running (canceled meanwhile) is removed at once.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
@@ -14,7 +18,9 @@ import { tempPathFor } from '../../safeWrite.js';
 import type { ServerContext } from '../context.js';
 import { isJobId, syncDir } from '../jobs/store.js';
 import type { JobRecord } from '../jobs/types.js';
+import { segmentIndexOf, segmentName } from '../jobs/jobFiles.js';
 import { HttpProblem } from '../problem.js';
+import { drainBody } from '../uploads.js';
 import { errorResponses } from './schemas.js';
 
 const params = {
@@ -31,11 +37,38 @@ export function internalRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return job;
   };
 
+  /** Writes an upload to a temporary name, fsyncs and renames it; removed again when the job stopped running meanwhile (a DELETE's clean-up ran before it landed). */
+  const receive = async (body: Readable, job: JobRecord, name: string): Promise<{ bytes: number }> => {
+    const dir = ctx.store.dirFor(job.id);
+    const target = join(dir, name);
+    const tmp = tempPathFor(target);
+    try {
+      await pipeline(body, createWriteStream(tmp));
+      const handle = await open(tmp, 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, target);
+      await syncDir(dir);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    const now = await ctx.store.get(job.id);
+    if (now?.status !== 'running') {
+      await rm(target, { force: true });
+      throw new HttpProblem(409, `job ${job.id} is ${now?.status ?? 'gone'}, not running`);
+    }
+    return { bytes: (await stat(target)).size };
+  };
+
   app.get(
     '/v1/internal/jobs/:id/files/:name',
     {
       schema: {
-        summary: "A running job's input or background (for `backdrop worker --api`)",
+        summary: "A running job's input, background or (a split video's) segment, for `backdrop worker --api`",
         tags: ['internal'],
         params,
         response: { 200: { description: 'the file', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } }, ...errorResponses(401, 404, 409) },
@@ -44,8 +77,8 @@ export function internalRoutes(app: FastifyInstance, ctx: ServerContext): void {
     async (request, reply) => {
       const { id, name } = request.params as { id: string; name: string };
       const job = await running(id);
-      // Only the names the server gave this job's uploads: nothing from the request reaches a path.
-      if (name !== job.work.input && name !== job.work.background) throw new HttpProblem(404, `job ${id} has no file ${name}`);
+      // Only the names the server gave this job's uploads and segments: nothing from the request reaches a path.
+      if (name !== job.work.input && name !== job.work.background && segmentIndexOf(job, name) === undefined) throw new HttpProblem(404, `job ${id} has no file ${name}`);
       const path = join(ctx.store.dirFor(id), name);
       const size = await stat(path).then((s) => s.size, () => undefined);
       if (size === undefined) throw new HttpProblem(404, `the ${name} of job ${id} is gone`);
@@ -69,24 +102,30 @@ export function internalRoutes(app: FastifyInstance, ctx: ServerContext): void {
     async (request) => {
       const { id } = request.params as { id: string };
       const job = await running(id);
-      const dir = ctx.store.dirFor(id);
-      const target = join(dir, job.work.output);
-      const tmp = tempPathFor(target);
-      try {
-        await pipeline(request.body as Readable, createWriteStream(tmp));
-        const handle = await open(tmp, 'r');
-        try {
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-        await rename(tmp, target);
-        await syncDir(dir);
-      } catch (err) {
-        await rm(tmp, { force: true });
-        throw err;
+      return receive(request.body as Readable, job, job.work.output);
+    },
+  );
+
+  app.put(
+    '/v1/internal/jobs/:id/segments/:name',
+    {
+      attachValidation: true,
+      schema: {
+        summary: "A segment of a running split video (from `backdrop worker --api`), `segment-<index>.<ext>`, written whole or not at all",
+        tags: ['internal'],
+        params,
+        body: { content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+        response: { 200: { type: 'object', properties: { bytes: { type: 'integer' } } }, ...errorResponses(401, 404, 409) },
+      },
+    },
+    async (request) => {
+      const { id, name } = request.params as { id: string; name: string };
+      const job = await running(id);
+      if (segmentIndexOf(job, name) === undefined) {
+        drainBody(request);
+        throw new HttpProblem(404, `job ${id} has no segment named ${name} (its segments are ${segmentName(job, 0)} to ${segmentName(job, Math.max(0, (job.segments?.length ?? 1) - 1))})`);
       }
-      return { bytes: (await stat(target)).size };
+      return receive(request.body as Readable, job, name);
     },
   );
 }

@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { expectedFrameCount } from '../../video/probe.js';
+import { expectedFrameCount, type VideoInfo } from '../../video/probe.js';
 import { videoExtensionFor, videoOptionsFrom } from '../../options/videoOptions.js';
 import { callbackProblem } from '../callbacks.js';
 import type { ServerContext } from '../context.js';
@@ -164,13 +164,14 @@ async function createJob(request: Parameters<typeof receiveUpload>[0], ctx: Serv
     const options = parseRequestOptions(fields, { video: true, background: upload.background?.path, maxPixels: ctx.config.maxPixels });
     let work: JobWork;
     let total: number | null;
+    let info: VideoInfo | undefined;
     if (kind === 'photo') {
       const facts = await inspectImage(upload.input.path, 'input', ctx.config.maxPixels);
       const format = photoFormat(options, upload.input.sniffed.format, facts.hasAlpha);
       work = { kind, input: upload.input.name, output: `result${EXTENSIONS[format]}`, content_type: imageContentType(format), options, format };
       total = 1;
     } else {
-      const info = await inspectVideo(upload.input.path, 'input');
+      info = await inspectVideo(upload.input.path, 'input');
       try {
         videoOptionsFrom('input', options, info);
       } catch (err) {
@@ -205,7 +206,7 @@ async function createJob(request: Parameters<typeof receiveUpload>[0], ctx: Serv
     await ctx.store.create(job);
     created = true;
     await syncDir(dir);
-    await ctx.queue.enqueue(job);
+    await ctx.queue.enqueue(job, info);
     return job;
   } catch (err) {
     // Refused (or the queue could not take it: Redis went away meanwhile): nothing was promised, nothing stays.

@@ -9,6 +9,11 @@
  *   it to a temporary name and renames it) and deletes its copies. Each worker process works in
  *   `<data>/work/<pid>/`, so several on one machine can share a --data; a folder whose process is
  *   gone is a killed worker's leftovers, removed when the next one starts.
+ *
+ * A split video's parts (splitVideo.ts) use the same two ways: a segment's output is
+ * `segment-<index>.<ext>` in the job's folder (written in place, or uploaded to the API by that
+ * name), and the join reads every segment from there (or downloads them) and delivers the result
+ * as a whole job does. Each part cleans only what its own earlier attempts left.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { access, mkdir, readdir, rm, stat } from 'node:fs/promises';
@@ -16,7 +21,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { cleanOutputs } from '../jobs/jobFiles.js';
+import { cleanOutputs, removeSegments, removeWithLeftovers, segmentName } from '../jobs/jobFiles.js';
 import type { JobRecord } from '../jobs/types.js';
 
 export interface JobPaths {
@@ -25,6 +30,16 @@ export interface JobPaths {
   input: string;
   background?: string;
   output: string;
+}
+
+/** A split video's segment: the input and where the segment goes (`name`, its file name in the job's folder). */
+export interface SegmentPaths extends JobPaths {
+  name: string;
+}
+
+/** A split video's join: the input (for its sound), the segments in playing order and where the result goes. */
+export interface JoinPaths extends JobPaths {
+  segments: string[];
 }
 
 export interface ClaimCheck {
@@ -36,6 +51,16 @@ export interface ClaimCheck {
   deliver(job: JobRecord, paths: JobPaths, signal?: AbortSignal): Promise<void>;
   /** After the job (any outcome): removes the worker's copies; `failed` also removes any output it made. */
   close(job: JobRecord, paths: JobPaths, failed: boolean): Promise<void>;
+  /** A segment of a split video: its input readable at local paths; first removes what an earlier attempt of this segment left. */
+  openSegment(job: JobRecord, index: number): Promise<SegmentPaths>;
+  /** Hands over a finished segment (a no-op where it was written in place). */
+  deliverSegment(job: JobRecord, paths: SegmentPaths, signal?: AbortSignal): Promise<void>;
+  /** After a segment (any outcome): removes the worker's copies; `failed` also removes the segment. */
+  closeSegment(job: JobRecord, paths: SegmentPaths, failed: boolean): Promise<void>;
+  /** The join of a split video: the input and every segment readable at local paths; removes what an earlier attempt left. */
+  openJoin(job: JobRecord): Promise<JoinPaths>;
+  /** After the join: removes the worker's copies; when it succeeded, the segments too (the API removes them in --api mode). */
+  closeJoin(job: JobRecord, paths: JoinPaths, failed: boolean): Promise<void>;
   /** Where files come from, for the start-up line. */
   readonly label: string;
 }
@@ -56,6 +81,49 @@ export class SharedFolder implements ClaimCheck {
   }
 
   async open(job: JobRecord): Promise<JobPaths> {
+    const { dir, input, background } = await this.inputOf(job);
+    await cleanOutputs(dir, job);
+    return { dir, input, background, output: join(dir, job.work.output) };
+  }
+
+  async deliver(): Promise<void> {}
+
+  async close(job: JobRecord, paths: JobPaths, failed: boolean): Promise<void> {
+    if (failed) await cleanOutputs(paths.dir, job);
+  }
+
+  async openSegment(job: JobRecord, index: number): Promise<SegmentPaths> {
+    const { dir, input, background } = await this.inputOf(job);
+    const name = segmentName(job, index);
+    // Only this segment's leftovers: the other segments' files are other workers' finished work.
+    await removeWithLeftovers(dir, name);
+    return { dir, input, background, output: join(dir, name), name };
+  }
+
+  async deliverSegment(): Promise<void> {}
+
+  async closeSegment(_job: JobRecord, paths: SegmentPaths, failed: boolean): Promise<void> {
+    if (failed) await removeWithLeftovers(paths.dir, paths.name);
+  }
+
+  async openJoin(job: JobRecord): Promise<JoinPaths> {
+    const { dir, input } = await this.inputOf(job);
+    const segments = (job.segments ?? []).map((s) => join(dir, segmentName(job, s.index)));
+    for (const [i, path] of segments.entries()) {
+      await access(path).catch(() => {
+        throw new Error(`segment ${i} of job ${job.id} is missing from ${dir}`);
+      });
+    }
+    await removeWithLeftovers(dir, job.work.output);
+    return { dir, input, output: join(dir, job.work.output), segments };
+  }
+
+  async closeJoin(job: JobRecord, paths: JoinPaths, failed: boolean): Promise<void> {
+    if (failed) await removeWithLeftovers(paths.dir, job.work.output);
+    else await removeSegments(paths.dir, job);
+  }
+
+  private async inputOf(job: JobRecord): Promise<{ dir: string; input: string; background?: string }> {
     const dir = join(this.root, job.id);
     const input = join(dir, job.work.input);
     try {
@@ -63,14 +131,7 @@ export class SharedFolder implements ClaimCheck {
     } catch {
       throw new Error(`the input of job ${job.id} is not in ${dir}: give the worker the same --data folder as the API (a shared mount), or --api URL to fetch it over HTTP`);
     }
-    await cleanOutputs(dir, job);
-    return { dir, input, background: job.work.background && join(dir, job.work.background), output: join(dir, job.work.output) };
-  }
-
-  async deliver(): Promise<void> {}
-
-  async close(job: JobRecord, paths: JobPaths, failed: boolean): Promise<void> {
-    if (failed) await cleanOutputs(paths.dir, job);
+    return { dir, input, background: job.work.background && join(dir, job.work.background) };
   }
 }
 
@@ -104,7 +165,12 @@ export class ApiFiles implements ClaimCheck {
   }
 
   async open(job: JobRecord): Promise<JobPaths> {
-    const dir = join(this.work, String(process.pid), job.id);
+    return this.fetchInputs(job, job.id);
+  }
+
+  /** A fresh folder of this worker's for one part of a job, with the job's input (and background) downloaded into it. */
+  private async fetchInputs(job: JobRecord, part: string): Promise<JobPaths> {
+    const dir = join(this.work, String(process.pid), part);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     const input = join(dir, job.work.input);
@@ -115,10 +181,47 @@ export class ApiFiles implements ClaimCheck {
   }
 
   async deliver(job: JobRecord, paths: JobPaths, signal?: AbortSignal): Promise<void> {
-    const bytes = (await stat(paths.output)).size;
-    await this.withRetries(`upload the output of job ${job.id}`, signal, async () => {
-      const body = Readable.toWeb(createReadStream(paths.output)) as ReadableStream<Uint8Array>;
-      const r = await fetch(`${this.api}/v1/internal/jobs/${job.id}/output`, {
+    await this.upload(`the output of job ${job.id}`, paths.output, `${this.api}/v1/internal/jobs/${job.id}/output`, signal);
+  }
+
+  async openSegment(job: JobRecord, index: number): Promise<SegmentPaths> {
+    const name = segmentName(job, index);
+    const paths = await this.fetchInputs(job, `${job.id}-s${index}`);
+    return { ...paths, output: join(paths.dir, name), name };
+  }
+
+  async deliverSegment(job: JobRecord, paths: SegmentPaths, signal?: AbortSignal): Promise<void> {
+    await this.upload(`${paths.name} of job ${job.id}`, paths.output, `${this.api}/v1/internal/jobs/${job.id}/segments/${paths.name}`, signal);
+  }
+
+  async closeSegment(_job: JobRecord, paths: SegmentPaths): Promise<void> {
+    await rm(paths.dir, { recursive: true, force: true });
+  }
+
+  async openJoin(job: JobRecord): Promise<JoinPaths> {
+    const dir = join(this.work, String(process.pid), `${job.id}-join`);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    const input = join(dir, job.work.input);
+    await this.download(job.id, job.work.input, input);
+    const segments: string[] = [];
+    for (const s of job.segments ?? []) {
+      const name = segmentName(job, s.index);
+      await this.download(job.id, name, join(dir, name));
+      segments.push(join(dir, name));
+    }
+    return { dir, input, output: join(dir, job.work.output), segments };
+  }
+
+  async closeJoin(_job: JobRecord, paths: JoinPaths): Promise<void> {
+    await rm(paths.dir, { recursive: true, force: true });
+  }
+
+  private async upload(what: string, file: string, url: string, signal?: AbortSignal): Promise<void> {
+    const bytes = (await stat(file)).size;
+    await this.withRetries(`upload ${what}`, signal, async () => {
+      const body = Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>;
+      const r = await fetch(url, {
         method: 'PUT',
         headers: { ...this.auth(), 'content-type': 'application/octet-stream', 'content-length': String(bytes) },
         body,

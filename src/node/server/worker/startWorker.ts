@@ -17,7 +17,7 @@ import { RedisJobStore } from '../jobs/redisStore.js';
 import { WorkerPool } from '../pool/workerPool.js';
 import { connectRedis, KEYS, QUEUE_NAME, redisOptionsFor } from '../redis.js';
 import { ApiFiles, SharedFolder, type ClaimCheck } from './claimCheck.js';
-import { JobRunner, type JobData } from './jobRunner.js';
+import { JobRunner } from './jobRunner.js';
 
 export interface WorkerConfig {
   redis: string;
@@ -52,13 +52,13 @@ export async function startWorker(config: WorkerConfig, options: WorkerStartOpti
   const pool = options.pool ?? new WorkerPool({ size: config.concurrency, warmOptions: cliOptionsFromFields({}, { video: false, maxPixels: DEFAULT_MAX_PIXELS }), onWarning: warn });
   const redis: Redis = connectRedis(config.redis, 'worker', warn);
   const store = new RedisJobStore(redis, config.data);
-  const runner = new JobRunner(store, pool, files, warn);
+  const runner = new JobRunner(store, pool, files, warn, (id) => redis.publish(KEYS.cancel, id));
 
   const subscriber = connectRedis(config.redis, 'worker', () => {});
   subscriber.on('message', (_channel: string, id: string) => runner.cancel(id));
   await subscriber.subscribe(KEYS.cancel);
 
-  const worker = new Worker<JobData>(QUEUE_NAME, (job, token) => runner.process(job, token), {
+  const worker = new Worker(QUEUE_NAME, (job, token) => runner.process(job, token), {
     connection: redisOptionsFor(config.redis, 'worker') as ConnectionOptions,
     concurrency: config.concurrency,
     lockDuration: config.lockDurationMs,
