@@ -366,7 +366,9 @@ export function buildSinkArgs(
       videoArgs = [...videoArgs.slice(0, tags), ...graph.colorTags, ...videoArgs.slice(tags + BT709.length)];
     }
     if (delay) tail.push(`setpts=PTS+${delay}/TB`);
-    args.push('-filter_complex', `${graph.filter};[picture]${tail.length ? tail.join(',') : 'null'}[out]`, '-map', '[out]');
+    // The graph's filters run on ffmpeg's main thread: slice threads cost more CPU (waking them
+    // for every filter of every frame) than they save, and the encoder has threads of its own.
+    args.push('-filter_complex_threads', '1', '-filter_complex', `${graph.filter};[picture]${tail.length ? tail.join(',') : 'null'}[out]`, '-map', '[out]');
   } else {
     args.push('-map', '0:v');
   }
