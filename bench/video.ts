@@ -61,8 +61,11 @@ async function withPeakRss<T>(work: () => Promise<T>): Promise<{ result: T; peak
   }
 }
 
-/** The compositing ffmpeg reads a filter graph (or, with Node compositing, raw frames from its stdin); the decoding one writes frames to its stdout. */
-const classify = (argv: string[]) => (argv.includes('-filter_complex') || argv.includes('pipe:0') ? 'compositor' : 'decoder');
+/**
+ * The compositing ffmpeg reads a filter graph (or, with Node compositing, raw frames from its
+ * stdin); the decoding one writes frames to its stdout (and, to a compositing ffmpeg, to its fd 0).
+ */
+const classify = (argv: string[]) => (argv.includes('-filter_complex') || argv.some((a, i) => a === 'pipe:0' && argv[i - 1] === '-i') ? 'compositor' : 'decoder');
 
 async function measureBackdrop(options: BackdropOptions, how: 'ffmpeg' | 'node', common: { input: string; output: string; preset: string; crf: number; force: boolean }): Promise<Measured> {
   const backdrop = await createBackdrop(options);

@@ -109,6 +109,36 @@ describe('compositeVideo', () => {
     for (const e of neighbour) expect(e).toBeGreaterThan(0.02);
   });
 
+  it('shows each frame\'s own picture where its mask is: the full frames the decoder hands the encoder pair with the masks', async () => {
+    const backdrop = await backdropWith({ effect: { type: 'color', color: [0, 255, 0, 255] } });
+    const out = join(dir, 'jumping-green.mp4');
+    const summary = await compositeVideo({ input: jumping, output: out, effect: streamOf(backdrop), crf: 4 });
+    expect(summary.frames).toBe(FRAMES);
+    const input = await decodeFrames(jumping, 3);
+    const output = await decodeFrames(out, 3);
+    expect(output.length).toBe(input.length);
+    const masks = await expectedMasks(jumping, backdrop, FRAMES);
+    await backdrop.close();
+    const size = W * H * 3;
+    // Where frame n's mask is sure of the person and frame n + 1 (mirrored) shows something else,
+    // the output must show frame n, not its neighbour.
+    for (let n = 0; n + 1 < FRAMES; n++) {
+      let own = 0, next = 0, count = 0;
+      for (let i = 0; i < W * H; i++) {
+        const p = n * size + 3 * i, q = p + size;
+        if (masks[n].data[i] < 0.99) continue;
+        if (Math.abs(input[p] - input[q]) + Math.abs(input[p + 1] - input[q + 1]) + Math.abs(input[p + 2] - input[q + 2]) < 60) continue;
+        for (let c = 0; c < 3; c++) {
+          own += Math.abs(output[p + c] - input[p + c]);
+          next += Math.abs(output[p + c] - input[q + c]);
+        }
+        count++;
+      }
+      expect(count, `frame ${n}`).toBeGreaterThan(500);
+      expect(own / count, `frame ${n}`).toBeLessThan(next / count / 4);
+    }
+  });
+
   it('blurs the background, keeps the person, the frames, the rate and the sound', async () => {
     const clip = await clipWithAudio(dir, 2, 'talk.mp4');
     const backdrop = await backdropWith({ effect: { type: 'blur', strength: 60 } });

@@ -4,7 +4,7 @@
  */
 import type { VideoInfo } from './probe.js';
 import { formatRational, ffmpegInputPath } from './probe.js';
-import type { VideoGraph } from './sinkPlan.js';
+import { PROBE_ONE_FRAME, type VideoGraph } from './sinkPlan.js';
 
 /** The soft edge (refine.ts smoothstepMask) on 8-bit mask values, as an ffmpeg `lut` expression. */
 export function softEdgeExpression(threshold: number, softness: number, invert: boolean): string {
@@ -31,6 +31,12 @@ export interface CompositeGraphSpec {
   input: string;
   from?: number;
   to?: number;
+  /**
+   * Where the input's full-size frames come from: `file` (default), decoded again here from
+   * `input`; `pipe`, raw frames at fd 3 from the decoding ffmpeg (framePipeOutput), so the input
+   * is decoded once.
+   */
+  main?: 'file' | 'pipe';
   /** YUV matrix of the input, so RGB backgrounds are converted the way the input's colours are read. */
   colorSpace?: string;
   render:
@@ -42,6 +48,26 @@ export interface CompositeGraphSpec {
   threshold: number;
   softness: number;
   invert: boolean;
+}
+
+/** The frame pipe carries the format every composited picture is made in (and `transparent`'s, for a yuv420p input). */
+const FRAME_PIPE_FORMAT = 'yuv420p';
+
+/**
+ * Whether a render's full-size frames can come down the frame pipe: every kind that reads them
+ * (`mask` reads none), as yuv420p, which the composited kinds convert to anyway; `transparent`
+ * keeps its input's format, so only a yuv420p input's.
+ */
+export function canPipeFrames(kind: CompositeGraphSpec['render']['kind'], pixelFormat: string): boolean {
+  return kind === 'transparent' ? pixelFormat === FRAME_PIPE_FORMAT : kind !== 'mask';
+}
+
+/**
+ * The decoding ffmpeg's second output for a `pipe` main (CompositeGraphSpec.main): its frames at
+ * the input's full size, in the sequence (`fps`, the same range) the mask frames are made from.
+ */
+export function framePipeOutput(frameRate: VideoInfo['frameRate']): string[] {
+  return ['-vf', `fps=${formatRational(frameRate)},format=${FRAME_PIPE_FORMAT}`, '-f', 'rawvideo', '-pix_fmt', FRAME_PIPE_FORMAT];
 }
 
 /** RGB → BT.601/709 limited-range YCbCr, as ffmpeg's `out_color_matrix`/`out_range=tv` convert. */
@@ -65,11 +91,22 @@ export function rgbToYuv([r, g, b]: [number, number, number], matrix: 'bt601' | 
 export function compositeGraph(spec: CompositeGraphSpec): VideoGraph {
   const { width: W, height: H, render } = spec;
   const rate = formatRational(spec.frameRate);
+  const piped = spec.main === 'pipe';
+  // Frames nobody reads would block their writer.
+  if (piped && render.kind === 'mask') throw new RangeError('a mask is made without the input\'s frames: no frame pipe');
   const main: string[] = [];
-  if (spec.from) main.push('-ss', String(spec.from));
-  if (spec.to !== undefined) main.push('-t', String(spec.to - (spec.from ?? 0)));
-  main.push('-i', ffmpegInputPath(spec.input));
-  const inputs = [main];
+  if (piped) {
+    main.push('-f', 'rawvideo', '-pix_fmt', FRAME_PIPE_FORMAT, '-s', `${W}x${H}`, '-r', rate, ...PROBE_ONE_FRAME, '-i', 'pipe:3');
+  } else {
+    if (spec.from) main.push('-ss', String(spec.from));
+    if (spec.to !== undefined) main.push('-t', String(spec.to - (spec.from ?? 0)));
+    main.push('-i', ffmpegInputPath(spec.input));
+  }
+  // Piped frames are opened first: ffmpeg reads one frame of each input as it opens it, so the pipe
+  // of masks (which Node makes from the decoder's small frames) must not be waited on while the
+  // decoder may be blocked writing its first full frame.
+  const inputs = piped ? [] : [main];
+  const mask = piped ? '1:v' : '0:v';
   const matrix = spec.colorSpace === 'bt709' ? 'bt709' : 'bt601';
   // RGB → the input's YUV at the picture's own size, then scaled as YUV: far cheaper than both at once.
   const toYuv = `scale=out_color_matrix=${matrix}:out_range=tv,format=yuv420p,scale=${W}:${H}:flags=bilinear`;
@@ -77,8 +114,9 @@ export function compositeGraph(spec: CompositeGraphSpec): VideoGraph {
   // format=gray pins the plane the lut acts on (left open, an RGB output pulls RGB up the chain and
   // the lut would change the red channel alone).
   const maskY = `alphaextract,scale=${W}:${H}:flags=bilinear,format=gray,${lut}`;
-  // The same constant-rate sequence the mask source reads, from timestamp 0 like the pipe.
-  const mainVideo = `[1:v]fps=${rate},setpts=PTS-STARTPTS,setsar=1`;
+  // The same constant-rate sequence the mask source reads, from timestamp 0 like the pipe (piped
+  // frames are that already).
+  const mainVideo = piped ? '[0:v]setsar=1' : `[1:v]fps=${rate},setpts=PTS-STARTPTS,setsar=1`;
   const parts: string[] = [];
   const yuvMask = (from: string) =>
     parts.push(
@@ -88,13 +126,13 @@ export function compositeGraph(spec: CompositeGraphSpec): VideoGraph {
     );
   switch (render.kind) {
     case 'mask':
-      parts.push(`[0:v]${maskY}[picture]`);
+      parts.push(`[${mask}]${maskY}[picture]`);
       break;
     case 'transparent':
-      parts.push(`[0:v]${maskY}[alpha]`, `${mainVideo}[main]`, '[main][alpha]alphamerge[picture]');
+      parts.push(`[${mask}]${maskY}[alpha]`, `${mainVideo}[main]`, '[main][alpha]alphamerge[picture]');
       break;
     case 'blur':
-      parts.push('[0:v]split[pm][pb]', `[pb]format=rgb24,${toYuv}[bg]`, `${mainVideo},format=yuv420p[main]`);
+      parts.push(`[${mask}]split[pm][pb]`, `[pb]format=rgb24,${toYuv}[bg]`, `${mainVideo},format=yuv420p[main]`);
       yuvMask('pm');
       parts.push('[bg][main][mask]maskedmerge[picture]');
       break;
@@ -102,7 +140,7 @@ export function compositeGraph(spec: CompositeGraphSpec): VideoGraph {
       // A constant picture made from the input's own frames (lutyuv), so it ends when they do.
       const [y, u, v] = rgbToYuv(render.rgb, matrix);
       parts.push(`${mainVideo},format=yuv420p,split[main][m2]`, `[m2]lutyuv=y=${y}:u=${u}:v=${v}[bg]`);
-      yuvMask('0:v');
+      yuvMask(mask);
       parts.push('[bg][main][mask]maskedmerge[picture]');
       break;
     }
@@ -110,11 +148,11 @@ export function compositeGraph(spec: CompositeGraphSpec): VideoGraph {
       inputs.push(['-f', 'rawvideo', '-pix_fmt', render.channels === 4 ? 'rgba' : 'rgb24', '-s', `${W}x${H}`, '-i', render.raw]);
       // The still is laid over the input's frames so the background has their timing.
       parts.push(`[2:v]${toYuv}[still]`, `${mainVideo},format=yuv420p,split[main][m2]`, '[m2][still]overlay=format=yuv420:eof_action=repeat[bg]');
-      yuvMask('0:v');
+      yuvMask(mask);
       parts.push('[bg][main][mask]maskedmerge[picture]');
       break;
   }
   // The picture stays in the input's YUV: tagged as the input is (untagged stays untagged).
   const colorTags = spec.colorSpace ? ['-colorspace', spec.colorSpace] : [];
-  return { pipe: { pixelFormat: 'rgba', width: spec.maskWidth, height: spec.maskHeight }, inputs, filter: parts.join(';'), colorTags };
+  return { pipe: { pixelFormat: 'rgba', width: spec.maskWidth, height: spec.maskHeight }, ...(piped ? { leadInputs: [main], framePipe: true } : {}), inputs, filter: parts.join(';'), colorTags };
 }

@@ -3,7 +3,7 @@
  * messages, reports how it exited, and stops it cleanly. Used by the video source and sink.
  */
 import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
+import type { Duplex, Readable, Stream, Writable } from 'node:stream';
 import { FfmpegNotFoundError } from './ffmpegPath.js';
 
 export interface FfmpegExit {
@@ -41,6 +41,17 @@ function track(child: ChildProcess): void {
 /** Log lines that say nothing useful in an error message. */
 const NOISE = /^(frame=|size=|video:|\s*$|Press \[q\]|Stream mapping:|\s+Stream #)/;
 
+/**
+ * A child's stdio. `stdin` may be another process's pipe end, passed on as this ffmpeg's fd 0 (for
+ * it to write to: ours are sockets, both ways, and fds 0–2 of a child are made blocking, which
+ * ffmpeg's plain writes need). `fd3`: a pipe at fd 3 too (FfmpegProcess.fd3).
+ */
+export interface FfmpegStdio {
+  stdin: boolean | Stream;
+  stdout: boolean;
+  fd3?: boolean;
+}
+
 export class FfmpegProcess {
   readonly child: ChildProcessByStdio<Writable | null, Readable | null, Readable>;
   readonly args: string[];
@@ -53,11 +64,11 @@ export class FfmpegProcess {
   private exitInfo: FfmpegExit | null = null;
   private stopping = false;
 
-  constructor(ffmpegPath: string, args: string[], stdio: { stdin: boolean; stdout: boolean }, opts: FfmpegProcessOptions = {}) {
+  constructor(ffmpegPath: string, args: string[], stdio: FfmpegStdio, opts: FfmpegProcessOptions = {}) {
     this.args = args;
     this.tailLines = opts.tailLines ?? 40;
     this.child = spawn(ffmpegPath, args, {
-      stdio: [stdio.stdin ? 'pipe' : 'ignore', stdio.stdout ? 'pipe' : 'ignore', 'pipe'],
+      stdio: [typeof stdio.stdin === 'boolean' ? (stdio.stdin ? 'pipe' : 'ignore') : stdio.stdin, stdio.stdout ? 'pipe' : 'ignore', 'pipe', ...(stdio.fd3 ? ['pipe' as const] : [])],
       windowsHide: true,
       // A process group of its own: a Ctrl-C in the terminal (or a signal sent to our group) reaches
       // only us, and we stop ffmpeg in order — a recording is finished, not cut off by ffmpeg
@@ -65,6 +76,8 @@ export class FfmpegProcess {
       detached: process.platform !== 'win32',
     }) as ChildProcessByStdio<Writable | null, Readable | null, Readable>;
     if (this.child.pid !== undefined) track(this.child);
+    // Nothing is read or written on fd 3 here; ECONNRESET when the child goes is expected.
+    this.fd3?.on('error', () => undefined);
     this.child.stderr.setEncoding('utf8');
     this.child.stderr.on('data', (text: string) => {
       const lines = (this.partial + text).split(/\r\n|\n|\r/);
@@ -97,6 +110,11 @@ export class FfmpegProcess {
     if (NOISE.test(line)) return;
     this.tail.push(line.trimEnd());
     if (this.tail.length > this.tailLines) this.tail.shift();
+  }
+
+  /** Our end of the pipe at the child's fd 3 (FfmpegStdio.fd3), else null. */
+  get fd3(): Duplex | null {
+    return (this.child.stdio[3] as Duplex | null | undefined) ?? null;
   }
 
   /** The error from spawning (ffmpeg missing or not executable), if any. */
@@ -136,6 +154,7 @@ export class FfmpegProcess {
     if (this.exitInfo) return this.exitInfo;
     this.child.stdout?.destroy();
     this.child.stdin?.destroy();
+    this.fd3?.destroy();
     try {
       this.child.kill('SIGTERM');
     } catch {

@@ -5,15 +5,21 @@
  * size (streamMask.ts: longer side 640, a few hundred KB a frame instead of megabytes); Node runs
  * the model on crops of that, the temporal smoothing and the guided edges, and sends back one
  * RGBA frame of the mask's size (longer side 320) per input frame: the person mask in alpha and,
- * for blur, the background blurred with the person weighted out (no halo) in RGB. The encoding ffmpeg decodes the input itself and
- * does the rest in C, in the input's YUV: upsamples the mask (bilinear), applies the soft edge
+ * for blur, the background blurred with the person weighted out (no halo) in RGB. The encoding
+ * ffmpeg does the rest in C, in the input's YUV: upsamples the mask (bilinear), applies the soft edge
  * (a lookup table), upsamples the blurred background and blends the person over the new
  * background (maskedmerge), then encodes, with the sound kept as in processVideo. What ffmpeg does
  * is ffmpegGraph.ts; what Node sends it per frame, framePacking.ts.
  *
- * Frames are matched by position: both ffmpegs turn the input into the same constant-rate
- * sequence (`fps=R` on the same input, same range), restarted at timestamp 0, and the pipe is read
- * at that same rate.
+ * The input is decoded once: the decoding ffmpeg writes each frame twice, small to Node and full
+ * size straight to the encoding ffmpeg (a pipe between the two, never through Node: ffmpegGraph.ts
+ * `main: 'pipe'`). Frames are matched by position, both outputs being one constant-rate sequence
+ * (`fps=R`, the job's range). Neither side can wait on the other for long: at most the Engine's
+ * frames in flight and the source's queue (3 + 2) separate a small frame from its mask, fewer than
+ * the full frames the encoder's input queue holds (8, plus the pipe), and each pipe input is read
+ * one frame ahead when it opens (PROBE_ONE_FRAME). Where the frames cannot be piped (a mask
+ * output reads none; Windows), the encoding ffmpeg decodes the input again, into the same sequence
+ * (`fps=R` on the same input, same range, restarted at timestamp 0).
  *
  * Edges are the stream's guided or bilinear ones (no light wrap); `bilateral` and `none` edges and
  * frame processors go through processVideo. `compositeUnsupported` says which effects this can render.
@@ -27,7 +33,7 @@ import { DEFAULT_REFINE, type BackgroundEffect } from '../../core/effect.js';
 import type { Frame } from '../../core/frame.js';
 import { fitBackground } from '../../core/resize.js';
 import { streamMaskSize, streamWorkSize } from '../../core/streamMask.js';
-import { compositeGraph, type CompositeGraphSpec } from './ffmpegGraph.js';
+import { canPipeFrames, compositeGraph, framePipeOutput, type CompositeGraphSpec } from './ffmpegGraph.js';
 import { packFrame } from './framePacking.js';
 import type { VideoJobOptions } from './job.js';
 import { formatRational, type Rational } from './probe.js';
@@ -70,6 +76,18 @@ export function workFrameFilter(frameRate: Rational, width: number, height: numb
   return `fps=${formatRational(frameRate)},scale=${w}:${h}:flags=bilinear,format=yuv420p`;
 }
 
+/**
+ * The frames, with a failure the encoder caused reported as the encoder's: when the encoding
+ * ffmpeg quits, the decoder writing it full frames fails too (a broken pipe), maybe first.
+ */
+async function* encoderFirst(frames: AsyncIterableIterator<Frame>, sink: VideoSink): AsyncGenerator<Frame> {
+  try {
+    yield* frames;
+  } catch (err) {
+    throw (await sink.quitError(1000)) ?? err;
+  }
+}
+
 /** The renderer for an effect compositeUnsupported accepts (the caller has checked). */
 export function ffmpegRenderer(effect: BackgroundEffect): Renderer {
   const fx = effect.effect;
@@ -110,31 +128,42 @@ export function ffmpegRenderer(effect: BackgroundEffect): Renderer {
           input,
           from: job.from,
           to: job.to,
+          // Decoded once: the decoder sends the full frames straight to the encoder (not on Windows,
+          // whose pipes this hand-over is not written for).
+          main: process.platform !== 'win32' && canPipeFrames(render.kind, info.pixelFormat) ? 'pipe' : 'file',
           colorSpace: info.colorSpace,
           render,
           ...effect.streamEdge,
         });
-        // Both ffmpegs start together: the encoder's start-up (libraries, inputs, x264) overlaps the
-        // decoder's instead of following it.
-        const opened = await Promise.allSettled([
-          openVideoSource(input, {
-            tools: job.tools,
-            info,
-            channels: 3,
-            from: job.from,
-            to: job.to,
-            signal: job.signal,
-            outputArgs: ['-vf', workFrameFilter(frameRate, W, H)],
-            // One thread decodes up to 1080p far faster than the encoder needs and spends ~15 % less CPU
-            // than frame threads, CPU the encoder on the other side can use.
-            decoderThreads: W * H <= 1920 * 1080 ? 1 : undefined,
-          }),
-          openVideoSink({ ...job.sink, graph }, job.plan),
-        ]);
-        if (opened[0].status === 'fulfilled') source = opened[0].value;
-        if (opened[1].status === 'fulfilled') sink = opened[1].value;
-        if (opened[0].status === 'rejected') throw opened[0].reason;
-        if (opened[1].status === 'rejected') throw opened[1].reason;
+        const sourceOptions = {
+          tools: job.tools,
+          info,
+          channels: 3 as const,
+          from: job.from,
+          to: job.to,
+          signal: job.signal,
+          outputArgs: ['-vf', workFrameFilter(frameRate, W, H)],
+          // One thread decodes up to 1080p far faster than the encoder needs and spends ~15 % less CPU
+          // than frame threads, CPU the encoder on the other side can use.
+          decoderThreads: W * H <= 1920 * 1080 ? 1 : undefined,
+        };
+        if (graph.framePipe) {
+          // The encoder first: the decoder is given its frame pipe (and then starts, its start-up
+          // overlapping the encoder's).
+          sink = await openVideoSink({ ...job.sink, graph }, job.plan);
+          const encoder = sink;
+          source = await openVideoSource(input, { ...sourceOptions, alsoTo: { to: encoder.framePipe!, outputArgs: framePipeOutput(frameRate) } }).catch(async (err: unknown) => {
+            throw (await encoder.quitError(1000)) ?? err;
+          });
+        } else {
+          // Both ffmpegs start together: the encoder's start-up (libraries, inputs, x264) overlaps the
+          // decoder's instead of following it.
+          const opened = await Promise.allSettled([openVideoSource(input, sourceOptions), openVideoSink({ ...job.sink, graph }, job.plan)]);
+          if (opened[0].status === 'fulfilled') source = opened[0].value;
+          if (opened[1].status === 'fulfilled') sink = opened[1].value;
+          if (opened[0].status === 'rejected') throw opened[0].reason;
+          if (opened[1].status === 'rejected') throw opened[1].reason;
+        }
       } catch (err) {
         await Promise.allSettled([source?.close(), sink?.abort()]);
         await cleanup();
@@ -147,7 +176,7 @@ export function ffmpegRenderer(effect: BackgroundEffect): Renderer {
       // Packed frames' buffers, back here once ffmpeg's pipe has taken them: a few for the whole video instead of one a frame.
       const spare: Uint8Array[] = [];
       return {
-        source: { frames: () => src.frames(), close: () => src.close() },
+        source: { frames: () => encoderFirst(src.frames(), out), close: () => src.close() },
         processors: [
           {
             process: async (small: Frame) => {

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import type { Duplex } from 'node:stream';
 import type { Frame } from '../../core/frame.js';
 import { OutputError, checkOutputPath, tempPathFor, trackTempFile, untrackTempFile } from '../safeWrite.js';
 import { ffmpegVersion, findFfmpeg } from './ffmpegPath.js';
@@ -36,6 +37,16 @@ export interface VideoSink {
   /** The ffmpeg arguments used (for diagnostics). */
   readonly args: readonly string[];
   readonly framesWritten: number;
+  /**
+   * With a graph that reads frames at fd 3 (VideoGraph.framePipe): our end of that pipe, for the
+   * process that writes them (FfmpegStdio.stdin); close it once that process has it. Else null.
+   */
+  readonly framePipe: Duplex | null;
+  /**
+   * The encoding error when ffmpeg has quit on its own (waiting up to `waitMs` for it to), else
+   * null: lets a failure elsewhere that it caused (a broken frame pipe) be reported as this one.
+   */
+  quitError(waitMs?: number): Promise<Error | null>;
   /** Send one frame; resolves when ffmpeg has taken it (honours pipe backpressure). Don't change the frame's data before then. */
   write(frame: Frame): Promise<void>;
   /** Send one raw pipe frame of a `graph` sink (its `pipe` shape); otherwise like write(). */
@@ -164,7 +175,7 @@ class FfmpegVideoSink implements VideoSink {
     this.temp = temp;
     const pipe = opts.graph?.pipe;
     this.frameBytes = pipe ? pipe.width * pipe.height * PIPE_BYTES_PER_PIXEL[pipe.pixelFormat] : opts.width * opts.height * opts.channels;
-    this.proc = new FfmpegProcess(ffmpeg, args, { stdin: true, stdout: false }, {
+    this.proc = new FfmpegProcess(ffmpeg, args, { stdin: true, stdout: false, fd3: opts.graph?.framePipe }, {
       onLine: (line) => {
         const done = /^frame=\s*(\d+)/.exec(line);
         if (done) this.encodedFrames = Number(done[1]);
@@ -175,6 +186,18 @@ class FfmpegVideoSink implements VideoSink {
       this.pipeError ??= err;
     });
     void this.proc.exited.then(() => this.pendingWrite?.(false));
+  }
+
+  get framePipe(): Duplex | null {
+    return this.proc.fd3;
+  }
+
+  async quitError(waitMs = 0): Promise<Error | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const exit = this.proc.exit ?? (await Promise.race([this.proc.exited, new Promise<null>((r) => (timer = setTimeout(() => r(null), waitMs)))]));
+    clearTimeout(timer);
+    if (!exit || this.proc.stopped || (exit.code === 0 && !exit.signal && !this.proc.startError)) return null;
+    return this.failure();
   }
 
   private async failure(): Promise<Error> {

@@ -87,8 +87,9 @@ export interface VideoSinkOptions extends FfmpegOptions {
 
 /**
  * The picture is made inside ffmpeg: what is written to the pipe is `pipe`-shaped (e.g. a
- * low-resolution mask), and `filter`, a graph over [0:v] (the pipe) and [1:v], [2:v]… (`inputs`,
- * each an argument list ending in `-i X`), ends in a pad labelled [picture] of the output's size
+ * low-resolution mask), and `filter`, a graph over the inputs in command-line order (`leadInputs`,
+ * the pipe, `inputs`: [0:v] is the pipe when there are no lead inputs; each input an argument list
+ * ending in `-i X`), ends in a pad labelled [picture] of the output's size
  * and channels. The output's own conversions (padding, colours, pixel format) follow it.
  */
 export interface VideoGraph {
@@ -101,7 +102,21 @@ export interface VideoGraph {
    * for an untagged input, which stays untagged as ffmpeg alone would leave it).
    */
   colorTags: string[];
+  /**
+   * One of `inputs` reads raw frames at this ffmpeg's fd 3 (`-i pipe:3`), written straight there
+   * by another process (the sink's framePipe is handed to it), never through Node.
+   */
+  framePipe?: boolean;
+  /** Inputs opened before the pipe, which then follows them (e.g. [1:v] after one lead input). */
+  leadInputs?: string[][];
 }
+
+/**
+ * Opening an input, ffmpeg reads frames until it has guessed the frame rate (≈ 20 of them for a
+ * rate it finds unreliable, e.g. 120 fps), unless told not to. With a frame pipe (VideoGraph) each
+ * pipe input may be read only one frame ahead of the other: their writers depend on each other.
+ */
+export const PROBE_ONE_FRAME = ['-fpsprobesize', '0'];
 
 export type VideoSinkErrorCode = 'encode' | 'options';
 
@@ -355,9 +370,13 @@ export function buildSinkArgs(
   const arrival = opts.timing === 'arrival' && !graph;
   // Arrival: stamped by ffmpeg's clock (`-framerate` only sets the time base; `-r` would renumber).
   if (arrival) args.push('-use_wallclock_as_timestamps', '1');
-  args.push('-f', 'rawvideo', '-pix_fmt', pipe.pixelFormat, '-s', `${pipe.width}x${pipe.height}`, arrival ? '-framerate' : '-r', rate, '-i', 'pipe:0');
+  for (const input of graph?.leadInputs ?? []) args.push(...input);
+  args.push('-f', 'rawvideo', '-pix_fmt', pipe.pixelFormat, '-s', `${pipe.width}x${pipe.height}`, arrival ? '-framerate' : '-r', rate);
+  // Read no further ahead than the frame pipe's writer can be (ffmpegGraph.ts PROBE_ONE_FRAME).
+  if (graph?.framePipe) args.push(...PROBE_ONE_FRAME);
+  args.push('-i', 'pipe:0');
   for (const input of graph?.inputs ?? []) args.push(...input);
-  const audioInput = 1 + (graph?.inputs.length ?? 0);
+  const audioInput = 1 + (graph?.leadInputs?.length ?? 0) + (graph?.inputs.length ?? 0);
   const withAudio = audio !== undefined && plan.audio.length > 0;
   if (withAudio) {
     args.push(...audioInputArgs(audio));
@@ -381,7 +400,9 @@ export function buildSinkArgs(
       videoArgs = [...videoArgs.slice(0, tags), ...graph.colorTags, ...videoArgs.slice(tags + BT709.length)];
     }
     if (delay) tail.push(`setpts=PTS+${delay}/TB`);
-    args.push('-filter_complex', `${graph.filter};[picture]${tail.length ? tail.join(',') : 'null'}[out]`, '-map', '[out]');
+    // The graph's filters run on ffmpeg's main thread: slice threads cost more CPU (waking them
+    // for every filter of every frame) than they save, and the encoder has threads of its own.
+    args.push('-filter_complex_threads', '1', '-filter_complex', `${graph.filter};[picture]${tail.length ? tail.join(',') : 'null'}[out]`, '-map', '[out]');
   } else {
     args.push('-map', '0:v');
   }

@@ -21,6 +21,7 @@
  * frame) instead of hanging.
  */
 import { performance } from 'node:perf_hooks';
+import type { Duplex } from 'node:stream';
 import type { Frame } from '../../core/frame.js';
 import { ffmpegVersion, findFfmpeg, type FfmpegOptions } from './ffmpegPath.js';
 import { FfmpegProcess, describeExit } from './ffmpegProcess.js';
@@ -69,6 +70,12 @@ export interface VideoSourceOptions extends FfmpegOptions {
   outputArgs?: string[];
   /** Decoder threads for a file (default: ffmpeg's choice, one per core). */
   decoderThreads?: number;
+  /**
+   * A second output of the same decode (files): the same frames, from the same range at the same
+   * rate, written with `outputArgs` (format options included) to `to`, another process's pipe end
+   * (VideoSink.framePipe), which Node never reads; closed here once ffmpeg has it.
+   */
+  alsoTo?: { to: Duplex; outputArgs: string[] };
 }
 
 export interface VideoSource {
@@ -200,6 +207,11 @@ export async function openVideoSource(input: VideoInput, opts: VideoSourceOption
     else args.push((await ffmpegVersion(ffmpeg)).hasFpsMode ? '-fps_mode' : '-vsync', 'passthrough');
   }
   args.push('-an', '-sn', '-dn', ...(opts.outputArgs ?? []), '-f', 'rawvideo', '-pix_fmt', channels === 4 ? 'rgba' : 'rgb24', 'pipe:1');
+  if (opts.alsoTo) {
+    if (!fileInfo) throw new RangeError('a second output (alsoTo) is for files only');
+    // Written to fd 0: see FfmpegStdio.
+    args.push('-map', `0:${fileInfo.streamIndex}`, '-r', formatRational(opts.frameRate ?? fileInfo.frameRate), '-an', '-sn', '-dn', ...opts.alsoTo.outputArgs, 'pipe:0');
+  }
 
   const source = new FfmpegVideoSource(ffmpeg, args, name, live, channels, opts, fileInfo);
   try {
@@ -262,7 +274,7 @@ class FfmpegVideoSource implements VideoSource {
     this.stallMs = opts.stallTimeoutMs ?? (live ? 10_000 : 0);
     this.startMs = opts.startTimeoutMs ?? (live ? 20_000 : 0);
     this.maxQueue = Math.max(1, opts.queueFrames ?? 2);
-    this.proc = new FfmpegProcess(ffmpeg, args, { stdin: false, stdout: true }, {
+    this.proc = new FfmpegProcess(ffmpeg, args, { stdin: opts.alsoTo?.to ?? false, stdout: true }, {
       onLine: (line) => {
         if (TRUNCATION.test(line)) this.truncationSeen = true;
         if (this.header) return;
@@ -274,6 +286,8 @@ class FfmpegVideoSource implements VideoSource {
         }
       },
     });
+    // ffmpeg holds the second output's pipe now; ours would keep its reader from seeing the end.
+    opts.alsoTo?.to.destroy();
     opts.signal?.addEventListener('abort', this.onAbort, { once: true });
     void this.proc.exited.then(() => this.onExit());
   }
