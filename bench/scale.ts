@@ -87,7 +87,7 @@ interface Cluster {
 async function cluster(workers: number, segmentSeconds: number): Promise<Cluster> {
   const redis = await startRedis();
   const data = await mkdtemp(join(tmpdir(), 'backdrop-bench-scale-'));
-  const api = await start(['serve', '--port', '0', '--data', data, '--redis', redis.url, '--no-work', '--queue-limit', '10000', '--segment-seconds', String(segmentSeconds)], /listening on (http:\S+)/);
+  const api = await start(['serve', '--port', '0', '--data', data, '--redis', redis.url, '--no-work', '--queue-limit', '10000', '--max-upload', '2GB', '--segment-seconds', String(segmentSeconds)], /listening on (http:\S+)/);
   const url = /http:\S+/.exec(api.line)![0];
   const procs: ChildProcess[] = [];
   for (let i = 0; i < workers; i++) procs.push((await start(['worker', '--redis', redis.url, '--data', data, '--concurrency', '1'], /taking jobs/)).proc);
@@ -147,59 +147,63 @@ export async function benchScale(args: string[]): Promise<void> {
   const segmentSeconds = flag(args, '--segment-seconds', 30);
   const overheadJobs = flag(args, '--overhead', 20);
   const photo = await readFile(testdata(PHOTO));
-  // Photos: throughput at 1 and 2 workers.
-  const photoRows: (string | number)[][] = [];
-  let oneWorker = 0;
-  for (const n of [1, 2]) {
-    const c = await cluster(n, segmentSeconds);
+  if (photos > 0) {
+    // Photos: throughput at 1 and 2 workers.
+    const photoRows: (string | number)[][] = [];
+    let oneWorker = 0;
+    for (const n of [1, 2]) {
+      const c = await cluster(n, segmentSeconds);
+      try {
+        await waitAll(c.url, [await post(c.url, photo, 'warm.jpg')], 50); // first job per worker loads nothing more, but pays the first run
+        const cpu0 = await Promise.all(c.workers.map((w) => treeCpuMs(w.pid!)));
+        const ids = await Promise.all(Array.from({ length: photos }, (_, i) => post(c.url, photo, `p${i}.jpg`)));
+        const jobs = await waitAll(c.url, ids, 200);
+        const cpu = (await Promise.all(c.workers.map((w) => treeCpuMs(w.pid!)))).reduce((s, v, i) => s + v - cpu0[i], 0);
+        const perSecond = photos / span(jobs);
+        if (n === 1) oneWorker = perSecond;
+        photoRows.push([`${n} worker${n > 1 ? 's' : ''}`, String(photos), span(jobs).toFixed(1), perSecond.toFixed(2), n === 1 ? '1.00' : (perSecond / oneWorker).toFixed(2), (cpu / photos).toFixed(0)]);
+      } finally {
+        await c.close();
+      }
+    }
+    printTable('Scale-out, photo jobs (portrait 820×1024, blur defaults), all posted at once; shared folder, each worker --concurrency 1', ['workers', 'photos', 'seconds', 'photos/s', 'vs 1 worker', 'worker CPU ms / photo'], photoRows);
+  }
+
+  if (overheadJobs > 0) {
+    // Queue overhead per photo job, on an idle worker, against processFile here: the two take turns
+    // (a job, then the same photo here), so the machine's load drifts alike for both.
+    const backdrop = await createBackdrop();
+    const dir = await mkdtemp(join(tmpdir(), 'backdrop-bench-overhead-'));
+    const c = await cluster(1, segmentSeconds);
+    const latency: number[] = [];
+    const waited: number[] = [];
+    const local: number[] = [];
+    const overhead: number[] = [];
     try {
-      await waitAll(c.url, [await post(c.url, photo, 'warm.jpg')], 50); // first job per worker loads nothing more, but pays the first run
-      const cpu0 = await Promise.all(c.workers.map((w) => treeCpuMs(w.pid!)));
-      const ids = await Promise.all(Array.from({ length: photos }, (_, i) => post(c.url, photo, `p${i}.jpg`)));
-      const jobs = await waitAll(c.url, ids, 200);
-      const cpu = (await Promise.all(c.workers.map((w) => treeCpuMs(w.pid!)))).reduce((s, v, i) => s + v - cpu0[i], 0);
-      const perSecond = photos / span(jobs);
-      if (n === 1) oneWorker = perSecond;
-      photoRows.push([`${n} worker${n > 1 ? 's' : ''}`, photos, span(jobs).toFixed(1), perSecond.toFixed(2), n === 1 ? '1.00' : (perSecond / oneWorker).toFixed(2), (cpu / photos).toFixed(0)]);
+      const input = join(dir, 'in.jpg');
+      await writeFile(input, photo);
+      for (let i = 0; i < overheadJobs + 3; i++) {
+        const [job] = await waitAll(c.url, [await post(c.url, photo, `o${i}.jpg`)], 5);
+        const t = performance.now();
+        await backdrop.processFile(input, join(dir, 'out.jpg'), { force: true });
+        const here = performance.now() - t;
+        if (i < 3) continue;
+        latency.push(ms(job.finished_at) - ms(job.created_at));
+        waited.push(ms(job.started_at) - ms(job.created_at));
+        local.push(here);
+        overhead.push(latency[latency.length - 1] - here);
+      }
     } finally {
       await c.close();
+      await backdrop.close();
+      await rm(dir, { recursive: true, force: true });
     }
+    printTable(
+      'Queue overhead per photo job (target ≤ 20 ms on loopback): enqueue → done as the job records it, minus the same photo through processFile in one process right after (medians)',
+      ['jobs', 'enqueue → done ms', 'of which enqueue → started', 'processFile ms', 'overhead ms'],
+      [[String(overheadJobs), median(latency).toFixed(1), median(waited).toFixed(1), median(local).toFixed(1), median(overhead).toFixed(1)]],
+    );
   }
-  printTable('Scale-out, photo jobs (portrait 820×1024, blur defaults), all posted at once; shared folder, each worker --concurrency 1', ['workers', 'photos', 'seconds', 'photos/s', 'vs 1 worker', 'worker CPU ms / photo'], photoRows);
-
-  // Queue overhead per photo job, on an idle worker, against processFile here: the two take turns
-  // (a job, then the same photo here), so the machine's load drifts alike for both.
-  const backdrop = await createBackdrop();
-  const dir = await mkdtemp(join(tmpdir(), 'backdrop-bench-overhead-'));
-  const c = await cluster(1, segmentSeconds);
-  const latency: number[] = [];
-  const waited: number[] = [];
-  const local: number[] = [];
-  const overhead: number[] = [];
-  try {
-    const input = join(dir, 'in.jpg');
-    await writeFile(input, photo);
-    for (let i = 0; i < overheadJobs + 3; i++) {
-      const [job] = await waitAll(c.url, [await post(c.url, photo, `o${i}.jpg`)], 5);
-      const t = performance.now();
-      await backdrop.processFile(input, join(dir, 'out.jpg'), { force: true });
-      const here = performance.now() - t;
-      if (i < 3) continue;
-      latency.push(ms(job.finished_at) - ms(job.created_at));
-      waited.push(ms(job.started_at) - ms(job.created_at));
-      local.push(here);
-      overhead.push(latency[latency.length - 1] - here);
-    }
-  } finally {
-    await c.close();
-    await backdrop.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-  printTable(
-    'Queue overhead per photo job (target ≤ 20 ms on loopback): enqueue → done as the job records it, minus the same photo through processFile in one process right after (medians)',
-    ['jobs', 'enqueue → done ms', 'of which enqueue → started', 'processFile ms', 'overhead ms'],
-    [[String(overheadJobs), median(latency).toFixed(1), median(waited).toFixed(1), median(local).toFixed(1), median(overhead).toFixed(1)]],
-  );
 
   // Video: whole on one worker, split on one and two.
   if (videoSeconds > 0) {
