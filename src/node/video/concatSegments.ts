@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { checkOutputPath, moveIntoPlace, tempPathFor, trackTempFile, untrackTempFile } from '../safeWrite.js';
 import type { FfmpegOptions } from './ffmpegPath.js';
-import { FfmpegProcess, describeExit } from './ffmpegProcess.js';
+import { FfmpegProcess, abortError, describeExit } from './ffmpegProcess.js';
 import { videoDelayFor } from './job.js';
 import { probeVideo, type VideoInfo } from './probe.js';
 import { VideoSinkError, audioCodecArgs, audioInputArgs, audioPlan, fileContainer } from './sinkPlan.js';
@@ -63,7 +63,7 @@ export async function concatSegments(opts: ConcatSegmentsOptions): Promise<Conca
   if (opts.segments.length === 0) throw new RangeError('concatSegments needs at least one segment');
   const container = fileContainer(opts.output);
   if (!container) throw new VideoSinkError(`cannot join segments into ${opts.output}: use a file name ending in .mp4, .mov, .mkv or .webm`, 'options');
-  if (opts.signal?.aborted) throw abortReason(opts.signal);
+  if (opts.signal?.aborted) throw abortError(opts.signal);
   const tools = videoTools(opts);
   const info = opts.info ?? (await probeVideo(opts.input, { tools }));
   await checkOutputPath(opts.output, { force: opts.force, inputs: [opts.input, ...opts.segments] });
@@ -103,13 +103,13 @@ export async function concatSegments(opts: ConcatSegmentsOptions): Promise<Conca
 
 /** Run ffmpeg to completion; an abort stops it and rejects with the reason. */
 async function runFfmpeg(ffmpeg: string, args: string[], output: string, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) throw abortReason(signal);
+  if (signal?.aborted) throw abortError(signal);
   const proc = new FfmpegProcess(ffmpeg, args, { stdin: false, stdout: false });
   const onAbort = (): void => void proc.stop(1000);
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const exit = await proc.exited;
-    if (signal?.aborted) throw abortReason(signal);
+    if (signal?.aborted) throw abortError(signal);
     if (proc.startError) throw proc.startError;
     if (exit.code !== 0) throw new VideoSinkError(`joining the segments into ${output} failed: ${proc.reason()} (${describeExit(exit)})`, 'encode', proc.lastLines());
   } finally {
@@ -127,7 +127,7 @@ async function segmentDurations(ffprobe: string, files: readonly string[], signa
       try {
         out[i] = await videoDuration(ffprobe, files[i], signal);
       } catch (err) {
-        if (signal?.aborted) throw abortReason(signal);
+        if (signal?.aborted) throw abortError(signal);
         throw new VideoSinkError(`cannot join ${files[i]}: ffprobe could not read it (${(err as Error).message.split('\n')[0]})`, 'encode');
       }
     }
@@ -143,12 +143,4 @@ async function videoDuration(ffprobe: string, file: string, signal?: AbortSignal
   const base = /^(\d+)\/(\d+)$/.exec(stream?.time_base ?? '');
   if (!stream?.duration_ts || !base) return undefined;
   return ((stream.duration_ts * Number(base[1])) / Number(base[2])).toFixed(9);
-}
-
-function abortReason(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error) return reason;
-  const err = new Error('the operation was aborted');
-  err.name = 'AbortError';
-  return err;
 }

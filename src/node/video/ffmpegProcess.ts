@@ -6,6 +6,15 @@ import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_p
 import type { Duplex, Readable, Stream, Writable } from 'node:stream';
 import { FfmpegNotFoundError } from './ffmpegPath.js';
 
+/** What an aborted ffmpeg job rejects with: the signal's reason, or an AbortError. */
+export function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error) return reason;
+  const err = new Error('the operation was aborted');
+  err.name = 'AbortError';
+  return err;
+}
+
 export interface FfmpegExit {
   code: number | null;
   signal: NodeJS.Signals | null;

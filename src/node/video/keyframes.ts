@@ -17,6 +17,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { ffmpegInputPath, VideoInputError, type VideoInfo } from './probe.js';
 import type { VideoTools } from './ffmpegPath.js';
+import { abortError } from './ffmpegProcess.js';
 
 export interface KeyframeOptions {
   /** The input's probed facts: the video stream to read and the container's start time (default: the first video stream, start 0 as ffprobe reports it). */
@@ -51,7 +52,7 @@ export async function listKeyframes(input: string, tools: VideoTools, opts: Keyf
 /** Run a tool and keep what `pick` finds in each line of its output. */
 function collect(cmd: string, args: string[], input: string, signal: AbortSignal | undefined, pick: (line: string) => number | null, from: 'stdout' | 'stderr' = 'stdout'): Promise<number[]> {
   return new Promise((resolvePromise, reject) => {
-    if (signal?.aborted) return reject(abortReason(signal));
+    if (signal?.aborted) return reject(abortError(signal));
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
     const found: number[] = [];
     const errTail: string[] = [];
@@ -75,17 +76,9 @@ function collect(cmd: string, args: string[], input: string, signal: AbortSignal
     });
     child.on('close', (code) => {
       signal?.removeEventListener('abort', onAbort);
-      if (signal?.aborted) return reject(abortReason(signal));
+      if (signal?.aborted) return reject(abortError(signal));
       if (code !== 0) return reject(new VideoInputError(input, `${input}: its keyframes could not be listed (${errTail.at(-1) ?? `exit code ${code}`})`, 'unreadable'));
       resolvePromise(found);
     });
   });
-}
-
-function abortReason(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error) return reason;
-  const err = new Error('the operation was aborted');
-  err.name = 'AbortError';
-  return err;
 }

@@ -24,7 +24,7 @@ import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { Frame } from '../../core/frame.js';
 import { ffmpegVersion, findFfmpeg, type FfmpegOptions } from './ffmpegPath.js';
-import { FfmpegProcess, describeExit } from './ffmpegProcess.js';
+import { FfmpegProcess, abortError, describeExit } from './ffmpegProcess.js';
 import {
   VideoInputError,
   expectedFrameCount,
@@ -123,14 +123,6 @@ export class VideoSourceError extends Error {
 
 /** Demuxer warnings that mean the file stops before its end (mov: "partial file", matroska: "File ended prematurely"). */
 const TRUNCATION = /partial file|ended prematurely|truncated/i;
-
-function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error) return reason;
-  const err = new Error('the operation was aborted');
-  err.name = 'AbortError';
-  return err;
-}
 
 /** Parse the `Output #0` video stream line ffmpeg prints before writing the first frame. */
 function parseOutputHeader(lines: string[]): { width: number; height: number; fps?: number } | null {

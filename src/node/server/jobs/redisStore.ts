@@ -11,12 +11,11 @@
  * Durability is Redis's: with `appendonly yes` and `appendfsync everysec` (README, "Scale out") a
  * Redis restart loses at most the last second, and a job is in Redis before its 202 is answered.
  */
-import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { KEYS } from '../redis.js';
-import { isJobId, StoreUnavailable, type JobStore } from './store.js';
+import { jobFolder, reserveJobFolder, StoreUnavailable, type JobStore } from './store.js';
 import { FINISHED, type JobRecord, type JobStatus, type JobWorker } from './types.js';
 
 /**
@@ -125,16 +124,12 @@ export class RedisJobStore implements JobStore {
     return [];
   }
 
-  async reserve(): Promise<{ id: string; dir: string }> {
-    const id = randomUUID();
-    const dir = this.dirFor(id);
-    await mkdir(dir, { recursive: true });
-    return { id, dir };
+  reserve(): Promise<{ id: string; dir: string }> {
+    return reserveJobFolder(this.root);
   }
 
   dirFor(id: string): string {
-    if (!isJobId(id)) throw new Error(`not a job id: ${id}`);
-    return join(this.root, id);
+    return jobFolder(this.root, id);
   }
 
   async create(job: JobRecord): Promise<void> {

@@ -47,6 +47,20 @@ export function isJobId(id: string): boolean {
   return ID.test(id);
 }
 
+/** A job's folder under `root` (every store keeps files on disk: the claim-check). Only for job ids. */
+export function jobFolder(root: string, id: string): string {
+  if (!isJobId(id)) throw new Error(`not a job id: ${id}`);
+  return join(root, id);
+}
+
+/** A new job id and its (created, empty) folder under `root`. */
+export async function reserveJobFolder(root: string): Promise<{ id: string; dir: string }> {
+  const id = randomUUID();
+  const dir = jobFolder(root, id);
+  await mkdir(dir, { recursive: true });
+  return { id, dir };
+}
+
 export class DiskJobStore implements JobStore {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly root: string;
@@ -77,16 +91,12 @@ export class DiskJobStore implements JobStore {
     return [...this.jobs.values()];
   }
 
-  async reserve(): Promise<{ id: string; dir: string }> {
-    const id = randomUUID();
-    const dir = this.dirFor(id);
-    await mkdir(dir, { recursive: true });
-    return { id, dir };
+  reserve(): Promise<{ id: string; dir: string }> {
+    return reserveJobFolder(this.root);
   }
 
   dirFor(id: string): string {
-    if (!isJobId(id)) throw new Error(`not a job id: ${id}`);
-    return join(this.root, id);
+    return jobFolder(this.root, id);
   }
 
   async create(job: JobRecord): Promise<void> {
