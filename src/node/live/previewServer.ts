@@ -46,6 +46,8 @@ export interface PreviewServer {
   readonly clients: number;
   /** JPEGs encoded so far (frames nobody watched are not encoded). */
   readonly encoded: number;
+  /** /frame.jpg requests waiting for a frame. */
+  readonly waiting: number;
   /** Offer a processed frame. Cheap: the frame is only kept (not copied; don't change its data afterwards). */
   push(frame: Frame): void;
   /** Disconnect everyone and stop listening. */
@@ -287,6 +289,9 @@ export async function startPreviewServer(opts: PreviewServerOptions = {}): Promi
     },
     get encoded() {
       return encodedCount;
+    },
+    get waiting() {
+      return frameWaiters.size;
     },
     push(frame: Frame): void {
       if (closed) return;
