@@ -166,6 +166,9 @@ export class TemporalSmoother {
   private cells: [CellTaps, CellTaps] | null = null;
   private thumbX: [Int32Array, Int32Array] = [new Int32Array(0), new Int32Array(0)];
   private thumbY: [Int32Array, Int32Array] = [new Int32Array(0), new Int32Array(0)];
+  /** lumaTaps' column byte offsets (mask width). */
+  private colA = new Int32Array(0);
+  private colB = new Int32Array(0);
 
   constructor(options: TemporalOptions = {}, tuning: Partial<TemporalTuning> = {}) {
     this.options = validateTemporalOptions(options);
@@ -257,6 +260,8 @@ export class TemporalSmoother {
     this.PNext = new Float32Array(n);
     this.luma = new Float32Array(n);
     this.prevLuma = new Float32Array(n);
+    this.colA = new Int32Array(w);
+    this.colB = new Int32Array(w);
     const hw = (this.hw = Math.max(1, w >> 1)), hh = (this.hh = Math.max(1, h >> 1));
     this.half = new Float32Array(hw * hh);
     this.prevHalf = new Float32Array(hw * hh);
@@ -279,7 +284,7 @@ export class TemporalSmoother {
   private thumbnail(frame: Frame): void {
     const { w, h, luma } = this;
     if (frame.width === w && frame.height === h) lumaOf(frame.data, frame.channels, w * h, luma);
-    else lumaTaps(frame.data, frame.width, frame.channels, this.thumbX[0], this.thumbX[1], this.thumbY[0], this.thumbY[1], w, h, luma);
+    else lumaTaps(frame.data, frame.width, frame.channels, this.thumbX[0], this.thumbX[1], this.thumbY[0], this.thumbY[1], w, h, luma, this.colA, this.colB);
     halve(luma, w, h, this.half);
     halve(this.half, this.hw, this.hh, this.quarter);
   }
@@ -424,7 +429,7 @@ function stillRow(
 ): void {
   for (let i = i0; i < i1; i++) {
     const sv = s[i], pv = p[i];
-    const d = Math.abs(l[i] - pl[i]);
+    const d = l[i] - pl[i]; // only d² is used: no abs
     const pm = P[i] + q0 + q1 * d * d;
     const c = 2 * pv - 1;
     const r = r0 + r1 * (1 - c * c);
@@ -487,7 +492,7 @@ function movingRow(
       wl = pl[q00] * w00 + pl[q01] * w01 + pl[q10] * w10 + pl[q11] * w11;
     }
     const pv = p[i];
-    const d = Math.abs(l[i] - wl);
+    const d = l[i] - wl;
     const pm = wP + q0 + q1 * d * d;
     const c = 2 * pv - 1;
     const r = r0 + r1 * (1 - c * c);
@@ -504,17 +509,27 @@ function lumaOf(data: Uint8Array | Uint8ClampedArray, C: number, n: number, luma
   for (let i = 0, p = 0; i < n; i++, p += C) luma[i] = (0.299 * data[p] + 0.587 * data[p + 1] + 0.114 * data[p + 2]) * k1;
 }
 
-/** Luma (0..1) at w × h from a W-wide frame: the mean of 2×2 point taps per pixel (tables from thumbTaps). */
+/**
+ * Luma (0..1) at w × h from a W-wide frame: the mean of 2×2 point taps per pixel (tables from
+ * thumbTaps). The column taps become byte offsets in `colA`/`colB` (w entries, reused) first, so
+ * the pixel loop adds offsets instead of multiplying indices; the sums are the same.
+ */
 function lumaTaps(
   data: Uint8Array | Uint8ClampedArray, W: number, C: number, xa: Int32Array, xb: Int32Array, ya: Int32Array, yb: Int32Array,
-  w: number, h: number, luma: Float32Array,
+  w: number, h: number, luma: Float32Array, colA: Int32Array, colB: Int32Array,
 ): void {
   const k = 1 / (4 * 255);
-  for (let y = 0; y < h; y++) {
-    const ra = ya[y] * W, rb = yb[y] * W;
-    for (let x = 0; x < w; x++) {
-      const a = (ra + xa[x]) * C, b = (ra + xb[x]) * C, c = (rb + xa[x]) * C, d = (rb + xb[x]) * C;
-      luma[y * w + x] =
+  for (let x = 0; x < w; x++) {
+    colA[x] = xa[x] * C;
+    colB[x] = xb[x] * C;
+  }
+  const stride = W * C;
+  for (let y = 0, i = 0; y < h; y++) {
+    const ra = ya[y] * stride, rb = yb[y] * stride;
+    for (let x = 0; x < w; x++, i++) {
+      const pa = colA[x], pb = colB[x];
+      const a = ra + pa, b = ra + pb, c = rb + pa, d = rb + pb;
+      luma[i] =
         (0.299 * (data[a] + data[b] + data[c] + data[d]) +
           0.587 * (data[a + 1] + data[b + 1] + data[c + 1] + data[d + 1]) +
           0.114 * (data[a + 2] + data[b + 2] + data[c + 2] + data[d + 2])) * k;
@@ -560,6 +575,14 @@ function sad(
 /** 2×2 average into `out` (⌊w/2⌋ × ⌊h/2⌋, at least 1×1). */
 function halve(src: Float32Array, w: number, h: number, out: Float32Array): void {
   const hw = Math.max(1, w >> 1), hh = Math.max(1, h >> 1);
+  if (w >= 2 && h >= 2) {
+    // Every 2×2 block lies inside: no clamping (the same sums as below).
+    for (let y = 0, o = 0; y < hh; y++) {
+      const r0 = 2 * y * w, r1 = r0 + w;
+      for (let x = 0, x0 = 0; x < hw; x++, x0 += 2, o++) out[o] = 0.25 * (src[r0 + x0] + src[r0 + x0 + 1] + src[r1 + x0] + src[r1 + x0 + 1]);
+    }
+    return;
+  }
   for (let y = 0; y < hh; y++) {
     const r0 = Math.min(2 * y, h - 1) * w, r1 = Math.min(2 * y + 1, h - 1) * w;
     for (let x = 0; x < hw; x++) {
