@@ -157,6 +157,16 @@ function classify(coeffs: Float32Array, K: number, n: number, edge: SoftEdge | n
   const lowEnd = edge ? (edge.hard ? edge.threshold : edge.e0) : saturate;
   const highEnd = edge ? (edge.hard ? edge.threshold : edge.e1) : 1 - saturate;
   const strictHigh = edge?.hard ?? false;
+  if (K === 4 && !strictHigh) {
+    // The colour guide's three slopes written out, branch-free (adding 0 leaves a sum unchanged).
+    for (let i = 0, q = 0; i < n; i++, q += 4) {
+      const ar = coeffs[q], ag = coeffs[q + 1], ab = coeffs[q + 2], b = coeffs[q + 3];
+      const hi = b + (ar < 0 ? 0 : ar) + (ag < 0 ? 0 : ag) + (ab < 0 ? 0 : ab);
+      const lo = b + (ar < 0 ? ar : 0) + (ag < 0 ? ag : 0) + (ab < 0 ? ab : 0);
+      cls[i] = hi <= lowEnd ? 0 : lo >= highEnd ? 1 : -1;
+    }
+    return cls;
+  }
   for (let i = 0, q = 0; i < n; i++, q += K) {
     let lo = coeffs[q + K - 1], hi = lo;
     for (let c = 0; c < K - 1; c++) {
@@ -177,6 +187,12 @@ interface ApplyTables {
   /** Output columns between working columns i and i + 1 form run i (xs.i0 never decreases). */
   runStart: Int32Array;
   rowCls: Int8Array;
+  /**
+   * The runs of a pair of working rows, 3 entries each: first working column, one past the last,
+   * kind (0 or 1: that constant; −1: computed). Output rows between the same two working rows
+   * (about k of them) share them.
+   */
+  runs: Int32Array;
   /** Per working pixel's class (see classify), grown as needed. */
   cls: Int8Array;
 }
@@ -191,7 +207,7 @@ function applyTables(ww: number, wh: number, W: number, H: number, k: number): A
   const runStart = new Int32Array(ww + 1);
   for (let x = 0, i = 0; x < W; x++) while (i < xs.i0[x]) runStart[++i] = x;
   for (let i = xs.i0[W - 1] + 1; i <= ww; i++) runStart[i] = W;
-  lastTables = { key, xs, ys, runStart, rowCls: new Int8Array(ww), cls: lastTables?.cls ?? new Int8Array(0) };
+  lastTables = { key, xs, ys, runStart, rowCls: new Int8Array(ww), runs: new Int32Array(3 * ww), cls: lastTables?.cls ?? new Int8Array(0) };
   return lastTables;
 }
 
@@ -209,27 +225,39 @@ function applyCoefficients(
   // Coefficient values are in guide units of 0..1 for grey and 0..1 per channel for colour; the
   // bounds in classify assume I in [0, 1] per channel, which both guides satisfy.
   const t = applyTables(ww, wh, W, H, k);
-  const { xs, ys, runStart, rowCls } = t;
+  const { xs, ys, runStart, rowCls, runs } = t;
   const cls = classify(coeffs, K, ww * wh, edge, saturate, t);
   const vrow = scratchF32('guided.vrow', ww * K);
   const rowLen = ww * K;
   const one = invert ? 0 : 1;
-  for (let y = 0; y < H; y++) {
+  let runCount = 0;
+  for (let y = 0, pj0 = -1, pj1 = -1; y < H; y++) {
     const j0 = ys.i0[y], j1 = ys.i1[y], wy = ys.w1[y];
-    for (let i = 0; i < ww; i++) {
-      const a = cls[j0 * ww + i];
-      rowCls[i] = a === cls[j1 * ww + i] ? a : -1;
+    if (j0 !== pj0 || j1 !== pj1) {
+      pj0 = j0;
+      pj1 = j1;
+      for (let i = 0; i < ww; i++) {
+        const a = cls[j0 * ww + i];
+        rowCls[i] = a === cls[j1 * ww + i] ? a : -1;
+      }
+      // Consecutive runs of one kind (all computed, or all the same constant) go in one call.
+      runCount = 0;
+      for (let i = 0; i < ww;) {
+        const kind = runKind(rowCls, i, ww);
+        let e = i + 1;
+        while (e < ww && runKind(rowCls, e, ww) === kind) e++;
+        if (runStart[i] !== runStart[e]) {
+          runs[runCount++] = i;
+          runs[runCount++] = e;
+          runs[runCount++] = kind;
+        }
+        i = e;
+      }
     }
     const o = y * W;
-    // Consecutive runs of one kind (all computed, or all the same constant) go in one call.
-    for (let i = 0; i < ww;) {
-      const kind = runKind(rowCls, i, ww);
-      let e = i + 1;
-      while (e < ww && runKind(rowCls, e, ww) === kind) e++;
-      const x0 = runStart[i], x1 = runStart[e];
-      const i0 = i;
-      i = e;
-      if (x0 === x1) continue;
+    for (let r = 0; r < runCount; r += 3) {
+      const i0 = runs[r], e = runs[r + 1], kind = runs[r + 2];
+      const x0 = runStart[i0], x1 = runStart[e];
       if (kind >= 0) {
         od.fill(kind === 1 ? one : 1 - one, o + x0, o + x1);
         continue;
