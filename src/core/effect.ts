@@ -16,6 +16,7 @@ import { boxDownsample, resizeFrame, type Fit } from './resize.js';
 import { ROI_MODES, RoiTracker, segmentZoomed, type RoiMode } from './roi.js';
 import type { Segmenter } from './segmenter.js';
 import { streamEdges, streamGrid, streamGuide, streamSoftEdge, streamWorkSize } from './streamMask.js';
+import { ModelCadence } from './modelCadence.js';
 import { TemporalSmoother, validateTemporalOptions, type TemporalOptions } from './temporal.js';
 
 export type Effect =
@@ -117,6 +118,8 @@ export class BackgroundEffect implements FrameProcessor {
   private edgesOut: Mask | null = null;
   /** ROI zoom that follows people from frame to frame, for a stream (see `lowResMask`). */
   private readonly tracker = new RoiTracker();
+  /** Which stream frames go without the model (see modelCadence.ts). */
+  private readonly cadence = new ModelCadence();
   /** A stream's masks, reused from frame to frame: the tracked one and the smoothed one. */
   private trackedMask: Mask | null = null;
   private smoothedMask: Mask | null = null;
@@ -249,20 +252,34 @@ export class BackgroundEffect implements FrameProcessor {
     this.workFrame = work;
     this.guideFresh = false;
     this.timings.preprocess += stageNow() - t0;
+    const { outputWidth, outputHeight } = this.segmenter.spec;
+    const grid = roi === 'off' ? { width: outputWidth, height: outputHeight } : streamGrid(work.width, work.height, outputWidth * outputHeight);
+    const smoother = this.smoother;
     let low: Mask;
+    if (smoother) {
+      const t = stageNow();
+      smoother.observe(grid.width, grid.height, work);
+      this.smoothedMask = sized(this.smoothedMask, grid.width, grid.height);
+      const skip = this.cadence.skip(smoother);
+      if (skip) low = smoother.predict(this.smoothedMask);
+      this.timings.temporal += stageNow() - t;
+      if (skip) return this.streamEdgesOf(low!, work, edges, threshold);
+    }
     if (roi === 'off') low = await this.segmenter.segment(work, this.timings);
     else {
-      const { outputWidth, outputHeight } = this.segmenter.spec;
-      const grid = streamGrid(work.width, work.height, outputWidth * outputHeight);
       this.trackedMask = sized(this.trackedMask, grid.width, grid.height);
       low = await this.tracker.segment(this.segmenter, work, this.timings, grid, this.trackedMask);
     }
-    if (this.smoother) {
+    if (smoother) {
       const t = stageNow();
-      this.smoothedMask = sized(this.smoothedMask, low.width, low.height);
-      low = this.smoother.apply(low, work, this.smoothedMask);
+      low = smoother.correct(low, this.smoothedMask!);
       this.timings.temporal += stageNow() - t;
     }
+    return this.streamEdgesOf(low, work, edges, threshold);
+  }
+
+  /** streamMask's last step: the grid mask's edges at the mask size, into the stream's buffer. */
+  private streamEdgesOf(low: Mask, work: Frame, edges: 'guided' | 'bilinear', threshold: number): Mask {
     const t1 = stageNow();
     // One buffer per stream, reused (the compositors are done with a mask by the next frame).
     this.edgesOut = streamEdges(low, work, edges, threshold, this.edgesOut ?? undefined, edges === 'guided' ? this.streamGuide() : undefined);

@@ -44,6 +44,12 @@ export interface TemporalOptions {
    * (camera pans and moving people stay below ≈ 0.04; cuts between unrelated shots measured 0.1–0.3).
    */
   sceneCut?: number;
+  /**
+   * Streams: a steady frame (little motion where the mask's edge is) may go without the model, its
+   * mask this filter's prediction (see modelCadence.ts); at most every other frame. Default true;
+   * false runs the model on every frame.
+   */
+  predict?: boolean;
 }
 
 export const DEFAULT_TEMPORAL: Required<TemporalOptions> = {
@@ -51,6 +57,7 @@ export const DEFAULT_TEMPORAL: Required<TemporalOptions> = {
   motionCompensation: true,
   motionSensitivity: 1,
   sceneCut: 0.07,
+  predict: true,
 };
 
 /** @internal Filter constants (mask values 0..1, luma 0..1), chosen on video clips; see eval/flicker.ts. */
@@ -85,7 +92,9 @@ export function validateTemporalOptions(options: TemporalOptions): Required<Temp
     throw new RangeError(`temporal motionSensitivity must be a finite number ≥ 0, got ${o.motionSensitivity}`);
   }
   if (!(o.sceneCut > 0 && o.sceneCut <= 1)) throw new RangeError(`temporal sceneCut must be in (0, 1], got ${o.sceneCut}`);
-  if (typeof o.motionCompensation !== 'boolean') throw new RangeError(`temporal motionCompensation must be true or false, got ${String(o.motionCompensation)}`);
+  for (const k of ['motionCompensation', 'predict'] as const) {
+    if (typeof o[k] !== 'boolean') throw new RangeError(`temporal ${k} must be true or false, got ${String(o[k])}`);
+  }
   return o;
 }
 
@@ -144,6 +153,10 @@ export class TemporalSmoother {
   private residual = 0;
   /** @internal The last frame's picture change left after block matching. */
   lastChange = 0;
+  /** The last observed frame's mean motion, mask pixels (0 where nothing moved or there was nothing to compare). */
+  lastMotion = 0;
+  /** What {@link observe} found, for the {@link correct} or {@link predict} that follows. */
+  private pending: { compare: boolean; moved: boolean; timeScale: number; frame: boolean } | null = null;
   // State and luma at mask resolution; the update writes the next state into sNext/PNext (a warp
   // reads the neighbours of s), then they swap.
   private s = new Float32Array(0);
@@ -162,6 +175,8 @@ export class TemporalSmoother {
   private prevQuarter = new Float32Array(0);
   private flowX = new Float32Array(0);
   private flowY = new Float32Array(0);
+  /** Each block's picture change left after its motion (mean absolute luma difference). */
+  private blockChange = new Float32Array(0);
   /** Interpolation tables from block centres to mask pixels. */
   private cells: [CellTaps, CellTaps] | null = null;
   private thumbX: [Int32Array, Int32Array] = [new Int32Array(0), new Int32Array(0)];
@@ -189,11 +204,19 @@ export class TemporalSmoother {
    */
   apply(low: Mask, frame?: Frame, out?: Mask): Mask {
     const { width: w, height: h, data: p } = low;
-    if (!Number.isInteger(w) || !Number.isInteger(h) || w < 1 || h < 1 || p.length !== w * h) {
-      throw new RangeError(`mask must be positive integer size with width × height values, got ${w}×${h} holding ${p.length}`);
-    }
-    if (out && (out.width !== w || out.height !== h || out.data.length !== w * h)) {
-      throw new RangeError(`out mask is ${out.width}×${out.height} but the mask is ${w}×${h}`);
+    if (p.length !== w * h) throw new RangeError(`mask must be positive integer size with width × height values, got ${w}×${h} holding ${p.length}`);
+    this.observe(w, h, frame);
+    return this.correct(low, out);
+  }
+
+  /**
+   * The first half of {@link apply}, for a caller that decides on the model after seeing the
+   * picture: the frame's motion and change against the last one, for masks of w × h. Then
+   * {@link correct} with the model's mask, or {@link predict} without one.
+   */
+  observe(w: number, h: number, frame?: Frame): void {
+    if (!Number.isInteger(w) || !Number.isInteger(h) || w < 1 || h < 1) {
+      throw new RangeError(`mask must be positive integer size with width × height values, got ${w}×${h}`);
     }
     if (w !== this.w || h !== this.h) this.allocate(w, h);
     if (frame && (frame.width !== this.frameW || frame.height !== this.frameH)) {
@@ -217,6 +240,7 @@ export class TemporalSmoother {
     // Only a frame that follows a frame has a picture to compare with.
     const compare = frame !== undefined && this.hasLuma;
     let moved = false;
+    this.lastMotion = 0;
     if (this.frames > 0 && compare) {
       // Scene cut: the picture changed more than motion explains. Block matching runs either
       // way; its motion is used only with motion compensation.
@@ -228,11 +252,85 @@ export class TemporalSmoother {
         this.frames = 0;
       }
     }
+    this.pending = { compare, moved, timeScale, frame: frame !== undefined };
+  }
+
+  /**
+   * Whether the observed frame's mask can be {@link predict}ed: it follows a frame of the same
+   * history (no start, cut or jump) and there is a picture to follow it by.
+   */
+  get canPredict(): boolean {
+    return this.pending !== null && this.pending.compare && this.frames > 0 && this.options.strength > 0;
+  }
+
+  /** The second half of {@link apply}: the observed frame's model mask `low` (w × h) filtered into the history. */
+  correct(low: Mask, out?: Mask): Mask {
+    const { width: w, height: h, data: p } = low;
+    if (w !== this.w || h !== this.h || p.length !== w * h) throw new RangeError(`mask is ${w}×${h} but the observed frame's masks are ${this.w}×${this.h}`);
+    const pending = this.take();
     if (this.frames === 0 || this.options.strength === 0) {
       this.s.set(p);
       this.P.fill(1);
     } else {
-      this.update(p, compare, moved, timeScale);
+      this.update(p, pending.compare, pending.moved, pending.timeScale);
+    }
+    return this.finish(pending.frame, out);
+  }
+
+  /**
+   * The observed frame's mask without the model: the history carried along the picture's motion
+   * (the Kalman filter's prediction, its doubt grown by the time and the change; no measurement).
+   * Only when {@link canPredict}.
+   */
+  predict(out?: Mask): Mask {
+    if (!this.canPredict) throw new Error('predict needs an observed frame that continues the history (see canPredict)');
+    const pending = this.take();
+    // No measurement is a measurement of infinite noise: the gain is 0, the state only moves and
+    // doubts (any finite stand-in for the measurement; the state itself is at hand).
+    this.update(this.s, true, pending.moved, pending.timeScale, Infinity);
+    return this.finish(true, out);
+  }
+
+  /**
+   * The observed frame's motion and change where the mask's edge was (blocks whose history is
+   * neither all person nor all background): what decides how well {@link predict} can place the
+   * edge. The largest motion there (mask pixels) and the mean change left after it; zeros when
+   * nothing could be compared.
+   */
+  edgeMotion(): { motion: number; change: number } {
+    if (!this.canPredict || this.hw < 4 || this.hh < 4) return { motion: 0, change: 0 };
+    const { w, h, s, flowX, flowY, blockChange } = this;
+    const bw = Math.ceil(this.hw / BLOCK), bh = Math.ceil(this.hh / BLOCK);
+    const sx = w / this.hw, sy = h / this.hh;
+    let motion = 0, change = 0, n = 0;
+    for (let by = 0; by < bh; by++) {
+      const y0 = Math.floor(by * BLOCK * sy), y1 = Math.min(h, Math.floor((by + 1) * BLOCK * sy));
+      for (let bx = 0; bx < bw; bx++) {
+        const x0 = Math.floor(bx * BLOCK * sx), x1 = Math.min(w, Math.floor((bx + 1) * BLOCK * sx));
+        let sum = 0;
+        for (let y = y0; y < y1; y++) for (let i = y * w + x0, end = y * w + x1; i < end; i++) sum += s[i];
+        const mean = sum / Math.max(1, (y1 - y0) * (x1 - x0));
+        if (mean < 0.02 || mean > 0.98) continue;
+        const b = by * bw + bx;
+        motion = Math.max(motion, Math.sqrt(flowX[b] * flowX[b] * sx * sx + flowY[b] * flowY[b] * sy * sy));
+        change += blockChange[b];
+        n++;
+      }
+    }
+    return { motion, change: n ? change / n : 0 };
+  }
+
+  private take(): { compare: boolean; moved: boolean; timeScale: number; frame: boolean } {
+    const pending = this.pending;
+    if (!pending) throw new Error('observe the frame first');
+    this.pending = null;
+    return pending;
+  }
+
+  private finish(frame: boolean, out?: Mask): Mask {
+    const { w, h } = this;
+    if (out && (out.width !== w || out.height !== h || out.data.length !== w * h)) {
+      throw new RangeError(`out mask is ${out.width}×${out.height} but the mask is ${w}×${h}`);
     }
     if (frame) {
       const luma = this.luma, half = this.half, quarter = this.quarter;
@@ -243,7 +341,7 @@ export class TemporalSmoother {
       this.quarter = this.prevQuarter;
       this.prevQuarter = quarter;
     }
-    this.hasLuma = frame !== undefined;
+    this.hasLuma = frame;
     this.frames++;
     if (!out) return { width: w, height: h, data: this.s.slice() };
     out.data.set(this.s);
@@ -271,6 +369,7 @@ export class TemporalSmoother {
     const bw = Math.ceil(hw / BLOCK), bh = Math.ceil(hh / BLOCK);
     this.flowX = new Float32Array(bw * bh);
     this.flowY = new Float32Array(bw * bh);
+    this.blockChange = new Float32Array(bw * bh);
     this.rowU = new Float32Array(bw);
     this.rowV = new Float32Array(bw);
     // A block is BLOCK half-size pixels, each (w / hw) × (h / hh) mask pixels.
@@ -289,10 +388,10 @@ export class TemporalSmoother {
     halve(this.half, this.hw, this.hh, this.quarter);
   }
 
-  private update(p: Float32Array, haveLuma: boolean, moved: boolean, timeScale: number): void {
+  private update(p: Float32Array, haveLuma: boolean, moved: boolean, timeScale: number, r0 = this.tuning.r0): void {
     const { strength, motionSensitivity } = this.options;
     const f = strength >= 0.99 ? 99 : strength / (1 - strength); // 0.5 → 1
-    const k: Kalman = { q0: this.tuning.q0 * timeScale, q1: this.tuning.q1 * motionSensitivity, r0: this.tuning.r0 * f, r1: this.tuning.r1 * f };
+    const k: Kalman = { q0: this.tuning.q0 * timeScale, q1: this.tuning.q1 * motionSensitivity, r0: r0 * f, r1: this.tuning.r1 * f };
     const [cx, cy] = this.cells!;
     const bw = Math.ceil(this.hw / BLOCK);
     const motion: Motion = { flowX: this.flowX, flowY: this.flowY, bw, cx, cy, scaleX: this.w / this.hw, scaleY: this.h / this.hh, rowU: this.rowU, rowV: this.rowV };
@@ -322,6 +421,7 @@ export class TemporalSmoother {
     const qb = BLOCK >> 1, qr = RANGE >> 1;
     let any = false;
     let residual = 0;
+    let motion = 0;
     for (let by = 0; by < bh; by++) {
       for (let bx = 0; bx < bw; bx++) {
         // Coarse: quarter size, blocks of 4, ±2.
@@ -361,12 +461,16 @@ export class TemporalSmoother {
           }
         }
         residual += best * (x1 - x0) * (y1 - y0);
+        motion += Math.sqrt(fdx * fdx + fdy * fdy);
+        this.blockChange[by * bw + bx] = best;
         flowX[by * bw + bx] = fdx;
         flowY[by * bw + bx] = fdy;
         if (fdx !== 0 || fdy !== 0) any = true;
       }
     }
     this.residual = residual / (hw * hh);
+    // Half-size pixels to mask pixels.
+    this.lastMotion = ((motion / (bw * bh)) * this.w) / hw;
     return any;
   }
 }

@@ -119,6 +119,25 @@ describe('TemporalSmoother', () => {
     });
   }
 
+  it('predicts a frame without the model: the history carried along the motion, its doubt grown', () => {
+    const r = rng(5);
+    const t = new TemporalSmoother();
+    t.observe(M, M, scene(20));
+    expect(t.canPredict).toBe(false); // nothing to predict from yet
+    expect(() => t.predict()).toThrow(/canPredict/);
+    t.correct(modelMask(20, 0.05, r));
+    for (let i = 1; i < 6; i++) t.apply(modelMask(20 + 4 * i, 0.05, r), scene(20 + 4 * i));
+    // The picture moves on (4 frame px = 2 mask px); the model does not look.
+    t.observe(M, M, scene(44));
+    expect(t.canPredict).toBe(true);
+    expect(t.edgeMotion().motion).toBeGreaterThan(1);
+    const predicted = t.predict();
+    for (const y of [20, 32, 44]) expect(Math.abs(rightEdge(predicted, y) - (44 / 2 + 20))).toBeLessThan(1.5);
+    // A scene cut leaves nothing to predict from.
+    t.observe(M, M, { ...scene(44), data: new Uint8Array(F * F * 3).fill(250) });
+    expect(t.canPredict).toBe(false);
+  });
+
   it('without frames, still follows a moving edge (disagreement releases the history)', () => {
     const r = rng(5);
     const t = new TemporalSmoother();
@@ -293,9 +312,10 @@ describe('TemporalSmoother on any grid', () => {
 
 describe('BackgroundEffect temporal option', () => {
   /** A stand-in segmenter returning the given low-resolution masks in turn (ROI zoom off: one pass a frame). */
-  function fakeSegmenter(masks: Mask[]): Segmenter {
-    let i = 0;
-    return { segment: async () => masks[i++ % masks.length] } as unknown as Segmenter;
+  /** Gives the masks in turn; `calls` counts the model's looks. */
+  function fakeSegmenter(masks: Mask[]): Segmenter & { calls: number } {
+    const fake = { calls: 0, spec: { outputWidth: M, outputHeight: M }, segment: async () => masks[fake.calls++ % masks.length] };
+    return fake as unknown as Segmenter & { calls: number };
   }
 
   it('is off by default: the mask is exactly the refined model output (photos unchanged)', async () => {
@@ -334,7 +354,8 @@ describe('BackgroundEffect temporal option', () => {
     const r = rng(23);
     const masks = Array.from({ length: 4 }, () => modelMask(30, 0.3, r));
     const frame = scene(30);
-    const effect = new BackgroundEffect(fakeSegmenter(masks), { effect: { type: 'mask' }, temporal: true, roi: 'off', threshold: 0.4, softness: 0.3 });
+    // The model on every frame (a still picture's frames may otherwise go without it: see below).
+    const effect = new BackgroundEffect(fakeSegmenter(masks), { effect: { type: 'mask' }, temporal: { predict: false }, roi: 'off', threshold: 0.4, softness: 0.3 });
     expect(effect.streamEdges).toBe('guided');
     expect(effect.streamEdge).toEqual({ threshold: 0.5, softness: 0.15, invert: false });
     const reference = new TemporalSmoother({});
@@ -348,5 +369,37 @@ describe('BackgroundEffect temporal option', () => {
     const photo = new BackgroundEffect(fakeSegmenter(masks), { effect: { type: 'mask' }, roi: 'off' });
     expect(photo.streamEdges).toBeNull();
     await expect(photo.streamMask(frame)).rejects.toThrow(/stream/);
+  });
+
+  it("lets a steady stream frame go without the model, at most every other one, its mask the smoother's prediction", async () => {
+    const r = rng(29);
+    const masks = Array.from({ length: 6 }, () => modelMask(30, 0.3, r));
+    const frame = scene(30);
+    const segmenter = fakeSegmenter(masks);
+    const effect = new BackgroundEffect(segmenter, { effect: { type: 'mask' }, temporal: true, roi: 'off', threshold: 0.4 });
+    const reference = new TemporalSmoother({});
+    let looked = 0;
+    for (let i = 0; i < 6; i++) {
+      reference.observe(M, M, frame);
+      // The first frame starts the history; then every other frame of the still picture is predicted.
+      const low = i % 2 === 1 ? reference.predict() : reference.correct(masks[looked++]);
+      const expected = streamEdges(low, frame, 'guided', 0.4);
+      expect(Array.from((await effect.streamMask(frame)).data)).toEqual(Array.from(expected.data));
+    }
+    expect(segmenter.calls).toBe(3);
+    // Asked to, the model sees every frame.
+    const everyFrame = fakeSegmenter(masks);
+    const strict = new BackgroundEffect(everyFrame, { effect: { type: 'mask' }, temporal: { predict: false }, roi: 'off' });
+    for (let i = 0; i < 6; i++) await strict.streamMask(frame);
+    expect(everyFrame.calls).toBe(6);
+  });
+
+  it('runs the model on every frame where the edge moves fast', async () => {
+    const r = rng(31);
+    const segmenter = fakeSegmenter(Array.from({ length: 8 }, (_, i) => modelMask(8 + 8 * i, 0.05, r)));
+    const effect = new BackgroundEffect(segmenter, { effect: { type: 'mask' }, temporal: true, roi: 'off' });
+    // 8 frame px (4 mask px) a frame.
+    for (let i = 0; i < 8; i++) await effect.streamMask(scene(8 + 8 * i));
+    expect(segmenter.calls).toBe(8);
   });
 });
