@@ -59,6 +59,7 @@ export function buildProgram(io: CliIO): Command {
     .addOption(o.trim)
     .addOption(o.noAudio)
     .addOption(o.smoothing)
+    .addOption(o.everyFrame)
     .addOption(o.fps)
     .addOption(o.fpsCorner)
     .addOption(o.fpsColor)
@@ -90,6 +91,7 @@ Examples:
   backdrop talk.mp4 --background beach.mp4    a looping video behind the person
   backdrop talk.mp4 --background bgs/ --background-interval 5   a new image every 5 s
   backdrop talk.mp4 --fps --smoothing 0       FPS meter drawn, no temporal smoothing
+  backdrop talk.mp4 --every-frame             the model on every frame, even the steady ones
   backdrop talk.mp4 --fps --fps-corner bottom-right --fps-color yellow
   backdrop camera --background bgs/           live webcam, preview at http://127.0.0.1:…;
                                               keys a/d cycle backgrounds, f FPS, q quit
@@ -122,7 +124,7 @@ recording is still finished and kept).`,
         const live = { output: options.output, preview: options.preview, virtualCamera: options.virtualCamera, stallTimeout: options.stallTimeout, loop: options.loop };
         // --to ends the session; --from starts the effect (with --trim: the output) in session time.
         const bounds = { from: options.from, to: options.to, trim: options.trim };
-        const stream = { smoothing: options.smoothing, fps: fpsMeterFrom(options), flip: options.flip };
+        const stream = { smoothing: options.smoothing, everyFrame: options.everyFrame, fps: fpsMeterFrom(options), flip: options.flip };
         const encode = { force: options.force, crf: options.crf, preset: options.preset, quiet: options.quiet, json: options.json };
         io.exitCode = await runLiveCommand(inputs[0], { ...live, ...bounds, ...encode, ...stream }, toBackdropOptions(options), io);
         return;

@@ -54,6 +54,12 @@ export interface LiveCliOptions {
   fps?: boolean | FpsMeterOptions;
   /** `--smoothing <0-1>`: temporal smoothing strength, 0 = off (default 0.5). */
   smoothing?: number;
+  /**
+   * `--every-frame`: the model runs on every frame (by default a steady frame may go on the
+   * smoother's prediction). Without `smoothing` it asks for the default strength, not the
+   * Backdrop's own `temporal`.
+   */
+  everyFrame?: boolean;
 }
 
 /** Is this command-line input a live source rather than a file? (`camera`, `camera:N`, `/dev/videoN`, a stream URL, `lavfi:…`) */
@@ -130,7 +136,7 @@ export async function runLiveCommand(
       preset: opts.preset,
       keys: opts.keys ?? Boolean(process.stdin.isTTY),
       processors: extra.processors,
-      temporal: temporalFrom(opts.smoothing),
+      temporal: temporalFrom(opts.smoothing, opts.everyFrame),
       flip: opts.flip,
       fps: opts.fps,
       onToggleFps: extra.onToggleFps,

@@ -69,8 +69,15 @@ function modelFrom(options: CliOptions): BackdropOptions['model'] {
   }
 }
 
-/** `--smoothing`: undefined = the default (on), 0 = off, else that strength. */
-export function temporalFrom(smoothing: number | undefined): TemporalOptions | boolean | undefined {
-  if (smoothing === undefined) return undefined;
-  return smoothing === 0 ? false : { strength: smoothing };
+/**
+ * `--smoothing` and `--every-frame`: smoothing undefined = the default strength (on), 0 = off, else
+ * that strength; `--every-frame` adds `predict: false`, so no frame goes on the smoother's
+ * prediction without the model. With smoothing off there is nothing to predict with: every frame
+ * is looked at anyway, and `--every-frame` changes nothing.
+ */
+export function temporalFrom(smoothing: number | undefined, everyFrame = false): TemporalOptions | boolean | undefined {
+  if (smoothing === 0) return false;
+  const strength = smoothing !== undefined ? { strength: smoothing } : undefined;
+  if (!everyFrame) return strength;
+  return { ...strength, predict: false };
 }

@@ -44,6 +44,8 @@ export interface CliOptions {
   audio?: boolean;
   // Video and live
   smoothing: number;
+  /** `--every-frame`: the model runs on every frame (no frame goes on the smoother's prediction). */
+  everyFrame?: boolean;
   fps?: boolean;
   fpsCorner?: Corner;
   fpsColor?: string;

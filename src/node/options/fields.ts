@@ -37,12 +37,13 @@ const VIDEO_FIELDS = {
   to: 'to',
   trim: 'trim',
   smoothing: 'smoothing',
+  'every-frame': 'everyFrame',
   flip: 'flip',
 } as const satisfies Record<string, SharedOptionName>;
 
 export const PHOTO_FIELD_NAMES = ['effect', ...Object.keys(PHOTO_FIELDS)];
 export const VIDEO_FIELD_NAMES = Object.keys(VIDEO_FIELDS);
-const BOOLEAN_FIELDS = new Set(['invert', 'trim', 'flip']);
+const BOOLEAN_FIELDS = new Set(['invert', 'trim', 'every-frame', 'flip']);
 
 export interface FieldContext {
   /** Video fields are allowed (jobs). */

@@ -1,6 +1,6 @@
 /**
  * CLI-named video options → the facade's processVideo options, for a probed input: effect range or
- * trim, smoothing, mirror, FPS meter, codec and quality. The one mapping, used by the command line
+ * trim, smoothing (and --every-frame), mirror, FPS meter, codec and quality. The one mapping, used by the command line
  * (cli/video.ts) and the server's video jobs, so both check and read the same flags the same way.
  */
 import { parseColor } from '../../core/color.js';
@@ -14,7 +14,7 @@ import { temporalFrom } from './backdropOptions.js';
 
 export type VideoCliOptions = Pick<
   CliOptions,
-  'from' | 'to' | 'trim' | 'smoothing' | 'flip' | 'fps' | 'fpsCorner' | 'fpsColor' | 'fpsSize' | 'transparent' | 'codec' | 'crf' | 'preset' | 'audio'
+  'from' | 'to' | 'trim' | 'smoothing' | 'everyFrame' | 'flip' | 'fps' | 'fpsCorner' | 'fpsColor' | 'fpsSize' | 'transparent' | 'codec' | 'crf' | 'preset' | 'audio'
 >;
 
 /** The FPS meter --fps and its style flags ask for; undefined without --fps. */
@@ -58,7 +58,7 @@ export function videoOptionsFrom(input: string, cli: VideoCliOptions, info: Vide
   checkFromInside(input, cli, info, fps);
   return {
     info,
-    temporal: temporalFrom(cli.smoothing),
+    temporal: temporalFrom(cli.smoothing, cli.everyFrame),
     flip: cli.flip,
     fps: fpsMeterFrom(cli),
     // --trim reads only the range; otherwise the Engine passes the frames outside it through.
