@@ -1,8 +1,10 @@
 /** The live CLI entry points: flags → outputs, and a whole run on a synthetic camera with a fake io. */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isLiveInput, liveOutputsFrom, runLiveCommand, type LiveCliIO } from '../../src/node/live/liveCli.js';
-import type { BackdropOptions } from '../../src/node/facade.js';
+import { Backdrop, type BackdropOptions } from '../../src/node/facade.js';
+import type { BackgroundEffect } from '../../src/core/effect.js';
+import { cli } from '../helpers/cli.js';
 import type { Frame } from '../../src/core/frame.js';
 import { decodeFrames, ffmpeg, ffmpegBin, makeTempDir, probeStreams } from '../helpers/videos.js';
 
@@ -42,6 +44,29 @@ describe('live flags', () => {
     expect(liveOutputsFrom({ virtualCamera: '/dev/video10' })).toEqual({ virtualCamera: '/dev/video10' });
     expect(liveOutputsFrom({ virtualCamera: '/dev/video10', preview: true })).toEqual({ virtualCamera: '/dev/video10', preview: true });
     expect(() => liveOutputsFrom({ virtualCamera: 'video10' })).toThrow(/v4l2loopback/);
+  });
+});
+
+describe('live smoothing flags', () => {
+  it('--every-frame reaches the session\'s effect as predict: false; by default its steady frames may go on the prediction', async () => {
+    // The real streamEffect, watched: which temporal options the session's effect got.
+    const spy = vi.spyOn(Backdrop.prototype, 'streamEffect');
+    try {
+      const session = async (name: string, ...flags: string[]) => {
+        spy.mockClear();
+        const run = await cli('lavfi:testsrc2=size=160x120:rate=25', '--to', '10', '-o', join(dir, name), '-q', '--json', ...flags);
+        expect(run.code, run.stderr).toBe(0);
+        expect(spy).toHaveBeenCalledTimes(1);
+        return (spy.mock.results[0].value as BackgroundEffect).temporal?.options;
+      };
+      expect(await session('every-frame.mp4', '--every-frame')).toMatchObject({ strength: 0.5, predict: false });
+      expect(await session('every-frame-strong.mp4', '--every-frame', '--smoothing', '0.8')).toMatchObject({ strength: 0.8, predict: false });
+      expect(await session('default.mp4')).toMatchObject({ strength: 0.5, predict: true });
+      // No smoothing, nothing to predict with: every frame is looked at, --every-frame or not.
+      expect(await session('no-smoothing.mp4', '--every-frame', '--smoothing', '0')).toBeUndefined();
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
 

@@ -1,13 +1,16 @@
 /**
  * `backdrop video…` with the stream flags, judged on the output's pixels: --flip mirrors, --fps
  * draws the meter top-left (or in the corner, colour and size asked for), --background plays a video (looped) or cycles a folder every
- * --background-interval seconds, and temporal smoothing is on unless --smoothing 0.
+ * --background-interval seconds, and temporal smoothing is on unless --smoothing 0, its steady
+ * frames going without the model unless --every-frame.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { temporalFrom } from '../../src/node/options/backdropOptions.js';
+import { videoOptionsFrom } from '../../src/node/options/videoOptions.js';
+import { probeVideo } from '../../src/node/video/probe.js';
 import { createBackdrop } from '../../src/node/facade.js';
 import { cli } from '../helpers/cli.js';
 import { clipWithAudio, colourClip, decodeFrames, makeTempDir } from '../helpers/videos.js';
@@ -173,6 +176,10 @@ describe('--background video and folder interval', () => {
 });
 
 describe('temporal smoothing', () => {
+  /** The default mask video, lossless (rendered once for the tests below). */
+  let smoothedMask: Promise<Buffer> | undefined;
+  const defaultMask = () => (smoothedMask ??= render('mask-smoothed', '--mask', '--crf', '0'));
+
   it('is on for video by default, off for photos, and --smoothing 0 turns it off', async () => {
     expect(temporalFrom(0.5)).toEqual({ strength: 0.5 });
     expect(temporalFrom(0)).toBe(false);
@@ -191,11 +198,39 @@ describe('temporal smoothing', () => {
     await off.close();
 
     // The mask video, lossless: the first frame has no history to smooth with; later ones differ.
-    const smoothed = await render('mask-smoothed', '--mask', '--crf', '0');
+    const smoothed = await defaultMask();
     const raw = await render('mask-raw', '--mask', '--crf', '0', '--smoothing', '0');
     expect(diff(smoothed, raw, 0)).toBe(0);
     // Smoothing moves the edge: a few hundred pixels of the 120 000 by more than 16 grey levels.
     const later = [20, 40, 60, 74].map((n) => changed(smoothed, raw, n));
     expect(Math.min(...later), later.join(', ')).toBeGreaterThan(0.0005);
+  });
+
+  it('--every-frame: the model on every frame (predict off), where the default lets steady frames go on the prediction', async () => {
+    expect(temporalFrom(0.5, true)).toEqual({ strength: 0.5, predict: false });
+    expect(temporalFrom(undefined, true)).toEqual({ predict: false });
+    // Without smoothing there is nothing to predict with: off, as --smoothing 0 alone.
+    expect(temporalFrom(0, true)).toBe(false);
+    const help = (await cli('--help')).stdout.replace(/\s+/g, ' ');
+    expect(help).toMatch(/--every-frame video and cameras: run the model on every frame \(by default a steady frame goes without it[^)]*--smoothing 0[^)]*\)/);
+
+    // The video flags as the CLI parses them → the effect's temporal options.
+    const info = await probeVideo(clip);
+    const streamFor = (everyFrame?: boolean) => videoOptionsFrom(clip, { smoothing: 0.5, everyFrame }, info).temporal;
+    const backdrop = await createBackdrop();
+    expect(backdrop.streamEffect(streamFor(true)).temporal?.options).toMatchObject({ strength: 0.5, predict: false });
+    expect(backdrop.streamEffect(streamFor(undefined)).temporal?.options).toMatchObject({ strength: 0.5, predict: true });
+    expect(backdrop.streamEffect(streamFor(false)).temporal?.options.predict).toBe(true);
+    expect(backdrop.streamEffect().temporal?.options.predict).toBe(true);
+    await backdrop.close();
+
+    // The talking head is steady: by default some frames go on the prediction, so the lossless
+    // mask videos agree on the first frame (no history yet, both looked) and part ways after.
+    const smoothed = await defaultMask();
+    const looked = await render('mask-every-frame', '--mask', '--crf', '0', '--every-frame');
+    expect(diff(looked, smoothed, 0)).toBe(0);
+    const frames = input.length / FRAME;
+    const differing = Array.from({ length: frames }, (_, n) => n).filter((n) => changed(looked, smoothed, n, 2) > 0);
+    expect(differing.length).toBeGreaterThan(frames / 4);
   });
 });

@@ -12,7 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
 import { hugePngHeader } from '../helpers/images.js';
 import { testdata } from '../helpers/testdata.js';
-import { clipWithAudio, makeTempDir, run, ffprobeBin } from '../helpers/videos.js';
+import { clipWithAudio, decodeFrames, makeTempDir, run, ffprobeBin } from '../helpers/videos.js';
+import { cliOptionsFromFields } from '../../src/node/options/fields.js';
+import { videoOptionsFrom } from '../../src/node/options/videoOptions.js';
+import { probeVideo } from '../../src/node/video/probe.js';
 import { finished, form, getJob, startServer, tempData, waitForJob, type JobJson, type TestServer } from '../helpers/server.js';
 
 const KEY = 'test-key-123';
@@ -67,6 +70,10 @@ describe('probes and documents', () => {
     expect(Object.keys(doc.paths['/v1/jobs/{id}']).sort()).toEqual(['delete', 'get']);
     // The option fields come from the CLI's definitions, allowed values included.
     expect(JSON.stringify(doc.paths['/v1/images'])).toContain('"enum":["guided","bilateral","bilinear","none"]');
+    // Video fields for jobs only: every-frame, a boolean as trim and flip are.
+    const jobFields = JSON.stringify(doc.paths['/v1/jobs']);
+    expect(jobFields).toMatch(/"every-frame":\{"type":"string","description":"as --every-frame: video and cameras: run the model on every frame[^"]*","enum":\["true","false"\]\}/);
+    expect(JSON.stringify(doc.paths['/v1/images'])).not.toContain('every-frame');
     const models = (await (await fetch(`${server.url}/v1/models`, { headers: auth })).json()) as { models: { name: string; input: { width: number; height: number }; loaded: boolean }[] };
     expect(models.models).toEqual([
       { name: 'general', input: { width: 256, height: 256 }, loaded: true, default: true },
@@ -115,6 +122,7 @@ describe('POST /v1/images', () => {
     expect((await problem(await fetch(`${server.url}/v1/images`, { method: 'POST', headers: auth, body: await form(PHOTO, { refine: 'sharp' }) }), 400)).detail).toContain('--refine');
     expect((await problem(await fetch(`${server.url}/v1/images`, { method: 'POST', headers: auth, body: await form(PHOTO, { wobble: '1' }) }), 400)).detail).toContain('"wobble"');
     expect((await problem(await fetch(`${server.url}/v1/images`, { method: 'POST', headers: auth, body: await form(PHOTO, { model: '/etc/passwd.onnx' }) }), 400)).detail).toContain('--model');
+    expect((await problem(await fetch(`${server.url}/v1/images`, { method: 'POST', headers: auth, body: await form(PHOTO, { 'every-frame': 'true' }) }), 400)).detail).toContain('every-frame is a video option');
   });
 
   it('answers 415 for what is not a photo, 422 for a photo that cannot be decoded, 413 over --max-upload or --max-pixels', async () => {
@@ -180,9 +188,38 @@ describe('/v1/jobs', () => {
     }
   });
 
+  it('every-frame=true runs the job\'s model on every frame, as the CLI\'s --every-frame: the same mask frames, not the default\'s', async () => {
+    // The field → the effect's temporal options (false or absent: the default, predict on).
+    const info = await probeVideo(clip);
+    const temporalOf = (fields: Record<string, string>) => videoOptionsFrom('input', cliOptionsFromFields(fields, { video: true, maxPixels: 4_000_000 }), info).temporal;
+    expect(temporalOf({ 'every-frame': 'true', smoothing: '0.3' })).toEqual({ strength: 0.3, predict: false });
+    expect(temporalOf({ 'every-frame': '1' })).toEqual({ strength: 0.5, predict: false });
+    expect(temporalOf({ 'every-frame': 'false' })).toEqual({ strength: 0.5 });
+    expect(temporalOf({})).toEqual({ strength: 0.5 });
+
+    // Over HTTP, through a worker: the lossless mask video is the CLI's with --every-frame.
+    const r = await fetch(`${server.url}/v1/jobs`, { method: 'POST', headers: auth, body: await form(clip, { effect: 'mask', crf: '0', 'every-frame': 'true' }) });
+    expect(r.status).toBe(202);
+    const { id } = (await r.json()) as JobJson;
+    expect(await waitForJob(server, id, finished, auth)).toMatchObject({ status: 'succeeded' });
+    const out = join(tmp.dir, `${id}.mp4`);
+    await writeFile(out, Buffer.from(await (await fetch(`${server.url}/v1/jobs/${id}/result`, { headers: auth })).arrayBuffer()));
+    const fromJob = await decodeFrames(out, 3);
+    const fromCli = async (...flags: string[]) => {
+      const file = join(tmp.dir, `cli-mask-${flags.length}.mp4`);
+      const run = await cli(clip, '--mask', '--crf', '0', ...flags, '-o', file, '-q');
+      expect(run.code, run.stderr).toBe(0);
+      return decodeFrames(file, 3);
+    };
+    expect(fromJob.equals(await fromCli('--every-frame'))).toBe(true);
+    // The default lets the talking head's steady frames go on the prediction: other masks.
+    expect(fromJob.equals(await fromCli())).toBe(false);
+  });
+
   it('refuses a bad video option with 400 before queueing, and an undecodable video with 422', async () => {
     expect((await problem(await fetch(`${server.url}/v1/jobs`, { method: 'POST', headers: auth, body: await form(clip, { from: 'soon' }) }), 400)).detail).toContain('"soon"');
     expect((await problem(await fetch(`${server.url}/v1/jobs`, { method: 'POST', headers: auth, body: await form(clip, { from: '500' }) }), 400)).detail).toContain('past the end');
+    expect((await problem(await fetch(`${server.url}/v1/jobs`, { method: 'POST', headers: auth, body: await form(clip, { 'every-frame': 'maybe' }) }), 400)).detail).toContain('every-frame must be true or false');
     const bytes = await readFile(clip);
     const broken = Buffer.concat([bytes.subarray(0, 32), Buffer.alloc(4000, 7)]);
     await problem(await fetch(`${server.url}/v1/jobs`, { method: 'POST', headers: auth, body: await form(broken) }), 422);
