@@ -6,7 +6,8 @@
  *     and with ROI zoom (ROI zoom with guided edges is the photo default): IoU and boundary error
  *     (MAE within 10 px of the edge).
  *  3. Flicker over video without and with temporal smoothing (eval/flicker.ts).
- *  4. A video's mask as the product makes it, against the same frames as photos (eval/videoPath.ts);
+ *  4. A video's mask as the product makes it, against the same frames as photos, and on steady
+ *     video with and without frames that skip the model, against RVM mattes (eval/videoPath.ts);
  *     `npm run eval -- video` runs this part alone.
  */
 import { readFileSync } from 'node:fs';

@@ -150,6 +150,11 @@ export class BackgroundEffect implements FrameProcessor {
     return this.smoother;
   }
 
+  /** A smoothed stream's frames so far, and how many of them went without the model (modelCadence.ts). */
+  get modelSkips(): { skipped: number; frames: number } {
+    return { skipped: this.cadence.skips, frames: this.cadence.frames };
+  }
+
   /**
    * Forgets what earlier frames left behind — the mask's temporal history, where a background
    * cycle or a background video started — after a seek, or before an unrelated clip.
