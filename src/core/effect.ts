@@ -15,7 +15,7 @@ import { invertMask, jointBilateralUpsample, smoothstepMask, upsampleBilinear } 
 import { boxDownsample, resizeFrame, type Fit } from './resize.js';
 import { ROI_MODES, RoiTracker, segmentZoomed, type RoiMode } from './roi.js';
 import type { Segmenter } from './segmenter.js';
-import { streamEdges, streamGrid, streamGuide, streamSoftEdge, streamWorkSize } from './streamMask.js';
+import { streamEdges, streamGuide, streamMaskSize, streamSoftEdge, streamWorkSize } from './streamMask.js';
 import { ModelCadence } from './modelCadence.js';
 import { TemporalSmoother, validateTemporalOptions, type TemporalOptions } from './temporal.js';
 
@@ -258,14 +258,15 @@ export class BackgroundEffect implements FrameProcessor {
     this.guideFresh = false;
     this.timings.preprocess += stageNow() - t0;
     const { outputWidth, outputHeight } = this.segmenter.spec;
-    const grid = roi === 'off' ? { width: outputWidth, height: outputHeight } : streamGrid(work.width, work.height, outputWidth * outputHeight);
+    // The crops are pasted on a grid of the mask's size (see streamMask.ts); the whole frame's pass keeps the model's.
+    const grid = roi === 'off' ? { width: outputWidth, height: outputHeight } : streamMaskSize(work.width, work.height);
     const smoother = this.smoother;
     let low: Mask;
     if (smoother) {
       const t = stageNow();
       smoother.observe(grid.width, grid.height, work);
       this.smoothedMask = sized(this.smoothedMask, grid.width, grid.height);
-      const skip = this.cadence.skip(smoother);
+      const skip = this.cadence.skip(smoother, frame.index);
       if (skip) low = smoother.predict(this.smoothedMask);
       this.timings.temporal += stageNow() - t;
       if (skip) return this.streamEdgesOf(low!, work, edges, threshold);

@@ -13,6 +13,12 @@ export interface Frame {
   readonly data: Uint8Array | Uint8ClampedArray;
   /** Presentation time in milliseconds, for video and cameras. */
   readonly timestamp?: number;
+  /**
+   * A video file's frame: its position in the file (0-based), whatever range this run reads. What
+   * must come out the same when a video is processed in pieces (the frames that skip the model)
+   * keys on it.
+   */
+  readonly index?: number;
 }
 
 export interface Mask {

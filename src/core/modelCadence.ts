@@ -35,11 +35,16 @@ export class ModelCadence {
 
   constructor(readonly tuning: CadenceTuning = DEFAULT_CADENCE) {}
 
-  /** Whether the frame the smoother has just observed can go without the model. */
-  skip(smoother: TemporalSmoother): boolean {
+  /**
+   * Whether the frame the smoother has just observed can go without the model. A video file's
+   * frame (`index`, its position in the file) may skip only off the model's beat (every
+   * maxSkip + 1-th frame looks), so a video processed in pieces makes the choices one run makes.
+   */
+  skip(smoother: TemporalSmoother, index?: number): boolean {
     this.frames++;
     const { maxSkip, maxMotion, maxChange } = this.tuning;
-    let skip = this.skipped < maxSkip && smoother.options.predict && smoother.canPredict;
+    const offBeat = index === undefined ? this.skipped < maxSkip : index % (maxSkip + 1) !== 0;
+    let skip = offBeat && smoother.options.predict && smoother.canPredict;
     if (skip) {
       const edge = smoother.edgeMotion();
       skip = edge.motion < maxMotion && edge.change < maxChange;

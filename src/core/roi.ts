@@ -367,6 +367,8 @@ export class RoiTracker {
   /** The crops being followed; null while the whole frame is what the model sees. */
   private crops: Rect[] | null = null;
   private sinceFull = 0;
+  /** The block of refreshEvery frames (by a video frame's index) whose full-frame pass is done. */
+  private fullBlock = -1;
   /** The full pass's mask and the crops' masks, reused from frame to frame (model output size). */
   private full: Mask | null = null;
   private pool: Mask[] = [];
@@ -380,7 +382,7 @@ export class RoiTracker {
 
   /** The next frame's mask in Node: see `track`. */
   segment(segmenter: Segmenter, frame: Frame, timings?: SegmentTimings, grid?: GridSize, into?: Mask): Promise<Mask> {
-    return this.track(lookAt(segmenter, frame, timings), frame.width, frame.height, segmenter.spec, grid, into);
+    return this.track(lookAt(segmenter, frame, timings), frame.width, frame.height, segmenter.spec, grid, into, frame.index);
   }
 
   /**
@@ -388,17 +390,23 @@ export class RoiTracker {
    * crop, or at the whole frame: a browser crops on the GPU), on `grid` (default: the model's
    * output size). Every frame's mask has that size, zoomed or not, so smoothing keeps its history.
    * Written `into` a mask of the grid's size when given (a stream reuses one), else a new mask.
+   * A video file's frames give their `index` (position in the file): the full-frame passes then
+   * fall on the first frame looked at in each block of refreshEvery frames, so a video processed
+   * in pieces makes them where one run does.
    */
-  async track(look: Look, width: number, height: number, model: ModelSpec, grid: GridSize = { width: model.outputWidth, height: model.outputHeight }, into?: Mask): Promise<Mask> {
+  async track(look: Look, width: number, height: number, model: ModelSpec, grid: GridSize = { width: model.outputWidth, height: model.outputHeight }, into?: Mask, index?: number): Promise<Mask> {
     const { width: gw, height: gh } = grid;
     if (!(Number.isInteger(gw) && Number.isInteger(gh) && gw >= 1 && gh >= 1)) throw new RangeError(`mask grid must be positive whole numbers, got ${gw}×${gh}`);
     if (into && (into.width !== gw || into.height !== gh || into.data.length !== gw * gh)) {
       throw new RangeError(`mask to track into is ${into.width}×${into.height}, not ${gw}×${gh}`);
     }
     const buffers = this.buffers(model);
-    if (!this.crops || ++this.sinceFull >= this.tuning.refreshEvery) {
+    const { refreshEvery } = this.tuning;
+    const due = index === undefined ? ++this.sinceFull >= refreshEvery : Math.floor(index / refreshEvery) !== this.fullBlock;
+    if (!this.crops || due) {
       const first = await look(undefined, buffers.full);
       this.sinceFull = 0;
+      if (index !== undefined) this.fullBlock = Math.floor(index / refreshEvery);
       // The full pass is there to find who came or went: when it finds the same people, the crops
       // their own finer masks placed stay (its coarse boxes would move them there and back).
       this.crops = this.steady(cropsFor(first, width, height, model, this.tuning), SAME_PERSON);

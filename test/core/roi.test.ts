@@ -144,6 +144,26 @@ describe('RoiTracker', () => {
     expect(log.filter((l) => l === 'crop')).toHaveLength(20);
   });
 
+  it("keys a video's full passes on its frames' positions: the first frame looked at in each block of refreshEvery", async () => {
+    const full = async (indices: number[]) => {
+      const log: string[] = [];
+      const tracker = new RoiTracker();
+      const look = scene(log);
+      const at: number[] = [];
+      for (const index of indices) {
+        const before = log.length;
+        await tracker.track(look, W, H, spec, undefined, undefined, index);
+        if (log[before] === 'full') at.push(index);
+      }
+      return at;
+    };
+    // A run from frame 7, and one that looks at every other frame (the rest skip the model): the
+    // same passes from frame 10 on, as a run from frame 0 makes them.
+    expect(await full(Array.from({ length: 25 }, (_, i) => 7 + i))).toEqual([7, 10, 20, 30]);
+    expect(await full(Array.from({ length: 13 }, (_, i) => 7 + 2 * i))).toEqual([7, 11, 21, 31]);
+    expect(await full(Array.from({ length: 32 }, (_, i) => i))).toEqual([0, 10, 20, 30]);
+  });
+
   it('pastes onto the grid asked for, into the mask given, and resamples a full pass onto it', async () => {
     const tracker = new RoiTracker();
     const into = createMask(80, 45);

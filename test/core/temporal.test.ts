@@ -387,6 +387,16 @@ describe('BackgroundEffect temporal option', () => {
       expect(Array.from((await effect.streamMask(frame)).data)).toEqual(Array.from(expected.data));
     }
     expect(segmenter.calls).toBe(3);
+    // A video file's frames skip by position (odd ones only), wherever the run starts.
+    const fromSeven = fakeSegmenter(masks);
+    const video = new BackgroundEffect(fromSeven, { effect: { type: 'mask' }, temporal: true, roi: 'off' });
+    const lookedAt: number[] = [];
+    for (let index = 7; index < 13; index++) {
+      const before = fromSeven.calls;
+      await video.streamMask({ ...frame, index });
+      if (fromSeven.calls > before) lookedAt.push(index);
+    }
+    expect(lookedAt).toEqual([7, 8, 10, 12]);
     // Asked to, the model sees every frame.
     const everyFrame = fakeSegmenter(masks);
     const strict = new BackgroundEffect(everyFrame, { effect: { type: 'mask' }, temporal: { predict: false }, roi: 'off' });

@@ -2,9 +2,9 @@
  * Video files, fast: Node segments, ffmpeg composites.
  *
  * Full-resolution pixels never enter Node. One ffmpeg decodes the input at the stream's working
- * size (streamMask.ts: longer side 640, a few hundred KB a frame instead of megabytes); Node runs
+ * size (streamMask.ts: longer side 512, a few hundred KB a frame instead of megabytes); Node runs
  * the model on crops of that, the temporal smoothing and the guided edges, and sends back one
- * RGBA frame of the mask's size (longer side 320) per input frame: the person mask in alpha and,
+ * RGBA frame of the mask's size (longer side 256) per input frame: the person mask in alpha and,
  * for blur, the background blurred with the person weighted out (no halo) in RGB. The encoding
  * ffmpeg does the rest in C, in the input's YUV: upsamples the mask (bilinear), applies the soft edge
  * (a lookup table), upsamples the blurred background and blends the person over the new

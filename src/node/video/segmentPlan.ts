@@ -28,11 +28,14 @@ import { rationalValue, type Rational } from './probe.js';
  * (cap13_edit2, 3 s segments, colour background, lossless output so the encoder adds nothing):
  * the mask's mean |Δ| across a cut over the median of the 30 pairs around it was 4.7× and 2.1×
  * with no lead-in, 2.1/1.7 with 10 frames, 1.4/1.5 with 20, 1.3/1.3 with 24 and 1.28/1.26 with
- * 30, where a one-worker run measures 1.28/1.25 at the same frames: after 30 frames the smoothing
- * and the tracked crops have forgotten where they started. 30 frames is 3 % more work on 30 s
- * segments at 30 fps.
+ * 30, where a one-worker run measured 1.28/1.25 at the same frames: after 30 frames the smoothing
+ * and the tracked crops had forgotten where they started. Since steady frames skip the model (the
+ * smoothing predicts them: modelCadence.ts), the smoothing hears half as many measurements in a
+ * lead-in and forgets half as fast: the split test's cuts measured 1.30/1.95/0.82/1.38 with 30
+ * frames against one run's 0.90/1.82/0.72/1.31, and 0.90/1.87/0.73/1.30 with 60. 60 frames is
+ * 7 % more work on 30 s segments at 30 fps (the skipped frames save more).
  */
-export const DEFAULT_SEGMENT_LEAD_IN = 30;
+export const DEFAULT_SEGMENT_LEAD_IN = 60;
 
 /** A fraction of a frame: a segment's reading starts this far before its first frame. */
 const SEEK_EARLY = 0.25;

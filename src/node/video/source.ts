@@ -397,14 +397,16 @@ class FfmpegVideoSource implements VideoSource {
     this.current = null;
     this.filled = 0;
     let timestamp: number;
+    let index: number | undefined;
     if (this.live && !this.opts.frameRate) {
       const now = performance.now();
       if (this.firstFrameAt === null) this.firstFrameAt = now;
       timestamp = now - this.firstFrameAt;
     } else {
       timestamp = this.startTimeMs + this.framesRead * this.frameDurationMs;
+      if (!this.live) index = Math.round(this.startTimeMs / this.frameDurationMs) + this.framesRead;
     }
-    this.queue.push({ width: this.info.width, height: this.info.height, channels: this.channels, data, timestamp });
+    this.queue.push({ width: this.info.width, height: this.info.height, channels: this.channels, data, timestamp, index });
     this.framesRead++;
     this.wakeUp();
   }
