@@ -55,11 +55,15 @@ function maskBlock(work: Size): number {
   return Math.max(1, Math.floor(Math.max(work.width, work.height) / STREAM_MASK_SIDE));
 }
 
-/** The size of a width × height stream's mask (what streamMask returns and a compositor upsamples). */
-export function streamMaskSize(width: number, height: number): Size {
-  const work = streamWorkSize(width, height);
+/** The mask's size for a working frame of this size (whole working pixels per mask pixel): what streamMask returns, and the grid it keeps the mask on. */
+export function maskSizeOf(work: Size): Size {
   const k = maskBlock(work);
   return { width: Math.floor(work.width / k), height: Math.floor(work.height / k) };
+}
+
+/** The size of a width × height stream's mask, from frames at the working size (what a compositor upsamples). */
+export function streamMaskSize(width: number, height: number): Size {
+  return maskSizeOf(streamWorkSize(width, height));
 }
 
 /**
@@ -84,8 +88,7 @@ export function streamGuide(work: Frame, buffer?: Uint8Array): Frame {
  * size) is reused when given.
  */
 export function streamEdges(grid: Mask, work: Frame, edges: 'guided' | 'bilinear', threshold: number, out?: Mask, guide?: Frame): Mask {
-  const k = maskBlock(work);
-  const size = { width: Math.floor(work.width / k), height: Math.floor(work.height / k) };
+  const size = maskSizeOf(work);
   const target = out && out.width === size.width && out.height === size.height ? out : createMask(size.width, size.height);
   if (edges === 'bilinear') {
     target.data.set(upsampleMask(grid, size.width, size.height).data);
