@@ -123,6 +123,7 @@ export async function benchVideo(): Promise<void> {
       const add = (name: string, rounds: number, measure: () => Promise<Measured>) => cases.push({ name, rounds, run: measure, runs: [] });
       add('backdrop defaults: blur, general model, ROI zoom, smoothing, guided edges', ROUNDS, () => measureBackdrop({}, 'ffmpeg', common));
       if (label === '720p') {
+        add('same, --every-frame (the model on every frame; by default steady frames skip it)', 1, () => measureBackdrop({ temporal: { predict: false } }, 'ffmpeg', common));
         add('same, --refine bilinear (faster, edges on the mask grid)', 1, () => measureBackdrop({ refine: 'bilinear' }, 'ffmpeg', common));
         add('same, --model landscape', 1, () => measureBackdrop({ model: 'landscape' }, 'ffmpeg', common));
         add('image background (defaults otherwise)', 1, () => measureBackdrop({ effect: { type: 'image', path: 'assets/hubble_deep_field.jpg' } }, 'ffmpeg', common));

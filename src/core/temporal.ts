@@ -46,7 +46,7 @@ export interface TemporalOptions {
   sceneCut?: number;
   /**
    * Streams: a steady frame (little motion where the mask's edge is) may go without the model, its
-   * mask this filter's prediction (see modelCadence.ts); at most every other frame. Default true;
+   * mask this filter's prediction (see modelCadence.ts); at most two in a row. Default true;
    * false runs the model on every frame.
    */
   predict?: boolean;
