@@ -118,6 +118,7 @@ export class BackgroundEffect implements FrameProcessor {
   private edgesOut: Mask | null = null;
   /** ROI zoom that follows people from frame to frame, for a stream (see `lowResMask`). */
   private readonly tracker = new RoiTracker();
+  private lastPredicted = false;
   /** Which stream frames go without the model (see modelCadence.ts). */
   private readonly cadence = new ModelCadence();
   /** A stream's masks, reused from frame to frame: the tracked one and the smoothed one. */
@@ -267,10 +268,12 @@ export class BackgroundEffect implements FrameProcessor {
       smoother.observe(grid.width, grid.height, work);
       this.smoothedMask = sized(this.smoothedMask, grid.width, grid.height);
       const skip = this.cadence.skip(smoother, frame.index);
+      this.lastPredicted = skip;
       if (skip) low = smoother.predict(this.smoothedMask);
       this.timings.temporal += stageNow() - t;
       if (skip) return this.streamEdgesOf(low!, work, edges, threshold);
     }
+    this.lastPredicted = false;
     if (roi === 'off') low = await this.segmenter.segment(work, this.timings);
     else {
       this.trackedMask = sized(this.trackedMask, grid.width, grid.height);
@@ -282,6 +285,14 @@ export class BackgroundEffect implements FrameProcessor {
       this.timings.temporal += stageNow() - t;
     }
     return this.streamEdgesOf(low, work, edges, threshold);
+  }
+
+  /**
+   * Whether the last {@link streamMask} frame went without the model: a steady picture, its mask
+   * predicted (modelCadence.ts).
+   */
+  get predicted(): boolean {
+    return this.lastPredicted;
   }
 
   /** streamMask's last step: the grid mask's edges at the mask size, into the stream's buffer. */

@@ -385,6 +385,7 @@ describe('BackgroundEffect temporal option', () => {
       const low = i % 3 !== 0 ? reference.predict() : reference.correct(masks[looked++]);
       const expected = streamEdges(low, frame, 'guided', 0.4);
       expect(Array.from((await effect.streamMask(frame)).data)).toEqual(Array.from(expected.data));
+      expect(effect.predicted).toBe(i % 3 !== 0);
     }
     expect(segmenter.calls).toBe(2);
     // A video file's frames skip by position (the model sees those at multiples of 3), wherever the run starts.

@@ -8,29 +8,40 @@ import { axisTaps, stretchRows } from '../../core/postprocess.js';
 
 /**
  * What Node sends ffmpeg per frame, at the mask's size: the mask in alpha and, for blur, the
- * weighted blur of `small` (the frame Node works on: best the working frame already reduced to
- * the mask's size, BackgroundEffect.streamGuide, else any size; computed at the blur's own smaller
- * working size, in the W × H output's shape) sampled bilinearly in RGB. Written into `buffer`
- * when it is the packed frame's size (a buffer whose earlier frame is written out), else a new one.
+ * weighted blur of `small` ({@link backgroundBlur}) sampled bilinearly in RGB. Written into
+ * `buffer` when it is the packed frame's size (a buffer whose earlier frame is written out), else
+ * a new one.
  */
 export function packFrame(small: Frame, mask: Mask, blurStrength: number | null, W: number, H: number, buffer?: Uint8Array): Frame {
+  const blurred = blurStrength === null ? null : backgroundBlur(small, mask, blurStrength, W, H);
+  return packBlurred(mask, blurred, buffer, small.timestamp);
+}
+
+/**
+ * The background blurred for a W × H output with the person weighted out: from `small`, the frame
+ * Node works on (best the working frame already reduced to the mask's size,
+ * BackgroundEffect.streamGuide, else any size), at the blur's own smaller working size, in the
+ * output's shape.
+ */
+export function backgroundBlur(small: Frame, mask: Mask, strength: number, W: number, H: number): Frame {
+  // A frame of the mask's size is blurred as it is (what blurBackgroundFor would halve the working frame into).
+  return small.width === mask.width && small.height === mask.height ? blurBackground(small, mask, strength) : blurBackgroundFor(small, mask, strength, W, H);
+}
+
+/** {@link packFrame} with the blurred background given (null: no background, the mask alone). */
+export function packBlurred(mask: Mask, blurred: Frame | null, buffer?: Uint8Array, timestamp?: number): Frame {
   const { width: w, height: h } = mask;
   const reuse = buffer?.length === w * h * 4;
   const out = reuse ? buffer! : new Uint8Array(w * h * 4);
-  if (blurStrength === null) {
+  if (blurred === null) {
     if (reuse) out.fill(0);
     alphaInto(mask.data, out);
-  }
+  } else if (LITTLE_ENDIAN) upsampleRgbWithAlpha(blurred, mask.data, out, w, h);
   else {
-    // A frame of the mask's size is blurred as it is (what blurBackgroundFor would halve the working frame into).
-    const blurred = small.width === w && small.height === h ? blurBackground(small, mask, blurStrength) : blurBackgroundFor(small, mask, blurStrength, W, H);
-    if (LITTLE_ENDIAN) upsampleRgbWithAlpha(blurred, mask.data, out, w, h);
-    else {
-      alphaInto(mask.data, out);
-      upsampleRgbInto(blurred, out, w, h);
-    }
+    alphaInto(mask.data, out);
+    upsampleRgbInto(blurred, out, w, h);
   }
-  return { width: w, height: h, channels: 4, data: out, timestamp: small.timestamp };
+  return { width: w, height: h, channels: 4, data: out, timestamp };
 }
 
 /** Whether a Uint32 holds its bytes lowest first (RGBA packs into one store as r | g << 8 | b << 16 | a << 24). */
