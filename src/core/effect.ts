@@ -265,7 +265,10 @@ export class BackgroundEffect implements FrameProcessor {
     let low: Mask;
     if (smoother) {
       const t = stageNow();
-      smoother.observe(grid.width, grid.height, work);
+      // The picture the motion is found on: the guide when it has the grid's size (its 2×2 block
+      // means are the luma thumbnail's taps, read once instead of four times).
+      const guide = roi === 'off' ? work : this.streamGuide();
+      smoother.observe(grid.width, grid.height, guide.width === grid.width && guide.height === grid.height ? guide : work);
       this.smoothedMask = sized(this.smoothedMask, grid.width, grid.height);
       const skip = this.cadence.skip(smoother, frame.index);
       this.lastPredicted = skip;

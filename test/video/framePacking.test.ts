@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createFrame, createMask } from '../../src/core/frame.js';
 import { boxDownsample } from '../../src/core/resize.js';
 import { streamGuide, streamMaskSize, streamWorkSize } from '../../src/core/streamMask.js';
-import { packFrame } from '../../src/node/video/framePacking.js';
+import { packFrame, repackMask } from '../../src/node/video/framePacking.js';
 
 let seed = 7;
 const rnd = (): number => (seed = (seed * 16807) % 2147483647) / 2147483647;
@@ -29,6 +29,26 @@ describe('packFrame', () => {
         expect(packed.data).toEqual(packFrame(guide, mask, strength, W, H).data);
       }
     }
+  });
+});
+
+describe('repackMask', () => {
+  it("keeps an earlier packed frame's blurred background and puts the new mask in alpha", () => {
+    const guide = createFrame(64, 36, 3);
+    for (let i = 0; i < guide.data.length; i++) guide.data[i] = Math.floor(rnd() * 256);
+    const [before, after] = [0.3, 0.6].map((edge) => {
+      const m = createMask(64, 36);
+      for (let i = 0; i < m.data.length; i++) m.data[i] = (i % 64) / 64 > edge ? 1 : 0;
+      return m;
+    });
+    const earlier = packFrame(guide, before, 50, 1280, 720).data;
+    const used = new Uint8Array(earlier.length).fill(9);
+    const repacked = repackMask(after, earlier, used, 40);
+    expect(repacked.data).toBe(used);
+    expect(repacked.timestamp).toBe(40);
+    const alone = packFrame(guide, after, null, 1280, 720).data;
+    for (let i = 0; i < earlier.length; i++) expect(repacked.data[i]).toBe(i % 4 === 3 ? alone[i] : earlier[i]);
+    expect(() => repackMask(createMask(32, 18), earlier)).toThrow(/9216 bytes, not 32×18/);
   });
 });
 

@@ -34,7 +34,7 @@ import type { Frame } from '../../core/frame.js';
 import { fitBackground } from '../../core/resize.js';
 import { streamMaskSize, streamWorkSize } from '../../core/streamMask.js';
 import { canPipeFrames, compositeGraph, framePipeOutput, type CompositeGraphSpec } from './ffmpegGraph.js';
-import { backgroundBlur, packBlurred } from './framePacking.js';
+import { backgroundBlur, packBlurred, repackMask } from './framePacking.js';
 import type { VideoJobOptions } from './job.js';
 import { formatRational, type Rational } from './probe.js';
 import { renderVideo, type Renderer, type VideoSummary } from './renderer.js';
@@ -172,7 +172,7 @@ export function ffmpegRenderer(effect: BackgroundEffect): Renderer {
       const src = source!;
       const out = sink!;
       const blurStrength = fx.type === 'blur' ? fx.strength : null;
-      let blurred: Frame | null = null;
+      let lastBlurred: Uint8Array | null = null;
       let waitMs = 0;
       // Packed frames' buffers, back here once ffmpeg's pipe has taken them: a few for the whole video instead of one a frame.
       const spare: Uint8Array[] = [];
@@ -185,9 +185,16 @@ export function ffmpegRenderer(effect: BackgroundEffect): Renderer {
               const t = stageNow();
               // The blur starts from the working frame already halved to the mask's size (the guided
               // edges' guide). A frame that went without the model is a steady one: it keeps the last
-              // blurred background (the person and the picture moved less than the blur's reach).
-              if (blurStrength !== null && (!blurred || !effect.predicted)) blurred = backgroundBlur(effect.streamGuide(), mask, blurStrength, W, H);
-              const packed = packBlurred(mask, blurred, spare.pop(), small.timestamp);
+              // blurred background, as packed (the person and the picture moved less than the blur's
+              // reach), with its own mask.
+              let packed: Frame;
+              if (blurStrength === null) packed = packBlurred(mask, null, spare.pop(), small.timestamp);
+              else if (lastBlurred && effect.predicted) packed = repackMask(mask, lastBlurred, spare.pop(), small.timestamp);
+              else {
+                packed = packBlurred(mask, backgroundBlur(effect.streamGuide(), mask, blurStrength, W, H), spare.pop(), small.timestamp);
+                lastBlurred = lastBlurred?.length === packed.data.length ? lastBlurred : new Uint8Array(packed.data.length);
+                lastBlurred.set(packed.data);
+              }
               // Node's share of the compositing (the blurred background, the mask's bytes).
               effect.timings.composite += stageNow() - t;
               src.recycle(small);

@@ -44,6 +44,19 @@ export function packBlurred(mask: Mask, blurred: Frame | null, buffer?: Uint8Arr
   return { width: w, height: h, channels: 4, data: out, timestamp };
 }
 
+/**
+ * A packed frame with `earlier`'s RGB (a packed frame of the same size) and this mask in alpha: one
+ * blurred background for several frames, upsampled once. Written into `buffer` as packBlurred.
+ */
+export function repackMask(mask: Mask, earlier: Uint8Array, buffer?: Uint8Array, timestamp?: number): Frame {
+  const { width: w, height: h } = mask;
+  if (earlier.length !== w * h * 4) throw new RangeError(`the earlier packed frame holds ${earlier.length} bytes, not ${w}×${h} RGBA`);
+  const out = buffer?.length === earlier.length ? buffer : new Uint8Array(earlier.length);
+  out.set(earlier);
+  alphaInto(mask.data, out);
+  return { width: w, height: h, channels: 4, data: out, timestamp };
+}
+
 /** Whether a Uint32 holds its bytes lowest first (RGBA packs into one store as r | g << 8 | b << 16 | a << 24). */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
