@@ -99,17 +99,46 @@ export function axisTaps(srcSize: number, dstSize: number, start = 0, span = src
 export function stretchRows(key: string, src: ArrayLike<number>, srcW: number, srcH: number, C: number, dstW: number): Float32Array {
   const { i0, i1, w1 } = axisTaps(srcW, dstW);
   const rows = scratchF32(key, srcH * dstW * C);
-  for (let y = 0, o = 0; y < srcH; y++) {
-    const so = y * srcW * C;
-    for (let x = 0; x < dstW; x++) {
-      const a = so + i0[x] * C, b = so + i1[x] * C, t = w1[x];
-      for (let c = 0; c < C; c++, o++) {
-        const va = src[a + c];
-        rows[o] = va + (src[b + c] - va) * t;
+  // One loop per kind of input (a mask's floats, one channel; a picture's bytes, three): a loop
+  // fed both is compiled for neither, and ran at ~7 ns a value instead of ~2.
+  if (C === 1 && src instanceof Float32Array) stretchMaskRows(src, srcW, srcH, dstW, i0, i1, w1, rows);
+  else if (C === 3 && src instanceof Uint8Array) stretchRgbRows(src, srcW, srcH, dstW, i0, i1, w1, rows);
+  else {
+    for (let y = 0, o = 0; y < srcH; y++) {
+      const so = y * srcW * C;
+      for (let x = 0; x < dstW; x++) {
+        const a = so + i0[x] * C, b = so + i1[x] * C, t = w1[x];
+        for (let c = 0; c < C; c++, o++) {
+          const va = src[a + c];
+          rows[o] = va + (src[b + c] - va) * t;
+        }
       }
     }
   }
   return rows;
+}
+
+function stretchMaskRows(src: Float32Array, srcW: number, srcH: number, dstW: number, i0: Int32Array, i1: Int32Array, w1: Float32Array, rows: Float32Array): void {
+  for (let y = 0, o = 0; y < srcH; y++) {
+    const so = y * srcW;
+    for (let x = 0; x < dstW; x++, o++) {
+      const va = src[so + i0[x]];
+      rows[o] = va + (src[so + i1[x]] - va) * w1[x];
+    }
+  }
+}
+
+function stretchRgbRows(src: Uint8Array, srcW: number, srcH: number, dstW: number, i0: Int32Array, i1: Int32Array, w1: Float32Array, rows: Float32Array): void {
+  for (let y = 0, o = 0; y < srcH; y++) {
+    const so = y * srcW * 3;
+    for (let x = 0; x < dstW; x++, o += 3) {
+      const a = so + i0[x] * 3, b = so + i1[x] * 3, t = w1[x];
+      const r = src[a], g = src[a + 1], bl = src[a + 2];
+      rows[o] = r + (src[b] - r) * t;
+      rows[o + 1] = g + (src[b + 1] - g) * t;
+      rows[o + 2] = bl + (src[b + 2] - bl) * t;
+    }
+  }
 }
 
 /** @internal The second half: output row y blends stretched rows r0 and r1 (offsets) by wy into dst at o. */

@@ -41,7 +41,7 @@ describe('repackMask', () => {
       for (let i = 0; i < m.data.length; i++) m.data[i] = (i % 64) / 64 > edge ? 1 : 0;
       return m;
     });
-    const earlier = packFrame(guide, before, 50, 1280, 720).data;
+    const earlier = packFrame(guide, before, 50, 1280, 720).data as Uint8Array;
     const used = new Uint8Array(earlier.length).fill(9);
     const repacked = repackMask(after, earlier, used, 40);
     expect(repacked.data).toBe(used);
