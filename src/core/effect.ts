@@ -118,9 +118,9 @@ export class BackgroundEffect implements FrameProcessor {
   private edgesOut: Mask | null = null;
   /** ROI zoom that follows people from frame to frame, for a stream (see `lowResMask`). */
   private readonly tracker = new RoiTracker();
-  private lastPredicted = false;
-  /** Which stream frames go without the model (see modelCadence.ts). */
+  /** Which stream frames go without the model (see modelCadence.ts), and whether the last one did. */
   private readonly cadence = new ModelCadence();
+  private lastPredicted = false;
   /** A stream's masks, reused from frame to frame: the tracked one and the smoothed one. */
   private trackedMask: Mask | null = null;
   private smoothedMask: Mask | null = null;

@@ -15,6 +15,9 @@
  *    the idea of MediaPipe's uncertainty-weighted smoothing.
  * 4. Update: K = P⁻/(P⁻ + R), s = s⁻ + K·(p − s⁻), P = (1 − K)·P⁻. A pixel that has been stable
  *    for a while resists one-frame blips; motion or a change in the picture renews its doubt.
+ * 5. No measurement: a frame the model did not look at (`observe`, then `predict`) gets the
+ *    warped state as it is, its doubt grown as in step 2 (the gain is 0): how a steady stream
+ *    frame goes without the model (modelCadence.ts).
  *
  * Measured by `npm run eval` (eval/flicker.ts) on the DAVIS sequences with the general model:
  * flicker of the final refined mask ≈ 0.41–0.48× raw with IoU up 2 points; plain exponential
@@ -153,8 +156,6 @@ export class TemporalSmoother {
   private residual = 0;
   /** @internal The last frame's picture change left after block matching. */
   lastChange = 0;
-  /** The last observed frame's mean motion, mask pixels (0 where nothing moved or there was nothing to compare). */
-  lastMotion = 0;
   /** What {@link observe} found, for the {@link correct} or {@link predict} that follows. */
   private pending: { compare: boolean; moved: boolean; timeScale: number; frame: boolean } | null = null;
   // State and luma at mask resolution; the update writes the next state into sNext/PNext (a warp
@@ -240,7 +241,6 @@ export class TemporalSmoother {
     // Only a frame that follows a frame has a picture to compare with.
     const compare = frame !== undefined && this.hasLuma;
     let moved = false;
-    this.lastMotion = 0;
     if (this.frames > 0 && compare) {
       // Scene cut: the picture changed more than motion explains. Block matching runs either
       // way; its motion is used only with motion compensation.
@@ -421,7 +421,6 @@ export class TemporalSmoother {
     const qb = BLOCK >> 1, qr = RANGE >> 1;
     let any = false;
     let residual = 0;
-    let motion = 0;
     for (let by = 0; by < bh; by++) {
       for (let bx = 0; bx < bw; bx++) {
         // Coarse: quarter size, blocks of 4, ±2.
@@ -461,7 +460,6 @@ export class TemporalSmoother {
           }
         }
         residual += best * (x1 - x0) * (y1 - y0);
-        motion += Math.sqrt(fdx * fdx + fdy * fdy);
         this.blockChange[by * bw + bx] = best;
         flowX[by * bw + bx] = fdx;
         flowY[by * bw + bx] = fdy;
@@ -469,8 +467,6 @@ export class TemporalSmoother {
       }
     }
     this.residual = residual / (hw * hh);
-    // Half-size pixels to mask pixels.
-    this.lastMotion = ((motion / (bw * bh)) * this.w) / hw;
     return any;
   }
 }
