@@ -46,7 +46,7 @@ export function sharedOptions() {
     trim: new Option('--trim', 'video: drop the frames outside --from/--to instead of passing them through (live: nothing is shown or recorded before --from)'),
     noAudio: new Option('--no-audio', 'video: leave the sound out (by default every audio stream is kept)'),
     smoothing: new Option('--smoothing <0-1>', 'video and cameras: smooth the mask over time against flicker; 0 = off').argParser(numberIn('--smoothing', 0, 1)).default(DEFAULT_TEMPORAL.strength),
-    everyFrame: new Option('--every-frame', 'video and cameras: run the model on every frame (by default a steady frame goes without it: the smoothing carries the last mask along the picture\'s motion, ~20 % less of Node\'s CPU on a talking head; with --smoothing 0 every frame is looked at anyway)'),
+    everyFrame: new Option('--every-frame', 'video and cameras: run the model on every frame (by default a steady frame goes without it: the smoothing carries the last mask along the picture\'s motion, a talking head costs ~20 % less CPU in all; with --smoothing 0 every frame is looked at anyway)'),
     fps: new Option('--fps', 'video and cameras: draw the frames-per-second meter (live: f shows/hides it)'),
     fpsCorner: new Option('--fps-corner <corner>', 'where the FPS meter goes (default top-left)').choices(CORNERS),
     fpsColor: new Option('--fps-color <css>', 'colour of the FPS meter\'s text (default white)').argParser(colour),
