@@ -127,18 +127,23 @@ function blurRow(
   i0: number, W: number, C: number, src: Uint8Array | Uint8ClampedArray, md: Float32Array, mo: number,
   data: Uint8Array | Uint8ClampedArray, rows: Float32Array, r0: number, r1: number, fy: number,
 ): void {
-  for (let x = 0, i = i0, q = 0; x < W; x++, i++, q += 3) {
-    let m = md[mo + x];
+  for (let x = 0, p = i0 * C, q = 0; x < W; x++, p += C, q += 3) {
+    const m = md[mo + x];
     if (m >= 1) continue;
-    if (!(m > 0)) m = 0;
-    const p = i * C;
     const a0 = rows[r0 + q], a1 = rows[r0 + q + 1], a2 = rows[r0 + q + 2];
     const br = a0 + (rows[r1 + q] - a0) * fy;
     const bg = a1 + (rows[r1 + q + 1] - a1) * fy;
     const bb = a2 + (rows[r1 + q + 2] - a2) * fy;
-    data[p] = (br + (src[p] - br) * m + 0.5) | 0;
-    data[p + 1] = (bg + (src[p + 1] - bg) * m + 0.5) | 0;
-    data[p + 2] = (bb + (src[p + 2] - bb) * m + 0.5) | 0;
+    if (m > 0) {
+      data[p] = (br + (src[p] - br) * m + 0.5) | 0;
+      data[p + 1] = (bg + (src[p + 1] - bg) * m + 0.5) | 0;
+      data[p + 2] = (bb + (src[p + 2] - bb) * m + 0.5) | 0;
+    } else {
+      // All background (most of a frame): the blur alone.
+      data[p] = (br + 0.5) | 0;
+      data[p + 1] = (bg + 0.5) | 0;
+      data[p + 2] = (bb + 0.5) | 0;
+    }
   }
 }
 
