@@ -128,6 +128,8 @@ describeWithRedis('scale-out faults', () => {
   });
 
   it('API restarted: the job in flight keeps running on its worker and its result is served after', async () => {
+    // Ready first: the test before may have restarted Redis moments ago.
+    await until(async () => (await fetch(`${api.url}/readyz`)).status === 200);
     await anyWorker();
     const { id } = await accepted(clip);
     await waitForJob(api, id, (j) => j.status === 'running' && j.progress.done > 0);

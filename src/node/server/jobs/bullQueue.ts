@@ -22,12 +22,15 @@ import { StoreUnavailable } from './store.js';
 import { FINISHED, type JobRecord } from './types.js';
 import type { VideoInfo } from '../../video/probe.js';
 
-/** Redis went away mid-request: the API answers 503 with Retry-After (StoreUnavailable), not 500. */
-async function unavailableIfFails<T>(op: () => Promise<T>): Promise<T> {
+/**
+ * Redis (at `label`) went away mid-request: the API answers 503 with Retry-After
+ * (StoreUnavailable), not 500, naming Redis as the store's and the queue's refusals do.
+ */
+async function unavailableIfFails<T>(label: string, op: () => Promise<T>): Promise<T> {
   try {
     return await op();
   } catch (err) {
-    throw err instanceof StoreUnavailable ? err : new StoreUnavailable((err as Error).message);
+    throw err instanceof StoreUnavailable ? err : new StoreUnavailable(`Redis at ${label}: ${(err as Error).message}`);
   }
 }
 
@@ -102,6 +105,11 @@ export class BullQueue implements JobQueue {
     this.events.on('failed', ({ jobId, failedReason }) => void this.finished(jobId, failedReason));
   }
 
+  /** unavailableIfFails for this queue's Redis. */
+  private guard<T>(op: () => Promise<T>): Promise<T> {
+    return unavailableIfFails(redisLabel(this.options.redisUrl), op);
+  }
+
   get accepting(): boolean {
     return this.started && !this.draining && this.redis.status === 'ready';
   }
@@ -113,7 +121,7 @@ export class BullQueue implements JobQueue {
   }
 
   depth(): Promise<number> {
-    return unavailableIfFails(() => this.queue.getJobCountByTypes('waiting', 'prioritized', 'delayed'));
+    return this.guard(() => this.queue.getJobCountByTypes('waiting', 'prioritized', 'delayed'));
   }
 
   /**
@@ -146,8 +154,8 @@ export class BullQueue implements JobQueue {
 
   async enqueue(job: JobRecord, info?: VideoInfo): Promise<void> {
     const split = this.options.split;
-    if (split && wantsSplit(job, this.options.segmentSeconds) && (await unavailableIfFails(() => split(job, this.queue, info)))) return;
-    await unavailableIfFails(() => this.queue.add(WHOLE_JOB, { id: job.id }, jobOptions(job.id, this.options.attempts)));
+    if (split && wantsSplit(job, this.options.segmentSeconds) && (await this.guard(() => split(job, this.queue, info)))) return;
+    await this.guard(() => this.queue.add(WHOLE_JOB, { id: job.id }, jobOptions(job.id, this.options.attempts)));
   }
 
   async cancel(id: string): Promise<JobRecord | undefined> {
@@ -156,7 +164,7 @@ export class BullQueue implements JobQueue {
     const now = await this.store.update(id, { status: 'canceled', finished_at: new Date().toISOString() });
     // Already finished by its worker meanwhile: the update was refused.
     if (now.status !== 'canceled') return now;
-    await unavailableIfFails(() => this.redis.publish(KEYS.cancel, id));
+    await this.guard(() => this.redis.publish(KEYS.cancel, id));
     // A waiting job leaves the queue; a running one is locked by its worker, which stops it. A split
     // video's join cannot be removed while a segment runs: its waiting segments are, and whatever
     // of it still reaches a worker is skipped (the job is final).
