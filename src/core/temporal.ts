@@ -267,6 +267,7 @@ export class TemporalSmoother {
   correct(low: Mask, out?: Mask): Mask {
     const { width: w, height: h, data: p } = low;
     if (w !== this.w || h !== this.h || p.length !== w * h) throw new RangeError(`mask is ${w}×${h} but the observed frame's masks are ${this.w}×${this.h}`);
+    this.checkOut(out);
     const pending = this.take();
     if (this.frames === 0 || this.options.strength === 0) {
       this.s.set(p);
@@ -284,6 +285,7 @@ export class TemporalSmoother {
    */
   predict(out?: Mask): Mask {
     if (!this.canPredict) throw new Error('predict needs an observed frame that continues the history (see canPredict)');
+    this.checkOut(out);
     const pending = this.take();
     // No measurement is a measurement of infinite noise: the gain is 0, the state only moves and
     // doubts (any finite stand-in for the measurement; the state itself is at hand).
@@ -327,11 +329,16 @@ export class TemporalSmoother {
     return pending;
   }
 
-  private finish(frame: boolean, out?: Mask): Mask {
+  /** A wrong `out` is refused before the history changes. */
+  private checkOut(out?: Mask): void {
     const { w, h } = this;
     if (out && (out.width !== w || out.height !== h || out.data.length !== w * h)) {
       throw new RangeError(`out mask is ${out.width}×${out.height} but the mask is ${w}×${h}`);
     }
+  }
+
+  private finish(frame: boolean, out?: Mask): Mask {
+    const { w, h } = this;
     if (frame) {
       const luma = this.luma, half = this.half, quarter = this.quarter;
       this.luma = this.prevLuma;

@@ -133,6 +133,14 @@ describe('TemporalSmoother', () => {
     expect(t.edgeMotion().motion).toBeGreaterThan(1);
     const predicted = t.predict();
     for (const y of [20, 32, 44]) expect(Math.abs(rightEdge(predicted, y) - (44 / 2 + 20))).toBeLessThan(1.5);
+    // A wrong out mask is refused before the history moves on.
+    const frames = t.frames;
+    t.observe(M, M, scene(48));
+    expect(() => t.predict(createMask(3, 3))).toThrow(/out mask is 3×3/);
+    expect(() => t.correct(modelMask(48, 0.05, r), createMask(3, 3))).toThrow(/out mask is 3×3/);
+    expect(t.frames).toBe(frames);
+    expect(t.canPredict).toBe(true);
+    t.predict();
     // A scene cut leaves nothing to predict from.
     t.observe(M, M, { ...scene(44), data: new Uint8Array(F * F * 3).fill(250) });
     expect(t.canPredict).toBe(false);
