@@ -143,13 +143,21 @@ Scale out (README, "Scale out"): one Redis, any number of API nodes and workers:
       const server = await startServer(config, { keys, version: packageVersion(), warn });
       const queue = config.redis ? `, jobs on Redis at ${redisLabel(config.redis)}${config.work ? '' : ', API only (--no-work)'}` : '';
       io.stdout(`backdrop serve: listening on ${server.url} (data ${config.data}, ${config.concurrency} workers${queue}${keys.enabled ? ', API key required' : ''})\n`);
-      await new Promise<void>((resolve) => {
-        if (io.signal?.aborted) resolve();
-        io.signal?.addEventListener('abort', () => resolve(), { once: true });
-      });
-      io.stderr('backdrop serve: stopping (draining)…\n');
-      await server.stop();
-      io.stderr('backdrop serve: stopped\n');
-      io.exitCode = 0;
+      await runUntilStopped(io, 'backdrop serve', () => server.stop());
     });
+}
+
+/**
+ * A long-running command's life after start-up (`serve`, `worker`): it runs until the CLI's stop
+ * signal (Ctrl-C, SIGTERM), then drains through `stop`, saying so, and exits 0.
+ */
+export async function runUntilStopped(io: CliIO, name: string, stop: () => Promise<void>): Promise<void> {
+  await new Promise<void>((resolve) => {
+    if (io.signal?.aborted) resolve();
+    io.signal?.addEventListener('abort', () => resolve(), { once: true });
+  });
+  io.stderr(`${name}: stopping (draining)…\n`);
+  await stop();
+  io.stderr(`${name}: stopped\n`);
+  io.exitCode = 0;
 }

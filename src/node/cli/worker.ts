@@ -10,7 +10,7 @@ import { integerIn } from '../options/parsers.js';
 import { redisLabel } from '../server/redis.js';
 import { startWorker } from '../server/worker/startWorker.js';
 import type { CliIO } from './io.js';
-import { cacheDir, parseDuration, parseRedisUrl } from './serve.js';
+import { cacheDir, parseDuration, parseRedisUrl, runUntilStopped } from './serve.js';
 
 interface WorkerFlags {
   redis: string;
@@ -77,13 +77,6 @@ progress counts the frames of all its segments, and a DELETE stops each one wher
         { warn },
       );
       io.stdout(`backdrop worker: taking jobs from Redis at ${redisLabel(flags.redis)} (${flags.concurrency} at once; files: ${worker.files})\n`);
-      await new Promise<void>((resolve) => {
-        if (io.signal?.aborted) resolve();
-        io.signal?.addEventListener('abort', () => resolve(), { once: true });
-      });
-      io.stderr('backdrop worker: stopping (draining)…\n');
-      await worker.stop();
-      io.stderr('backdrop worker: stopped\n');
-      io.exitCode = 0;
+      await runUntilStopped(io, 'backdrop worker', () => worker.stop());
     });
 }
