@@ -29,6 +29,23 @@ const params = {
   required: ['id'],
 } as const;
 
+/**
+ * A worker's upload of a whole file: the options of its PUT route. The body is a stream (the
+ * raw-body parser), which the binary schema documents but cannot validate.
+ */
+function uploadRoute(summary: string) {
+  return {
+    attachValidation: true,
+    schema: {
+      summary,
+      tags: ['internal'],
+      params,
+      body: { content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+      response: { 200: { type: 'object', properties: { bytes: { type: 'integer' } } }, ...errorResponses(401, 404, 409) },
+    },
+  };
+}
+
 export function internalRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const running = async (id: string): Promise<JobRecord> => {
     const job = isJobId(id) ? await ctx.store.get(id) : undefined;
@@ -88,17 +105,7 @@ export function internalRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.put(
     '/v1/internal/jobs/:id/output',
-    {
-      // The body is a stream (the raw-body parser), which the binary schema below documents but cannot validate.
-      attachValidation: true,
-      schema: {
-        summary: "A running job's output (from `backdrop worker --api`), written whole or not at all",
-        tags: ['internal'],
-        params,
-        body: { content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
-        response: { 200: { type: 'object', properties: { bytes: { type: 'integer' } } }, ...errorResponses(401, 404, 409) },
-      },
-    },
+    uploadRoute("A running job's output (from `backdrop worker --api`), written whole or not at all"),
     async (request) => {
       const { id } = request.params as { id: string };
       const job = await running(id);
@@ -108,16 +115,7 @@ export function internalRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.put(
     '/v1/internal/jobs/:id/segments/:name',
-    {
-      attachValidation: true,
-      schema: {
-        summary: "A segment of a running split video (from `backdrop worker --api`), `segment-<index>.<ext>`, written whole or not at all",
-        tags: ['internal'],
-        params,
-        body: { content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
-        response: { 200: { type: 'object', properties: { bytes: { type: 'integer' } } }, ...errorResponses(401, 404, 409) },
-      },
-    },
+    uploadRoute("A segment of a running split video (from `backdrop worker --api`), `segment-<index>.<ext>`, written whole or not at all"),
     async (request) => {
       const { id, name } = request.params as { id: string; name: string };
       const job = await running(id);
