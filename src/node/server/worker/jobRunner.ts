@@ -34,6 +34,7 @@ import type { RedisJobStore } from '../jobs/redisStore.js';
 import type { JoinData, SegmentData } from '../jobs/splitVideo.js';
 import { FINISHED, type JobRecord } from '../jobs/types.js';
 import type { TaskHandle, WorkerPool } from '../pool/workerPool.js';
+import type { Task, TaskResult } from '../pool/messages.js';
 import type { ClaimCheck, JobPaths } from './claimCheck.js';
 
 export interface JobData {
@@ -115,24 +116,16 @@ export class JobRunner {
       if (run.stop) throw new Error(run.stop);
       const { work } = job;
       let progress = job.progress;
-      const handle = this.pool.run(
+      const { bytes } = await this.runTask(
+        run,
         { kind: work.kind, input: paths.input, output: paths.output, options: { ...work.options, background: paths.background }, format: work.format },
         (done, total) => {
           progress = { done, total, unit: work.kind === 'photo' ? 'image' : 'frame' };
           void this.store.update(id, { progress }).catch(() => {});
         },
       );
-      run.handle = handle;
-      if (run.stop) handle.cancel();
-      const { bytes } = await handle.promise;
       await this.files.deliver(job, paths, run.aborted.signal);
-      const done = await this.store.update(id, {
-        status: 'succeeded',
-        finished_at: new Date().toISOString(),
-        progress: { ...progress, done: progress.total ?? progress.done },
-        result: { url: `/v1/jobs/${id}/result`, content_type: work.content_type, bytes },
-        error: undefined,
-      });
+      const done = await this.succeed(job, { ...progress, done: progress.total ?? progress.done }, bytes);
       await this.files.close(job, paths, done.status !== 'succeeded');
     } catch (err) {
       if (paths) await this.files.close(job, paths, true).catch(() => {});
@@ -156,13 +149,11 @@ export class JobRunner {
       if (job.status !== 'running') return;
       paths = await this.files.openSegment(job, index);
       if (run.stop) throw new Error(run.stop);
-      const handle = this.pool.run(
+      const { frames } = await this.runTask(
+        run,
         { kind: 'video', input: paths.input, output: paths.output, options: { ...job.work.options, background: paths.background }, segment },
         (done) => void this.store.segment(id, index, { done }).catch(() => {}),
       );
-      run.handle = handle;
-      if (run.stop) handle.cancel();
-      const { frames } = await handle.promise;
       await this.files.deliverSegment(job, paths, run.aborted.signal);
       const now = await this.store.segment(id, index, { done: frames ?? 0 });
       // Canceled while it finished: its file must not stay behind (the API's clean-up may have run already).
@@ -195,13 +186,7 @@ export class JobRunner {
       const bytes = (await stat(paths.output)).size;
       await this.files.deliver(job, paths, run.aborted.signal);
       const frames = (job.segments ?? []).reduce((n, s) => n + s.done, 0);
-      const done = await this.store.update(id, {
-        status: 'succeeded',
-        finished_at: new Date().toISOString(),
-        progress: { done: frames, total: frames, unit: 'frame' },
-        result: { url: `/v1/jobs/${id}/result`, content_type: job.work.content_type, bytes },
-        error: undefined,
-      });
+      const done = await this.succeed(job, { done: frames, total: frames, unit: 'frame' }, bytes);
       await this.files.closeJoin(job, paths, done.status !== 'succeeded');
     } catch (err) {
       if (paths) await this.files.closeJoin(job, paths, true).catch(() => {});
@@ -209,6 +194,25 @@ export class JobRunner {
     } finally {
       this.running.delete(bull.id!);
     }
+  }
+
+  /** A task on the pool as `run`'s: cancelled at once when the run was stopped before it started. */
+  private runTask(run: Running, task: Task, onProgress: (done: number, total: number | null) => void): Promise<TaskResult> {
+    const handle = this.pool.run(task, onProgress);
+    run.handle = handle;
+    if (run.stop) handle.cancel();
+    return handle.promise;
+  }
+
+  /** A whole job's or a join's output delivered: the job succeeded (refused, and so returned as it is, if it was canceled meanwhile). */
+  private succeed(job: JobRecord, progress: JobRecord['progress'], bytes: number): Promise<JobRecord> {
+    return this.store.update(job.id, {
+      status: 'succeeded',
+      finished_at: new Date().toISOString(),
+      progress,
+      result: { url: `/v1/jobs/${job.id}/result`, content_type: job.work.content_type, bytes },
+      error: undefined,
+    });
   }
 
   private track(bull: Job, id: string): Running {
