@@ -16,7 +16,7 @@ import { describeWithRedis, startRedis, type TestRedis } from '../helpers/redis.
 import { filesUnder, listing, startWorker, type TestWorker } from '../helpers/scale.js';
 import { finished, form, getJob, startServer, tempData, waitForJob, type JobJson, type TestServer } from '../helpers/server.js';
 import { testdata } from '../helpers/testdata.js';
-import { TALKING_HEAD, ffmpeg, ffprobeBin, makeTempDir, run } from '../helpers/videos.js';
+import { TALKING_HEAD, ffmpeg, ffprobeBin, makeTempDir, probeStreams, type StreamFacts } from '../helpers/videos.js';
 
 const KEY = 'split-key-1';
 const auth = { authorization: `Bearer ${KEY}` };
@@ -24,19 +24,6 @@ const OPTIONS = { preset: 'ultrafast' };
 
 type Worker = { host: string; pid: number };
 type Job = JobJson & { worker?: Worker; segments?: { index: number; start: number; end: number | null; done: number; attempts: number; worker?: Worker }[] };
-interface Stream {
-  type: string;
-  frames: number;
-  duration: number;
-}
-
-/** Frames (decoded and counted) and duration of each stream. */
-async function streams(file: string): Promise<Stream[]> {
-  const r = await run(ffprobeBin!, ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_type,nb_read_frames,duration', '-of', 'json', file]);
-  const json = JSON.parse(r.stdout.toString()) as { streams: { codec_type: string; nb_read_frames: string; duration: string }[] };
-  return json.streams.map((s) => ({ type: s.codec_type, frames: Number(s.nb_read_frames), duration: Number(s.duration) }));
-}
-
 describeWithRedis('scale-out: a long video split across workers', () => {
   let redis: TestRedis;
   let api: TestServer;
@@ -44,7 +31,7 @@ describeWithRedis('scale-out: a long video split across workers', () => {
   let tmp: Awaited<ReturnType<typeof makeTempDir>>;
   let clip: string;
   /** The one-worker run of the same input and options (the CLI, as a whole job runs it). */
-  let one: Stream[];
+  let one: StreamFacts[];
   const workers: TestWorker[] = [];
   /** Short locks: a killed worker's segment moves on in seconds. */
   const worker = async (extra: string[] = ['--data', data.dir], env: Record<string, string> = {}) => {
@@ -63,7 +50,7 @@ describeWithRedis('scale-out: a long video split across workers', () => {
     const out = join(tmp.dir, 'one.mp4');
     const r = await cli(clip, '--preset', 'ultrafast', '-o', out, '-q');
     expect(r.code, r.stderr).toBe(0);
-    if (ffprobeBin) one = await streams(out);
+    if (ffprobeBin) one = await probeStreams(out);
     api = await startServer(['--data', data.dir, '--redis', redis.url, '--no-work', '--concurrency', '1', '--api-key', KEY, '--segment-seconds', '3']);
   });
 
@@ -110,12 +97,12 @@ describeWithRedis('scale-out: a long video split across workers', () => {
     if (ffprobeBin) {
       const out = join(tmp.dir, `${id}.mp4`);
       await writeFile(out, Buffer.from(await (await fetch(`${api.url}/v1/jobs/${id}/result`, { headers: auth })).arrayBuffer()));
-      const split = await streams(out);
+      const split = await probeStreams(out);
       expect(split.map((s) => s.type)).toEqual(['video', 'audio']);
       expect(split[0].frames).toBe(one[0].frames);
       expect(job.progress.total).toBe(one[0].frames);
-      expect(split[0].duration).toBeCloseTo(one[0].duration, 2);
-      expect(split[1].duration).toBeCloseTo(one[1].duration, 2);
+      expect(split[0].duration).toBeCloseTo(one[0].duration!, 2);
+      expect(split[1].duration).toBeCloseTo(one[1].duration!, 2);
       expect(split[1].frames).toBe(one[1].frames);
     }
     // On the API's side only the result stays: no segment, no temporary file, no input.
@@ -191,7 +178,7 @@ describeWithRedis('scale-out: a long video split across workers', () => {
     if (ffprobeBin) {
       const out = join(tmp.dir, `${id}.mp4`);
       await writeFile(out, Buffer.from(await (await fetch(`${api.url}/v1/jobs/${id}/result`, { headers: auth })).arrayBuffer()));
-      expect((await streams(out))[0].frames).toBe(one[0].frames);
+      expect((await probeStreams(out))[0].frames).toBe(one[0].frames);
     }
     // The killed attempt's partial segment is gone with the others; only the result stays.
     await until(async () => (await listing(jobDir(id))).join() === 'result.mp4');

@@ -13,7 +13,7 @@ import { probeVideo, type VideoInfo } from '../../src/node/video/probe.js';
 import { DEFAULT_SEGMENT_LEAD_IN, planSegments, segmentJobOptions, type VideoSegment } from '../../src/node/video/segmentPlan.js';
 import { videoTools } from '../../src/node/video/tools.js';
 import { testdata } from '../helpers/testdata.js';
-import { TALKING_HEAD, decodeFrames, ffmpeg, ffprobeBin, makeTempDir, run } from '../helpers/videos.js';
+import { TALKING_HEAD, decodeFrames, ffmpeg, makeTempDir, probeStreams, run } from '../helpers/videos.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -23,13 +23,6 @@ beforeAll(async () => {
 afterAll(() => cleanup());
 
 const tools = videoTools();
-
-/** Frames and duration of each stream, counted by decoding (ffprobe -count_frames). */
-async function streams(file: string): Promise<{ type: string; frames: number; duration: number }[]> {
-  const r = await run(ffprobeBin!, ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_type,nb_read_frames,duration', '-of', 'json', file]);
-  const json = JSON.parse(r.stdout.toString()) as { streams: { codec_type: string; nb_read_frames: string; duration: string }[] };
-  return json.streams.map((s) => ({ type: s.codec_type, frames: Number(s.nb_read_frames), duration: Number(s.duration) }));
-}
 
 /** Process each segment with `process`, then join them with the input's sound. Returns the output and the frames each segment wrote. */
 async function splitRun(
@@ -85,12 +78,12 @@ describe('split across segments', () => {
     const [a, b] = await Promise.all([decodeFrames(one, 3), decodeFrames(split.output, 3)]);
     expect(b.length).toBe(a.length);
     expect(b.equals(a)).toBe(true);
-    const [sa, sb] = await Promise.all([streams(one), streams(split.output)]);
+    const [sa, sb] = await Promise.all([probeStreams(one), probeStreams(split.output)]);
     expect(sb.map((s) => s.type)).toEqual(['video', 'audio']);
     expect(sb[0].frames).toBe(sa[0].frames);
-    expect(sb[0].duration).toBeCloseTo(sa[0].duration, 3);
+    expect(sb[0].duration).toBeCloseTo(sa[0].duration!, 3);
     expect(sb[1].frames).toBe(sa[1].frames);
-    expect(sb[1].duration).toBeCloseTo(sa[1].duration, 3);
+    expect(sb[1].duration).toBeCloseTo(sa[1].duration!, 3);
   });
 
   describe('a person on a colour background', () => {
@@ -147,11 +140,11 @@ describe('split across segments', () => {
       const warm = await splitRun('talking.warm', clip, segments, (s, output) => backdrop.processVideo(clip, output, segmentJobOptions(job, s)));
       const cold = await splitRun('talking.cold', clip, plan(0), (s, output) => backdrop.processVideo(clip, output, segmentJobOptions(job, s)));
 
-      const [s1, sw] = await Promise.all([streams(one), streams(warm.output)]);
+      const [s1, sw] = await Promise.all([probeStreams(one), probeStreams(warm.output)]);
       expect(sw.map((s) => s.type)).toEqual(['video', 'audio']);
       expect(sw[0].frames).toBe(s1[0].frames);
-      expect(sw[0].duration).toBeCloseTo(s1[0].duration, 3);
-      expect(sw[1].duration).toBeCloseTo(s1[1].duration, 3);
+      expect(sw[0].duration).toBeCloseTo(s1[0].duration!, 3);
+      expect(sw[1].duration).toBeCloseTo(s1[1].duration!, 3);
       expect(warm.counts.reduce((a, b) => a + b, 0)).toBe(s1[0].frames);
 
       const cuts = warm.counts.slice(0, -1).map((_, i) => warm.counts.slice(0, i + 1).reduce((a, b) => a + b, 0));
