@@ -1,13 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { createFrame, createMask } from '../../src/core/frame.js';
+import { createFrame, createMask, type Frame, type Mask } from '../../src/core/frame.js';
 import { boxDownsample } from '../../src/core/resize.js';
 import { streamGuide, streamMaskSize, streamWorkSize } from '../../src/core/streamMask.js';
-import { packFrame, repackMask } from '../../src/node/video/framePacking.js';
+import { backgroundBlur, packBlurred, repackMask } from '../../src/node/video/framePacking.js';
+
+/** A frame packed as the ffmpeg renderer packs it: the blur (strength null: none) of `small`, the mask in alpha. */
+const pack = (small: Frame, mask: Mask, strength: number | null, W: number, H: number, buffer?: Uint8Array) =>
+  packBlurred(mask, strength === null ? null : backgroundBlur(small, mask, strength, W, H), buffer, small.timestamp);
 
 let seed = 7;
 const rnd = (): number => (seed = (seed * 16807) % 2147483647) / 2147483647;
 
-describe('packFrame', () => {
+describe('backgroundBlur and packBlurred', () => {
   it("blurs the background from the stream's guide (the working frame halved) exactly as from the working frame", () => {
     for (const [W, H] of [[1280, 720], [1920, 1080], [1920, 800]]) {
       const { width: ww, height: wh } = streamWorkSize(W, H);
@@ -19,14 +23,14 @@ describe('packFrame', () => {
       const guide = streamGuide(work);
       expect([guide.width, guide.height]).toEqual([mw, mh]);
       for (const strength of [10, 50, 100]) {
-        expect(packFrame(guide, mask, strength, W, H).data).toEqual(packFrame(work, mask, strength, W, H).data);
+        expect(pack(guide, mask, strength, W, H).data).toEqual(pack(work, mask, strength, W, H).data);
       }
       // Into a used buffer of the packed size (a video reuses a few): every byte rewritten, with or without a blur.
       for (const strength of [50, null]) {
         const used = new Uint8Array(mw * mh * 4).fill(77);
-        const packed = packFrame(guide, mask, strength, W, H, used);
+        const packed = pack(guide, mask, strength, W, H, used);
         expect(packed.data).toBe(used);
-        expect(packed.data).toEqual(packFrame(guide, mask, strength, W, H).data);
+        expect(packed.data).toEqual(pack(guide, mask, strength, W, H).data);
       }
     }
   });
@@ -41,12 +45,12 @@ describe('repackMask', () => {
       for (let i = 0; i < m.data.length; i++) m.data[i] = (i % 64) / 64 > edge ? 1 : 0;
       return m;
     });
-    const earlier = packFrame(guide, before, 50, 1280, 720).data as Uint8Array;
+    const earlier = pack(guide, before, 50, 1280, 720).data as Uint8Array;
     const used = new Uint8Array(earlier.length).fill(9);
     const repacked = repackMask(after, earlier, used, 40);
     expect(repacked.data).toBe(used);
     expect(repacked.timestamp).toBe(40);
-    const alone = packFrame(guide, after, null, 1280, 720).data;
+    const alone = pack(guide, after, null, 1280, 720).data;
     for (let i = 0; i < earlier.length; i++) expect(repacked.data[i]).toBe(i % 4 === 3 ? alone[i] : earlier[i]);
     expect(() => repackMask(createMask(32, 18), earlier)).toThrow(/9216 bytes, not 32×18/);
   });

@@ -7,17 +7,6 @@ import type { Frame, Mask } from '../../core/frame.js';
 import { axisTaps, stretchRows } from '../../core/postprocess.js';
 
 /**
- * What Node sends ffmpeg per frame, at the mask's size: the mask in alpha and, for blur, the
- * weighted blur of `small` ({@link backgroundBlur}) sampled bilinearly in RGB. Written into
- * `buffer` when it is the packed frame's size (a buffer whose earlier frame is written out), else
- * a new one.
- */
-export function packFrame(small: Frame, mask: Mask, blurStrength: number | null, W: number, H: number, buffer?: Uint8Array): Frame {
-  const blurred = blurStrength === null ? null : backgroundBlur(small, mask, blurStrength, W, H);
-  return packBlurred(mask, blurred, buffer, small.timestamp);
-}
-
-/**
  * The background blurred for a W × H output with the person weighted out: from `small`, the frame
  * Node works on (best the working frame already reduced to the mask's size,
  * BackgroundEffect.streamGuide, else any size), at the blur's own smaller working size, in the
@@ -28,7 +17,12 @@ export function backgroundBlur(small: Frame, mask: Mask, strength: number, W: nu
   return small.width === mask.width && small.height === mask.height ? blurBackground(small, mask, strength) : blurBackgroundFor(small, mask, strength, W, H);
 }
 
-/** {@link packFrame} with the blurred background given (null: no background, the mask alone). */
+/**
+ * What Node sends ffmpeg per frame, at the mask's size: the mask in alpha and, for blur, the
+ * blurred background (from {@link backgroundBlur}; null: none, the mask alone) sampled
+ * bilinearly in RGB. Written into `buffer` when it is the packed frame's size (a buffer whose
+ * earlier frame is written out), else a new one.
+ */
 export function packBlurred(mask: Mask, blurred: Frame | null, buffer?: Uint8Array, timestamp?: number): Frame {
   const { width: w, height: h } = mask;
   const reuse = buffer?.length === w * h * 4;
