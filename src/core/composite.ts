@@ -5,7 +5,7 @@
 import { blurBackground, blurBackgroundFor, boxBlur3 } from './blur.js';
 import type { RGBA } from './color.js';
 import type { Frame, Mask } from './frame.js';
-import { axisTaps, blendRows, stretchRows } from './postprocess.js';
+import { axisTaps, stretchRows } from './postprocess.js';
 import { applySoftEdge, softEdge, type SoftEdge } from './refine.js';
 import { fitBackground, resampleTaps, resizeMask, scratchF32, type Fit, type ResampleTaps } from './resize.js';
 
@@ -84,50 +84,138 @@ function blurredMaskRows(mask: Mask, W: number, H: number, sigmaFull: number): {
   return { rows: stretchRows('composite.wrap', blurred, lw, lh, 1, W), lh };
 }
 
+/** What a run of a mask row holds: all person (1), all background (0), or values to read. */
+const PERSON = 1;
+const BACKGROUND = 2;
+const EDGE = 0;
+
 /**
  * Where the compositing loops read the mask, one output row at a time: `row(y)` makes row y's
- * values readable in `data` and returns where they start.
+ * values readable in `data` and returns where they start, and `runs` says which stretches of the
+ * row are all person or all background (triples start, end, kind; `runCount` of them), so the
+ * loops skip the person and take the background without blending. With `edgesOnly`, only the
+ * EDGE runs' values need be written.
  */
 interface MaskRows {
   data: Float32Array;
-  row(y: number): number;
+  row(y: number, edgesOnly?: boolean): number;
+  runs: Int32Array;
+  runCount: number;
 }
 
+/** A whole mask: one EDGE run per row (its values are read pixel by pixel). */
 function wholeMaskRows(mask: Mask): MaskRows {
   const W = mask.width;
-  return { data: mask.data, row: (y) => y * W };
+  return { data: mask.data, row: (y) => y * W, runs: Int32Array.of(0, W, EDGE), runCount: 1 };
 }
 
 /**
  * The model's mask upsampled (bilinear) and soft-edged one output row at a time, in a single
  * reused row: the same values as smoothstepMask(upsampleBilinear(low)) (then inverted), without
- * writing and re-reading a frame-sized float mask.
+ * writing and re-reading a frame-sized float mask. Only pixels near the edge are computed: a
+ * bilinear sample lies between its four taps, so where all four are past the soft edge's ends the
+ * value is exactly 0 or 1 — most of a frame.
  */
 function refinedMaskRows(low: Mask, W: number, H: number, soft: SoftEdge, invert: boolean): MaskRows {
+  const lw = low.width;
   const ys = axisTaps(low.height, H);
-  const data = scratchF32('composite.maskRow', W);
-  // Stretched at the first row, so the scratch it lives in is not reused before the loop.
-  let stretched: Float32Array | null = null;
-  return {
-    data,
-    row: (y) => {
-      stretched ??= stretchRows('upsample.rows', low.data, low.width, low.height, 1, W);
-      blendRows(stretched, ys.i0[y] * W, ys.i1[y] * W, ys.w1[y], data, 0, W);
-      applySoftEdge(data, data, 0, W, soft, invert);
-      return 0;
-    },
-  };
+  const xs = axisTaps(lw, W);
+  const kinds = new Uint8Array(lw);
+  const pixelKinds = new Uint8Array(W);
+  const result: MaskRows = { data: scratchF32('composite.maskRow', W), row, runs: new Int32Array(3 * W), runCount: 0 };
+  // Output rows between the same two low rows (several in a row when upsampling) share their runs.
+  let classifiedA = -1, classifiedB = -1;
+  function row(y: number, edgesOnly = false): number {
+    const a = ys.i0[y] * lw, b = ys.i1[y] * lw;
+    if (a !== classifiedA || b !== classifiedB) {
+      classifiedA = a;
+      classifiedB = b;
+      classifyColumns(low.data, a, b, lw, soft, kinds);
+      for (let x = 0; x < W; x++) pixelKinds[x] = kinds[xs.i0[x]] & kinds[xs.i1[x]];
+      result.runCount = runsOf(pixelKinds, invert, result.runs);
+    }
+    const { data, runs } = result;
+    for (let r = 0; r < result.runCount; r++) {
+      const x0 = runs[3 * r], x1 = runs[3 * r + 1], kind = runs[3 * r + 2];
+      if (kind === EDGE) refinedValues(low.data, a, b, ys.w1[y], xs, x0, x1, soft, invert, data);
+      else if (!edgesOnly) data.fill(kind === PERSON ? 1 : 0, x0, x1);
+    }
+    return 0;
+  }
+  return result;
 }
 
 /**
- * One row of the blur composite: pixels from i0, mask values from md[mo]; bg bilinear from two
- * widened low-res rows (r0, r1, weight fy).
+ * kinds[c] for low columns c of the rows at a and b: PERSON where the soft edge gives 1 for both
+ * (from e1 up; a hard cut: above the threshold), BACKGROUND where it gives 0 for both, else EDGE.
+ */
+function classifyColumns(src: Float32Array, a: number, b: number, lw: number, soft: SoftEdge, kinds: Uint8Array): void {
+  const { hard, threshold, e0, e1 } = soft;
+  for (let c = 0; c < lw; c++) {
+    const p = src[a + c], q = src[b + c];
+    const min = p < q ? p : q, max = p < q ? q : p;
+    const person = hard ? min > threshold : min >= e1;
+    const background = hard ? max <= threshold : max <= e0;
+    kinds[c] = person ? PERSON : background ? BACKGROUND : EDGE;
+  }
+}
+
+/** Maximal runs of equal pixel kinds as (start, end, kind) triples, person and background swapped when inverted; returns their count. */
+function runsOf(pixelKinds: Uint8Array, invert: boolean, runs: Int32Array): number {
+  let n = 0;
+  for (let x = 0; x < pixelKinds.length; ) {
+    const kind = pixelKinds[x];
+    let end = x + 1;
+    while (end < pixelKinds.length && pixelKinds[end] === kind) end++;
+    runs[3 * n] = x;
+    runs[3 * n + 1] = end;
+    runs[3 * n + 2] = invert && kind !== EDGE ? PERSON + BACKGROUND - kind : kind;
+    n++;
+    x = end;
+  }
+  return n;
+}
+
+/** Mask values x0..x1 of a refined row: upsampleBilinear's (rounded to float32 as it stores them), then applySoftEdge's. */
+function refinedValues(
+  src: Float32Array, a: number, b: number, wy: number, xs: { i0: Int32Array; i1: Int32Array; w1: Float32Array },
+  x0: number, x1: number, soft: SoftEdge, invert: boolean, out: Float32Array,
+): void {
+  const { i0, i1, w1 } = xs;
+  for (let x = x0; x < x1; x++) {
+    const c0 = i0[x], c1 = i1[x], wx = w1[x];
+    const pa = src[a + c0], pb = src[b + c0];
+    const top = Math.fround(pa + (src[a + c1] - pa) * wx);
+    const bottom = Math.fround(pb + (src[b + c1] - pb) * wx);
+    out[x] = top + (bottom - top) * wy;
+  }
+  applySoftEdge(out, out, x0, x1, soft, invert);
+}
+
+/**
+ * Pixels x0..x1 of a blur composite's row starting at pixel i0, where the mask is all background:
+ * the blurred background alone, bilinear from two widened low-res rows (r0, r1, weight fy).
+ */
+function blurBackgroundRun(
+  i0: number, x0: number, x1: number, C: number, data: Uint8Array | Uint8ClampedArray, rows: Float32Array, r0: number, r1: number, fy: number,
+): void {
+  for (let x = x0, p = (i0 + x0) * C, q = x0 * 3; x < x1; x++, p += C, q += 3) {
+    const a0 = rows[r0 + q], a1 = rows[r0 + q + 1], a2 = rows[r0 + q + 2];
+    data[p] = (a0 + (rows[r1 + q] - a0) * fy + 0.5) | 0;
+    data[p + 1] = (a1 + (rows[r1 + q + 1] - a1) * fy + 0.5) | 0;
+    data[p + 2] = (a2 + (rows[r1 + q + 2] - a2) * fy + 0.5) | 0;
+  }
+}
+
+/**
+ * Pixels x0..x1 of a blur composite's row starting at pixel i0: mask values from md[mo + x], the
+ * background as in blurBackgroundRun.
  */
 function blurRow(
-  i0: number, W: number, C: number, src: Uint8Array | Uint8ClampedArray, md: Float32Array, mo: number,
+  i0: number, x0: number, x1: number, C: number, src: Uint8Array | Uint8ClampedArray, md: Float32Array, mo: number,
   data: Uint8Array | Uint8ClampedArray, rows: Float32Array, r0: number, r1: number, fy: number,
 ): void {
-  for (let x = 0, p = i0 * C, q = 0; x < W; x++, p += C, q += 3) {
+  for (let x = x0, p = (i0 + x0) * C, q = x0 * 3; x < x1; x++, p += C, q += 3) {
     const m = md[mo + x];
     if (m >= 1) continue;
     const a0 = rows[r0 + q], a1 = rows[r0 + q + 1], a2 = rows[r0 + q + 2];
@@ -286,8 +374,15 @@ function compositeRows(
     for (let y = 0; y < H; y++) {
       const r0 = yt.start[y] * rowLen;
       const two = yt.count[y] === 2;
-      const mo = maskRows.row(y);
-      blurRow(y * W, W, C, src, maskRows.data, mo, data, rows, r0, two ? r0 + rowLen : r0, two ? yt.weights[y * 2 + 1] : 0);
+      const r1 = two ? r0 + rowLen : r0, fy = two ? yt.weights[y * 2 + 1] : 0;
+      const mo = maskRows.row(y, true);
+      const { runs, runCount } = maskRows;
+      for (let r = 0; r < runCount; r++) {
+        const x0 = runs[3 * r], x1 = runs[3 * r + 1], kind = runs[3 * r + 2];
+        // The person's pixels are already the frame's (copied above).
+        if (kind === BACKGROUND) blurBackgroundRun(y * W, x0, x1, C, data, rows, r0, r1, fy);
+        else if (kind === EDGE) blurRow(y * W, x0, x1, C, src, maskRows.data, mo, data, rows, r0, r1, fy);
+      }
     }
     return result;
   }

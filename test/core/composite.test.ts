@@ -182,6 +182,38 @@ describe('compositeLowRes (straight from the model mask, bilinear edges)', () =>
     }
   });
 
+  it('is exact where the mask sits on the soft edge\'s ends (e0, e1, the threshold), where only some pixels are worked out', () => {
+    const f = noise(W, H, 3);
+    const { e0, e1 } = { e0: Math.fround(0.4), e1: Math.fround(0.6) };
+    // Patches of 0, e0, 0.5, e1 and 1 side by side: runs of all-person, all-background and edge pixels.
+    const low = createMask(64, 36);
+    const levels = [0, e0, 0.5, e1, 1, 1, 0];
+    for (let y = 0; y < 36; y++) for (let x = 0; x < 64; x++) low.data[y * 64 + x] = levels[(Math.floor(x / 5) + Math.floor(y / 7)) % levels.length];
+    for (const [softness, invert] of [[0.2, false], [0.2, true], [0, false]] as const) {
+      const full = smoothstepMask(upsampleBilinear(low, W, H), 0.5, softness);
+      const bg: Background = { kind: 'color', color: [10, 250, 30, 255] };
+      const expected = composite(f, invert ? invertMask(full) : full, bg, { lightWrap: 0 });
+      const got = compositeLowRes(f, low, { threshold: 0.5, softness, invert }, bg, { lightWrap: 0 });
+      expect(diffs(got.data, expected.data), JSON.stringify({ softness, invert })).toBe(0);
+    }
+  });
+
+  it('composites into the frame itself (out = frame) exactly as into a new frame', () => {
+    const low = blob();
+    for (const bg of [{ kind: 'blur', strength: 50 }, { kind: 'color', color: [0, 200, 0, 255] }, { kind: 'image', image: noise(100, 80, 3, 5) }] as Background[]) {
+      const f = noise(W, H, 3);
+      const expected = compositeLowRes(f, low, edge, bg, { lightWrap: 0.3 });
+      const own = { ...f, data: f.data.slice() };
+      const got = compositeLowRes(own, low, edge, bg, { lightWrap: 0.3, out: own });
+      expect(got.data, bg.kind).toBe(own.data);
+      expect(diffs(got.data, expected.data), bg.kind).toBe(0);
+      const mask = refined(low);
+      const wholeExpected = composite(f, mask, bg, { lightWrap: 0.3 });
+      const whole = { ...f, data: f.data.slice() };
+      expect(diffs(composite(whole, mask, bg, { lightWrap: 0.3, out: whole }).data, wholeExpected.data), `${bg.kind}, whole mask`).toBe(0);
+    }
+  });
+
   it('blur and light wrap: the person identical, the background within rounding of composite', () => {
     const f = noise(W, H, 3);
     const low = blob();
