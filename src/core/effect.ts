@@ -101,6 +101,12 @@ export class BackgroundEffect implements FrameProcessor {
   /** Accumulated milliseconds per stage since creation (or the last `resetTimings`). */
   timings: StageTimings = emptyTimings();
   frames = 0;
+  /**
+   * Composite a new background straight into the incoming frame's buffer instead of a copy, for
+   * callers whose frames are theirs and fresh each time (a live camera's): the person's pixels
+   * are then not copied at all. Default false.
+   */
+  inPlace = false;
   private options: EffectOptions;
   private imageIndex = 0;
   /** The image last composited (the selected one plus the interval steps since). */
@@ -367,7 +373,7 @@ export class BackgroundEffect implements FrameProcessor {
     if (effect.type === 'transparent' || effect.type === 'mask') throw new RangeError(`a ${effect.type} output needs the whole mask`);
     // The blur starts from the working frame streamMask made of this frame: the full frame is read once less.
     const small = this.workFrame !== frame ? (this.workFrame ?? undefined) : undefined;
-    const out = compositeLowRes(frame, low, this.streamEdge, this.background(effect, frame, picture), { lightWrap, small });
+    const out = compositeLowRes(frame, low, this.streamEdge, this.background(effect, frame, picture), { lightWrap, small, out: this.inPlace ? frame : undefined });
     return { ...out, timestamp: frame.timestamp };
   }
 
@@ -387,7 +393,10 @@ export class BackgroundEffect implements FrameProcessor {
         return { width: mask.width, height: mask.height, channels: 3, data, timestamp: frame.timestamp };
       }
       default:
-        return { ...composite(frame, mask, this.background(effect, frame, picture), { lightWrap: this.options.lightWrap }), timestamp: frame.timestamp };
+        return {
+          ...composite(frame, mask, this.background(effect, frame, picture), { lightWrap: this.options.lightWrap, out: this.inPlace ? frame : undefined }),
+          timestamp: frame.timestamp,
+        };
     }
   }
 
