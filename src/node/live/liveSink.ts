@@ -6,7 +6,10 @@
  * Files and streams are written at the source's frame rate in real time: each processed frame is
  * sent once and shows until the next one arrives (ffmpeg repeats it as often as the rate asks), so
  * a recording lasts as long as the session did, and a slow effect does not also pay for piping and
- * converting the repeats.
+ * converting the repeats. A frame goes into the pipes while the next one is processed (write()
+ * returns once the previous frame is in, so each ffmpeg sink has one write at a time): a frame is
+ * megabytes that ffmpeg takes in as its encoder allows, and waiting for that held up the camera's
+ * next frame by ~10 ms at 720p.
  *
  * When the session fails, what happens to the outputs depends on why: a camera that stalled or an
  * output that failed (a stream URL going away) leaves the other outputs to be finished, so a
@@ -48,6 +51,8 @@ export class LiveSink implements FrameSink {
   /** The first output that failed. */
   error: unknown = null;
   private readonly targets: Target[];
+  /** The last frame's writes to the targets, until the next write (or finish) waits for them. */
+  private writing: Promise<void> | null = null;
 
   constructor(private readonly opts: LiveSinkOptions) {
     this.targets = opts.targets.map((output) => ({ output, opening: null, shape: null, used: false }));
@@ -68,6 +73,23 @@ export class LiveSink implements FrameSink {
 
   async write(frame: Frame): Promise<void> {
     this.opts.preview?.push(frame);
+    // The previous frame's failure is this write's.
+    await this.written();
+    const writing = this.writeTargets(frame);
+    // Its failure is the next write's (or finish's): not an unhandled rejection meanwhile.
+    writing.catch(() => undefined);
+    this.writing = writing;
+  }
+
+  /** Waits for the last frame's writes; throws their failure. */
+  private async written(): Promise<void> {
+    const writing = this.writing;
+    this.writing = null;
+    await writing;
+  }
+
+  private async writeTargets(frame: Frame): Promise<void> {
+    if (this.targets.length === 0) return;
     // Every output gets the frame even when one fails, so a recording survives a dropped stream.
     const written = await Promise.allSettled(this.targets.map(async (target) => (await this.open(target, frame)).write(frame)));
     const rejected = written.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -79,6 +101,8 @@ export class LiveSink implements FrameSink {
 
   async finish(): Promise<void> {
     let failure: unknown = null;
+    // The last frame's failure fails the session, but the other outputs are still finished.
+    await this.written().catch((err: unknown) => (failure = err));
     for (const target of this.targets) {
       const sink = await this.opened(target);
       if (!sink) continue;
@@ -102,7 +126,11 @@ export class LiveSink implements FrameSink {
       await this.finish().catch(() => undefined);
       return;
     }
+    // The last frame's writes end with the sinks (an aborted ffmpeg settles them).
+    const writing = this.writing;
+    this.writing = null;
     for (const target of this.targets) await (await this.opened(target))?.abort();
+    await writing?.catch(() => undefined);
   }
 
   private opened(target: Target): Promise<VideoSink | null> {
