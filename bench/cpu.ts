@@ -10,9 +10,10 @@ import { readFileSync, readdirSync } from 'node:fs';
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
-function statFields(pid: number | 'self'): string[] | null {
+/** `proc`: a pid, 'self', or a thread as 'self/task/TID'. */
+function statFields(proc: number | string): string[] | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(`/proc/${proc}/stat`, 'utf8');
     // The command name (field 2) may hold spaces: fields are counted after its closing parenthesis.
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
@@ -21,12 +22,17 @@ function statFields(pid: number | 'self'): string[] | null {
 }
 
 /** utime + stime (and, with `children`, cutime + cstime) of a process, ms. */
-function cpuMs(pid: number | 'self', children = false): number {
-  const f = statFields(pid);
+function cpuMs(proc: number | string, children = false): number {
+  const f = statFields(proc);
   if (!f) return 0;
   // After the name: state is field 3, so utime (14) is index 11, stime 12, cutime 13, cstime 14.
   const own = Number(f[11]) + Number(f[12]);
   return (children ? Number(f[13]) + Number(f[14]) : own) * TICK_MS;
+}
+
+/** CPU time (user + system) this process's main thread has used so far, ms. */
+export function mainThreadCpuMs(): number {
+  return cpuMs(`self/task/${process.pid}`);
 }
 
 /** CPU time (user + system, every thread) another process has used so far, ms; 0 once it has ended. */

@@ -3,7 +3,9 @@
  * ../shared played in a loop in real time (`-re -stream_loop -1 -i camera.y4m`) — into the preview
  * server, with a client reading its MJPEG stream, and into an H.264 file in a temporary folder.
  * RSS and heap are sampled every 10 s; the table has one row a minute, then RSS growth from
- * minute 1 to the end (a live session must not grow).
+ * minute 1 to the end (a live session must not grow). CPU is counted per processed frame (core-ms,
+ * user + system): the main thread's (where the effect runs, so what bounds the frame rate), the
+ * whole Node process's and the ffmpegs' (camera and encoders); at 30 fps two cores give 66.7.
  *
  * `npm run bench -- live [--minutes 10] [--size 1280x720] [--no-file] [--roi off] [--gc] [--heap-snapshots DIR]`
  * (`--no-file`: the preview only; `--roi off`: without ROI zoom, to see what it costs; `--gc`:
@@ -19,6 +21,7 @@ import { startLive } from '../src/node/live/runLive.js';
 import { ROI_MODES, type RoiMode } from '../src/core/roi.js';
 import { createBackdrop } from '../src/node/facade.js';
 import { loopingInputArgs, makeY4m, openMjpeg } from '../test/helpers/live.js';
+import { mainThreadCpuMs, processCpuMs } from './cpu.js';
 import { printTable } from './table.js';
 
 const SOURCE = 'volcomix-virtual-background/public/videos/Thoughtful - 35590.mp4';
@@ -67,20 +70,22 @@ function exposeGc(): () => void {
   return runInNewContext('gc') as () => void;
 }
 
-/** Resident memory of this process's child processes (the ffmpegs), Linux only; null elsewhere. */
-async function childrenRss(): Promise<number | null> {
+/** Resident memory and CPU time so far of this process's child processes (the ffmpegs), Linux only; null elsewhere. */
+async function children(): Promise<{ rss: number; cpuMs: number } | null> {
   try {
     const tasks = await readdir(`/proc/${process.pid}/task`);
-    let total = 0;
+    let rss = 0;
+    let cpuMs = 0;
     for (const t of tasks) {
       const kids = (await readFile(`/proc/${process.pid}/task/${t}/children`, 'utf8')).trim().split(/\s+/).filter(Boolean);
       for (const pid of kids) {
         const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
         const m = /VmRSS:\s+(\d+) kB/.exec(status);
-        if (m) total += Number(m[1]) * 1024;
+        if (m) rss += Number(m[1]) * 1024;
+        cpuMs += processCpuMs(Number(pid));
       }
     }
-    return total;
+    return { rss, cpuMs };
   } catch {
     return null;
   }
@@ -95,6 +100,10 @@ interface Sample {
   external: number;
   arrayBuffers: number;
   children: number | null;
+  /** CPU so far, ms: the main thread, the whole process, the ffmpegs (null when unknown). */
+  mainCpu: number;
+  nodeCpu: number;
+  ffmpegCpu: number | null;
   frames: number;
   dropped: number;
   previewFrames: number;
@@ -153,6 +162,8 @@ export async function benchLive(argv: string[] = []): Promise<void> {
       gc?.();
       const m = process.memoryUsage();
       const s = session.stats();
+      const kids = await children();
+      const cpu = process.cpuUsage();
       const x: Sample = {
         t: (performance.now() - start) / 60_000,
         rss: m.rss,
@@ -160,7 +171,10 @@ export async function benchLive(argv: string[] = []): Promise<void> {
         heapTotal: m.heapTotal,
         external: m.external,
         arrayBuffers: m.arrayBuffers,
-        children: await childrenRss(),
+        children: kids?.rss ?? null,
+        mainCpu: mainThreadCpuMs(),
+        nodeCpu: (cpu.user + cpu.system) / 1000,
+        ffmpegCpu: kids?.cpuMs ?? null,
         frames: s.frames,
         dropped: s.dropped,
         previewFrames,
@@ -198,6 +212,8 @@ export async function benchLive(argv: string[] = []): Promise<void> {
       const s = minute === minutes ? samples[samples.length - 1] : at(minute);
       const dtSec = (s.t - prev.t) * 60;
       const during = samples.filter((x) => x.t > prev.t && x.t <= s.t);
+      const frames = s.frames - prev.frames;
+      const perFrame = (ms: number): string => (frames > 0 ? (ms / frames).toFixed(1) : '—');
       rows.push([
         String(minute),
         s.rss / MB,
@@ -208,12 +224,16 @@ export async function benchLive(argv: string[] = []): Promise<void> {
         dtSec > 0 ? (s.frames - prev.frames) / dtSec : 0,
         String(s.dropped - prev.dropped),
         dtSec > 0 ? (s.previewFrames - prev.previewFrames) / dtSec : 0,
+        perFrame(s.mainCpu - prev.mainCpu),
+        perFrame(s.nodeCpu - prev.nodeCpu),
+        // A child's counter restarts if ffmpeg is restarted; a minute with that shows '—'.
+        s.ffmpegCpu === null || prev.ffmpegCpu === null || s.ffmpegCpu < prev.ffmpegCpu ? '—' : perFrame(s.ffmpegCpu - prev.ffmpegCpu),
       ]);
       prev = s;
     }
     printTable(
       `Live session memory (${opts.size}, blur, landscape model, preview + client${opts.file ? ' + H.264 file' : ''}${gc ? ', sampled after a full GC' : ''}; values at the end of each minute, fps and drops over it)`,
-      ['minute', 'RSS MB', 'max RSS MB', 'heap used MB', 'array buffers MB', 'ffmpeg RSS MB', 'fps', 'dropped frames', 'preview fps'],
+      ['minute', 'RSS MB', 'max RSS MB', 'heap used MB', 'array buffers MB', 'ffmpeg RSS MB', 'fps', 'dropped frames', 'preview fps', 'main thread core-ms/frame', 'Node core-ms/frame', 'ffmpeg core-ms/frame'],
       rows,
     );
 
