@@ -7,7 +7,7 @@ import { stageNow } from './clock.js';
 import type { RGBA } from './color.js';
 import { composite, compositeLowRes, maskToGray, type Background } from './composite.js';
 import { createMask, type Frame, type Mask } from './frame.js';
-import { guidedRefine } from './guidedFilter.js';
+import { guidedRefine, type KeptCoefficients } from './guidedFilter.js';
 import { cutout } from './matte.js';
 import { upsampleMask } from './postprocess.js';
 import type { FrameProcessor } from './processor.js';
@@ -122,6 +122,7 @@ export class BackgroundEffect implements FrameProcessor {
   private guideFresh = false;
   /** The stream's masks are written here (see `streamMask`). */
   private edgesOut: Mask | null = null;
+  private readonly coefficients: KeptCoefficients = { reuse: false, data: null, key: '' };
   /** ROI zoom that follows people from frame to frame, for a stream (see `lowResMask`). */
   private readonly tracker = new RoiTracker();
   /** Which stream frames go without the model (see modelCadence.ts), and whether the last one did. */
@@ -308,7 +309,9 @@ export class BackgroundEffect implements FrameProcessor {
   private streamEdgesOf(low: Mask, work: Frame, edges: 'guided' | 'bilinear', threshold: number): Mask {
     const t1 = stageNow();
     // One buffer per stream, reused (the compositors are done with a mask by the next frame).
-    this.edgesOut = streamEdges(low, work, edges, threshold, this.edgesOut ?? undefined, edges === 'guided' ? this.streamGuide() : undefined);
+    // A frame that went without the model also keeps the last guided coefficients (see streamMask).
+    this.coefficients.reuse = this.lastPredicted;
+    this.edgesOut = streamEdges(low, work, edges, threshold, this.edgesOut ?? undefined, edges === 'guided' ? this.streamGuide() : undefined, this.coefficients);
     this.timings.refine += stageNow() - t1;
     return this.edgesOut;
   }

@@ -41,6 +41,20 @@ export interface GuidedFilterOptions {
   invert?: boolean;
   /** Where to write the result (frame-sized). */
   out?: Mask;
+  /**
+   * A stream's coefficients, kept from frame to frame: this call's are stored in it, or with
+   * `reuse` the stored ones (of a frame the same size) are applied to this frame's picture instead
+   * of being worked out from it and the mask (the mask is then not read).
+   */
+  coefficients?: KeptCoefficients;
+}
+
+/** See GuidedFilterOptions.coefficients. */
+export interface KeptCoefficients {
+  reuse: boolean;
+  /** The stored a and b (K per working pixel), with the working size and block they are for. */
+  data: Float32Array | null;
+  key: string;
 }
 
 /**
@@ -90,18 +104,27 @@ export function guidedUpsample(low: Mask, frame: Frame, options: GuidedFilterOpt
   // (never upsampled; the last W mod k columns and H mod k rows are left out of the guide, but
   // every full-resolution pixel still gets coefficients, clamped at the edge).
   const k = Math.max(1, Math.min(Math.floor(Math.max(W, H) / workSide), W, H));
-  const small = k === 1 ? frame : boxDownsample(frame, k, smallBuffer(Math.floor(W / k) * Math.floor(H / k) * C));
-  const ww = small.width, wh = small.height;
-  const r = Math.max(1, Math.round(radius * Math.max(ww, wh)));
-  const n = ww * wh;
-  // The mask on the same grid: working pixel i is centred on full-resolution k·(i + ½).
-  const p = scratchF32('guided.p', n);
-  const xt = cachedTaps(low.width, (low.width * k * ww) / W, ww);
-  const yt = cachedTaps(low.height, (low.height * k * wh) / H, wh);
-  resample(low.data, low.width, 1, xt, yt, p);
-
-  const coeffs = guide === 'grey' ? greyCoefficients(small.data, C, p, ww, wh, r, eps) : colourCoefficients(small.data, C, p, ww, wh, r, eps);
+  const ww = Math.floor(W / k), wh = Math.floor(H / k);
   const K = guide === 'grey' ? 2 : 4;
+  const kept = options.coefficients;
+  const key = `${W}×${H}×${C}:${k}:${guide}:${radius}:${eps}`;
+  let coeffs: Float32Array;
+  if (kept?.reuse && kept.data && kept.key === key) coeffs = kept.data;
+  else {
+    const small = k === 1 ? frame : boxDownsample(frame, k, smallBuffer(ww * wh * C));
+    const r = Math.max(1, Math.round(radius * Math.max(ww, wh)));
+    // The mask on the same grid: working pixel i is centred on full-resolution k·(i + ½).
+    const p = scratchF32('guided.p', ww * wh);
+    const xt = cachedTaps(low.width, (low.width * k * ww) / W, ww);
+    const yt = cachedTaps(low.height, (low.height * k * wh) / H, wh);
+    resample(low.data, low.width, 1, xt, yt, p);
+    coeffs = guide === 'grey' ? greyCoefficients(small.data, C, p, ww, wh, r, eps) : colourCoefficients(small.data, C, p, ww, wh, r, eps);
+    if (kept) {
+      if (kept.data?.length !== ww * wh * K) kept.data = new Float32Array(ww * wh * K);
+      kept.data.set(coeffs.subarray(0, ww * wh * K));
+      kept.key = key;
+    }
+  }
 
   const saturate = edge ? 0 : (options.saturate ?? 0);
   if (!(saturate >= 0 && saturate < 0.5)) throw new RangeError(`guided saturate must be in [0, 0.5), got ${saturate}`);

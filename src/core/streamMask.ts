@@ -22,7 +22,7 @@
  * of IoU and put boundary error over the photo's + 0.02.
  */
 import { createMask, type Frame, type Mask } from './frame.js';
-import { GUIDED_PRE_SOFTNESS, GUIDED_SOFTNESS_SCALE, guidedUpsample } from './guidedFilter.js';
+import { GUIDED_PRE_SOFTNESS, GUIDED_SOFTNESS_SCALE, guidedUpsample, type KeptCoefficients } from './guidedFilter.js';
 import { upsampleMask } from './postprocess.js';
 import { applySoftEdge, softEdge } from './refine.js';
 import { boxDownsample, scratchF32 } from './resize.js';
@@ -87,7 +87,9 @@ export function streamGuide(work: Frame, buffer?: Uint8Array): Frame {
  * {@link streamSoftEdge} after upsampling, so the step lands on output pixels. `out` (the mask
  * size) is reused when given.
  */
-export function streamEdges(grid: Mask, work: Frame, edges: 'guided' | 'bilinear', threshold: number, out?: Mask, guide?: Frame): Mask {
+export function streamEdges(
+  grid: Mask, work: Frame, edges: 'guided' | 'bilinear', threshold: number, out?: Mask, guide?: Frame, coefficients?: KeptCoefficients,
+): Mask {
   const size = maskSizeOf(work);
   const target = out && out.width === size.width && out.height === size.height ? out : createMask(size.width, size.height);
   if (edges === 'bilinear') {
@@ -97,7 +99,7 @@ export function streamEdges(grid: Mask, work: Frame, edges: 'guided' | 'bilinear
   const crisp: Mask = { width: grid.width, height: grid.height, data: scratchF32('stream.crisp', grid.data.length) };
   applySoftEdge(grid.data, crisp.data, 0, grid.data.length, softEdge(threshold, GUIDED_PRE_SOFTNESS));
   const g = guide && guide.width === size.width && guide.height === size.height ? guide : streamGuide(work);
-  return guidedUpsample(crisp, g, { workSide: GUIDE_SIDE, guide: 'colour', saturate: SATURATE, out: target });
+  return guidedUpsample(crisp, g, { workSide: GUIDE_SIDE, guide: 'colour', saturate: SATURATE, out: target, coefficients });
 }
 
 /** The soft edge a compositor applies to a stream mask after upsampling it (guided edges are already placed at 0.5). */

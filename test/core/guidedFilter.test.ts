@@ -147,6 +147,35 @@ describe('guidedUpsample', () => {
     }
   });
 
+  it('keeps its coefficients for a stream, and with reuse applies them to a new picture without reading the mask', () => {
+    const low = createMask(64, 36);
+    for (let y = 0; y < 36; y++) for (let x = 0; x < 64; x++) low.data[y * 64 + x] = x > 20 && x < 44 && y > 8 ? 1 : 0;
+    const f = noiseFrame(256, 144, 3);
+    const kept = { reuse: false, data: null as Float32Array | null, key: '' };
+    const first = guidedUpsample(low, f, { workSide: 128, coefficients: kept });
+    expect(maxDiff(first.data, guidedUpsample(low, f, { workSide: 128 }).data)).toBe(0);
+    expect(kept.data).not.toBeNull();
+
+    // Reused: the same output for the same picture, whatever the mask says now.
+    const empty = createMask(64, 36);
+    kept.reuse = true;
+    expect(maxDiff(guidedUpsample(empty, f, { workSide: 128, coefficients: kept }).data, first.data)).toBe(0);
+    // … and a new picture gets the old coefficients (q = a·I + b): brighter where a > 0.
+    const brighter = { ...f, data: f.data.map((v) => Math.min(255, v + 40)) };
+    const moved = guidedUpsample(empty, brighter, { workSide: 128, coefficients: kept });
+    expect(maxDiff(moved.data, first.data)).toBeGreaterThan(0);
+    expect(maxDiff(moved.data, guidedUpsample(low, brighter, { workSide: 128 }).data)).toBeGreaterThan(0);
+
+    // Not reused: worked out afresh (an empty mask filters to nothing) and stored.
+    kept.reuse = false;
+    expect(Math.max(...guidedUpsample(empty, f, { workSide: 128, coefficients: kept }).data)).toBe(0);
+    kept.reuse = true;
+    expect(Math.max(...guidedUpsample(low, f, { workSide: 128, coefficients: kept }).data)).toBe(0);
+    // Coefficients of another size are never applied: a frame of another size computes its own.
+    const other = noiseFrame(200, 100, 3);
+    expect(maxDiff(guidedUpsample(low, other, { workSide: 128, coefficients: kept }).data, guidedUpsample(low, other, { workSide: 128 }).data)).toBe(0);
+  });
+
   it('applies the soft edge and the inversion exactly as smoothstepMask and 1 − m would', () => {
     const low = createMask(64, 36);
     for (let j = 0; j < 36; j++) for (let i = 0; i < 64; i++) low.data[j * 64 + i] = (i - 32) ** 2 + (j - 18) ** 2 < 150 + rnd() * 40 ? 0.95 : 0.02;
