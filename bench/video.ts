@@ -8,7 +8,8 @@
  * backdrop adds to it, per process (the decoding ffmpeg that feeds Node, the compositing ffmpeg
  * that also encodes, Node) and per Node stage. The first backdrop row is the product's defaults
  * (general model, blur, ROI zoom, smoothing, guided edges, ffmpeg compositing); faster or other
- * settings have rows of their own.
+ * settings have rows of their own. The Python tutorial cannot run here; a stand-in of its per-frame
+ * work (bench/tutorialStandIn.py, OpenCV + the landscape model) runs in the same rounds at 720p.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -24,11 +25,13 @@ import { processVideo } from '../src/node/video/nodeRenderer.js';
 import { testdata } from '../test/helpers/testdata.js';
 import { measureCpu } from './cpu.js';
 import { median, printTable } from './table.js';
+import { findOpenCvPython, INSTALL_HINT, runTutorialStandIn, writeLandscapeOnnx, type StandInResult } from './tutorialStandIn.js';
 
 const SOURCE = 'volcomix-virtual-background/public/videos/Thoughtful - 35590.mp4';
 const FRAMES = 300; // 10 s at 29.97 fps
 const ROUNDS = 3;
 const run = promisify(execFile);
+const STAND_IN = "the tutorial's pipeline, stand-in: OpenCV 4.6 + landscape model via cv2.dnn, mp4v, no audio";
 
 interface Measured {
   fps: number;
@@ -40,6 +43,7 @@ interface Measured {
   peakMb: number;
   /** Node's stages, ms per frame (its main thread). */
   stages: number[];
+  standIn?: StandInResult;
 }
 
 interface Case {
@@ -105,7 +109,11 @@ export async function benchVideo(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'backdrop-bench-video-'));
   const rows: (string | number)[][] = [];
   const stageRows: (string | number)[][] = [];
+  const python = findOpenCvPython();
+  if (!python) console.log(`\n!!! SKIPPING the row of the tutorial's stand-in: no python3 here imports cv2. Install OpenCV for Debian's python3 with: ${INSTALL_HINT}`);
+  let tutorialLine = `The tutorial's stand-in did not run (${INSTALL_HINT}).`;
   try {
+    const model = python ? await writeLandscapeOnnx(dir) : undefined;
     for (const [label, w, h] of [['720p', 1280, 720], ['1080p', 1920, 1080]] as const) {
       const clip = join(dir, `clip-${label}.mp4`);
       await run(ffmpeg, ['-v', 'error', '-t', '10', '-i', testdata(SOURCE), '-f', 'lavfi', '-t', '10', '-i', 'sine=frequency=440:sample_rate=48000',
@@ -120,8 +128,10 @@ export async function benchVideo(): Promise<void> {
         return { fps: FRAMES / ((performance.now() - t0) / 1000), total: cpu.children / FRAMES, decoder: 0, compositor: cpu.children / FRAMES, node: 0, peakMb: 0, stages: [] };
       };
       const cases: Case[] = [];
-      const add = (name: string, rounds: number, measure: () => Promise<Measured>) => cases.push({ name, rounds, run: measure, runs: [] });
-      add('backdrop defaults: blur, general model, ROI zoom, smoothing, guided edges', ROUNDS, () => measureBackdrop({}, 'ffmpeg', common));
+      const add = (name: string, rounds: number, measure: () => Promise<Measured>) => cases[cases.push({ name, rounds, run: measure, runs: [] }) - 1];
+      const defaults = add('backdrop defaults: blur, general model, ROI zoom, smoothing, guided edges', ROUNDS, () => measureBackdrop({}, 'ffmpeg', common));
+      // Beside the defaults in every round, so their ratio is taken minutes apart at most.
+      const tutorial = label === '720p' && python && model ? add(STAND_IN, ROUNDS, () => measureStandIn(python, model, clip, join(dir, 'tutorial.mp4'))) : undefined;
       if (label === '720p') {
         add('same, --every-frame (the model on every frame; by default steady frames skip it)', 1, () => measureBackdrop({ temporal: { predict: false } }, 'ffmpeg', common));
         add('same, --refine bilinear (faster, edges on the mask grid)', 1, () => measureBackdrop({ refine: 'bilinear' }, 'ffmpeg', common));
@@ -151,10 +161,11 @@ export async function benchVideo(): Promise<void> {
         const ratios = c.runs.map((r) => r.ratio);
         rows.push([
           label, c.name, median(c.runs.map((r) => r.fps)), `${median(ratios).toFixed(2)}×`, spread(ratios, 2, '×'),
-          m.total, median(c.runs.map((r) => r.added)), m.decoder, m.compositor, m.node, Math.round(m.peakMb),
+          m.total, median(c.runs.map((r) => r.added)), ...[m.decoder, m.compositor, m.node, Math.round(m.peakMb)].map((x) => (Number.isNaN(x) ? '—' : x)),
         ]);
-        stageRows.push([label, c.name, ...m.stages]);
+        if (m.stages.length) stageRows.push([label, c.name, ...m.stages]);
       }
+      if (tutorial) tutorialLine = describeStandIn(defaults.runs.map((r) => r.fps), tutorial.runs.map((r) => r.standIn!));
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -171,5 +182,33 @@ export async function benchVideo(): Promise<void> {
     stageRows,
     2,
   );
-  console.log('\nThe Python tutorial (OpenCV + MediaPipe\'s landscape model) cannot run here: MediaPipe\'s Python package is not in Debian and PyPI is out of reach. Measured on this machine type by the issue: 50 fps at 720p.');
+  console.log(`\nThe Python tutorial (OpenCV + MediaPipe's landscape model) cannot run here: MediaPipe's Python package is not in Debian and PyPI is out of reach. ${tutorialLine}`);
+}
+
+/** The stand-in's row: its fps, its CPU per frame (the Python process's, all of it). */
+async function measureStandIn(python: string, model: string, input: string, output: string): Promise<Measured> {
+  const r = await runTutorialStandIn(python, model, input, output);
+  if (r.frames !== FRAMES) throw new Error(`the tutorial's stand-in wrote ${r.frames} frames, not ${FRAMES}`);
+  return { fps: r.fps, total: r.cpuMs / r.frames, decoder: NaN, compositor: NaN, node: NaN, peakMb: NaN, stages: [], standIn: r };
+}
+
+/**
+ * What the stand-in is, where its time goes, and backdrop's defaults ÷ it per round; also ÷ the
+ * stand-in with its model call taken out: a bound that holds however fast MediaPipe's own
+ * inference is (cv2.dnn is likely the slower of the two: alone, on a quiet machine here, onnxruntime-node
+ * runs this model in ≈ 2.4 ms, cv2.dnn in ≈ 4.1).
+ */
+function describeStandIn(backdropFps: number[], runs: StandInResult[]): string {
+  const s = [...runs].sort((a, b) => a.fps - b.fps)[runs.length >> 1];
+  const steps = Object.entries(s.ms).map(([step, ms]) => `${step} ${ms.toFixed(1)}`).join(', ');
+  const total = Object.values(s.ms).reduce((a, b) => a + b, 0);
+  const ratios = runs.map((r, i) => backdropFps[i] / r.fps);
+  const bound = median(runs.map((r, i) => backdropFps[i] / (1000 / (1000 / r.fps - r.ms.model))));
+  return (
+    `Its row is a stand-in (bench/tutorialStandIn.py): the tutorial's per-frame work in OpenCV ${s.opencv} + numpy (decode, the landscape model fed BGR, mask upscaled, mask > 0.5, GaussianBlur 35×35, np.where, mp4v), ` +
+    `MediaPipe's TFLite/XNNPACK inference replaced by the same model (backdrop's ONNX) on cv2.dnn with OpenCV's default ${s.threads} threads. ` +
+    `Its wall ms a frame (median run): ${steps} = ${total.toFixed(1)}; the model call is ${((100 * s.ms.model) / total).toFixed(0)} % of it.\n` +
+    `720p, backdrop defaults' fps ÷ the stand-in's in the same round: vs the tutorial's pipeline: ${median(ratios).toFixed(2)}× (rounds ${ratios.map((r) => r.toFixed(2)).join(', ')}; target ≥ 1.5×); ` +
+    `÷ the stand-in without its model call at all: ${bound.toFixed(2)}× (a floor whatever MediaPipe's inference costs, if the rest costs the tutorial what it costs here)`
+  );
 }
