@@ -121,8 +121,15 @@ function refinedMaskRows(low: Mask, W: number, H: number, soft: SoftEdge, invert
   const ys = axisTaps(low.height, H);
   const xs = axisTaps(lw, W);
   const kinds = new Uint8Array(lw);
-  const pixelKinds = new Uint8Array(W);
-  const result: MaskRows = { data: scratchF32('composite.maskRow', W), row, runs: new Int32Array(3 * W), runCount: 0 };
+  // xFrom[c]: the first output pixel whose two column taps are both at c or right of it; xTo[c]:
+  // one past the last whose taps are both at c or left of it. Runs are then found per low column.
+  const xFrom = new Int32Array(lw + 1).fill(W);
+  const xTo = new Int32Array(lw).fill(0);
+  for (let x = W - 1; x >= 0; x--) xFrom[xs.i0[x]] = x;
+  for (let c = lw - 1; c >= 0; c--) if (xFrom[c] > xFrom[c + 1]) xFrom[c] = xFrom[c + 1];
+  for (let x = 0; x < W; x++) xTo[xs.i1[x]] = x + 1;
+  for (let c = 1; c < lw; c++) if (xTo[c] < xTo[c - 1]) xTo[c] = xTo[c - 1];
+  const result: MaskRows = { data: scratchF32('composite.maskRow', W), row, runs: new Int32Array(3 * (2 * lw + 2)), runCount: 0 };
   // Output rows between the same two low rows (several in a row when upsampling) share their runs.
   let classifiedA = -1, classifiedB = -1;
   function row(y: number, edgesOnly = false): number {
@@ -131,8 +138,7 @@ function refinedMaskRows(low: Mask, W: number, H: number, soft: SoftEdge, invert
       classifiedA = a;
       classifiedB = b;
       classifyColumns(low.data, a, b, lw, soft, kinds);
-      for (let x = 0; x < W; x++) pixelKinds[x] = kinds[xs.i0[x]] & kinds[xs.i1[x]];
-      result.runCount = runsOf(pixelKinds, invert, result.runs);
+      result.runCount = runsOf(kinds, xFrom, xTo, W, invert, result.runs);
     }
     const { data, runs } = result;
     for (let r = 0; r < result.runCount; r++) {
@@ -160,19 +166,36 @@ function classifyColumns(src: Float32Array, a: number, b: number, lw: number, so
   }
 }
 
-/** Maximal runs of equal pixel kinds as (start, end, kind) triples, person and background swapped when inverted; returns their count. */
-function runsOf(pixelKinds: Uint8Array, invert: boolean, runs: Int32Array): number {
+/**
+ * The output row's runs as (start, end, kind) triples from the low columns' kinds: a stretch of
+ * low columns of one kind covers the output pixels whose two taps lie in it; what lies between
+ * such stretches is EDGE. Person and background swap when inverted. Returns the count.
+ */
+function runsOf(kinds: Uint8Array, xFrom: Int32Array, xTo: Int32Array, W: number, invert: boolean, runs: Int32Array): number {
   let n = 0;
-  for (let x = 0; x < pixelKinds.length; ) {
-    const kind = pixelKinds[x];
-    let end = x + 1;
-    while (end < pixelKinds.length && pixelKinds[end] === kind) end++;
-    runs[3 * n] = x;
-    runs[3 * n + 1] = end;
+  let x = 0;
+  const push = (x0: number, x1: number, kind: number): void => {
+    if (x1 <= x0) return;
+    runs[3 * n] = x0;
+    runs[3 * n + 1] = x1;
     runs[3 * n + 2] = invert && kind !== EDGE ? PERSON + BACKGROUND - kind : kind;
     n++;
-    x = end;
+  };
+  for (let c = 0; c < kinds.length; ) {
+    const kind = kinds[c];
+    let end = c + 1;
+    while (end < kinds.length && kinds[end] === kind) end++;
+    if (kind !== EDGE) {
+      const x0 = Math.max(x, xFrom[c]), x1 = xTo[end - 1];
+      if (x1 > x0) {
+        push(x, x0, EDGE);
+        push(x0, x1, kind);
+        x = x1;
+      }
+    }
+    c = end;
   }
+  push(x, W, EDGE);
   return n;
 }
 

@@ -185,16 +185,17 @@ describe('compositeLowRes (straight from the model mask, bilinear edges)', () =>
   it('is exact where the mask sits on the soft edge\'s ends (e0, e1, the threshold), where only some pixels are worked out', () => {
     const f = noise(W, H, 3);
     const { e0, e1 } = { e0: Math.fround(0.4), e1: Math.fround(0.6) };
-    // Patches of 0, e0, 0.5, e1 and 1 side by side: runs of all-person, all-background and edge pixels.
-    const low = createMask(64, 36);
-    const levels = [0, e0, 0.5, e1, 1, 1, 0];
-    for (let y = 0; y < 36; y++) for (let x = 0; x < 64; x++) low.data[y * 64 + x] = levels[(Math.floor(x / 5) + Math.floor(y / 7)) % levels.length];
-    for (const [softness, invert] of [[0.2, false], [0.2, true], [0, false]] as const) {
+    // Patches of 0, e0, 0.5, e1 and 1 side by side: runs of all-person, all-background and edge
+    // pixels; the mask smaller than the frame (upsampled) and larger (downsampled).
+    for (const [lw, lh, softness, invert] of [[64, 36, 0.2, false], [64, 36, 0.2, true], [64, 36, 0, false], [401, 233, 0.2, false], [97, 17, 0.2, true]] as const) {
+      const low = createMask(lw, lh);
+      const levels = [0, e0, 0.5, e1, 1, 1, 0];
+      for (let y = 0; y < lh; y++) for (let x = 0; x < lw; x++) low.data[y * lw + x] = levels[(Math.floor(x / 5) + Math.floor(y / 7)) % levels.length];
       const full = smoothstepMask(upsampleBilinear(low, W, H), 0.5, softness);
       const bg: Background = { kind: 'color', color: [10, 250, 30, 255] };
       const expected = composite(f, invert ? invertMask(full) : full, bg, { lightWrap: 0 });
       const got = compositeLowRes(f, low, { threshold: 0.5, softness, invert }, bg, { lightWrap: 0 });
-      expect(diffs(got.data, expected.data), JSON.stringify({ softness, invert })).toBe(0);
+      expect(diffs(got.data, expected.data), JSON.stringify({ lw, lh, softness, invert })).toBe(0);
     }
   });
 
