@@ -51,9 +51,11 @@ export interface GuidedFilterOptions {
 
 /** See GuidedFilterOptions.coefficients. */
 export interface KeptCoefficients {
+  /** Apply the stored coefficients (when they fit) instead of working out new ones. */
   reuse: boolean;
-  /** The stored a and b (K per working pixel), with the working size and block they are for. */
+  /** The stored a and b (K per working pixel). */
   data: Float32Array | null;
+  /** The frame size, working block and filter settings they were worked out for. */
   key: string;
 }
 
