@@ -91,8 +91,8 @@ const EDGE = 0;
 
 /**
  * Where the compositing loops read the mask, one output row at a time: `row(y)` makes row y's
- * values readable in `data` and returns where they start, and `runs` says which stretches of the
- * row are all person or all background (triples start, end, kind; `runCount` of them), so the
+ * values readable in `data` and returns where they start; after it, `runs` says which stretches of
+ * the row are all person or all background (triples start, end, kind; `runCount` of them), so the
  * loops skip the person and take the background without blending. With `edgesOnly`, only the
  * EDGE runs' values need be written.
  */
