@@ -1,7 +1,8 @@
 /**
  * BackgroundEffect's moving backgrounds: a folder of images cycled by frame time (intervalMs), a
  * BackgroundProvider asked for the picture behind each frame, and resetTemporal starting both over.
- * The segmenter is a stand-in that sees no person, so the output is the background itself.
+ * The segmenter is a stand-in that sees no person, so the output is the background itself. Also
+ * compositing in place (what live sessions ask for).
  */
 import { describe, expect, it } from 'vitest';
 import type { BackgroundProvider } from '../../src/core/backgroundProvider.js';
@@ -124,5 +125,26 @@ describe('streamChain', () => {
     expect(live.fpsMeter).toBeInstanceOf(FpsMeter);
     expect(live.fpsMeter!.draw).toBe(false);
     expect(streamChain(effect, { fps: { position: 'bottom-right' } }).fpsMeter!.position).toBe('bottom-right');
+  });
+});
+
+describe('inPlace', () => {
+  it("composites into the incoming frame's buffer when asked (a photo's mask and a stream's), the same pixels as into a new frame", async () => {
+    for (const temporal of [undefined, true]) {
+      const options = { effect: { type: 'color' as const, color: [0, 200, 0, 255] as [number, number, number, number] }, lightWrap: 0, temporal };
+      const copying = new BackgroundEffect(noPerson, options);
+      const input = solid(7);
+      const expected = await copying.process(input);
+      expect(expected.data, `temporal ${temporal}`).not.toBe(input.data);
+      expect(input.data[1], 'the input is left alone').toBe(7);
+
+      const inPlace = new BackgroundEffect(noPerson, options);
+      inPlace.inPlace = true;
+      const own = solid(7);
+      const out = await inPlace.process(own);
+      expect(out.data, `temporal ${temporal}`).toBe(own.data);
+      expect(Array.from(out.data)).toEqual(Array.from(expected.data));
+      expect(out.data[1]).toBe(200);
+    }
   });
 });
