@@ -48,7 +48,7 @@ async function expectKept(out: string, run: { stdout: string; stderr: string }):
   const [v] = await probeStreams(out);
   // A finished file, as long as the session was.
   expect(v.duration!).toBeGreaterThan(0.3);
-  expect(Math.abs(v.duration! - summary.seconds)).toBeLessThan(0.3);
+  expect(Math.abs(v.duration! - summary.seconds), `recording ${v.duration} s, session ${run.stdout}, stderr ${run.stderr.slice(-2000)}`).toBeLessThan(0.3);
   expect((await readdir(dir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
 }
 

@@ -1,7 +1,8 @@
 /**
  * LiveSink hands a frame to ffmpeg while the session goes on to the next one: write() waits only
- * for the previous frame. Shown with an encoder that is stopped (SIGSTOP) and so reads nothing: a
- * frame is far more than a pipe holds, so its write cannot finish until the encoder runs again.
+ * for the previous frame, except for the first, which starts the recording. Shown with an encoder
+ * that is stopped (SIGSTOP) and so reads nothing: a frame is far more than a pipe holds, so its
+ * write cannot finish until the encoder runs again.
  */
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -57,15 +58,16 @@ describe('LiveSink', () => {
     const file = join(dir, 'overlap.mp4');
     const sink = openSink(file);
     const encoder = await encoderPid();
+    await sink.write(frame(10));
     process.kill(encoder, 'SIGSTOP');
     try {
-      // The encoder reads nothing, yet the first write returns.
-      expect(await returns(sink.write(frame(10)))).toBe('returned');
-      // The second waits for the first frame, which cannot go in while the encoder is stopped.
-      const second = sink.write(frame(200)).then(() => 'returned' as const);
-      expect(await Promise.race([second, sleep(300)])).toBe('waited');
+      // The encoder reads nothing, yet the write returns.
+      expect(await returns(sink.write(frame(100)))).toBe('returned');
+      // The next waits for that frame, which cannot go in while the encoder is stopped.
+      const third = sink.write(frame(200)).then(() => 'returned' as const);
+      expect(await Promise.race([third, sleep(300)])).toBe('waited');
       process.kill(encoder, 'SIGCONT');
-      expect(await second).toBe('returned');
+      expect(await third).toBe('returned');
     } catch (err) {
       process.kill(encoder, 'SIGKILL');
       throw err;
@@ -78,14 +80,32 @@ describe('LiveSink', () => {
     expect((await probeStreams(file)).map((s) => s.type)).toEqual(['video']);
   });
 
+  it.skipIf(process.platform !== 'linux')('returns from the first write only once the encoder has the frame: ffmpeg stamps it as it reads it, and the session is timed from it', async () => {
+    await writeFile(pids, '');
+    const sink = openSink(join(dir, 'first.mp4'));
+    const encoder = await encoderPid();
+    process.kill(encoder, 'SIGSTOP');
+    try {
+      const first = sink.write(frame(10)).then(() => 'returned' as const);
+      expect(await Promise.race([first, sleep(300)])).toBe('waited');
+      process.kill(encoder, 'SIGCONT');
+      expect(await first).toBe('returned');
+    } finally {
+      process.kill(encoder, 'SIGCONT');
+    }
+    await sink.finish();
+    expect(sink.results).toHaveLength(1);
+  });
+
   it.skipIf(process.platform !== 'linux')("fails the next write with the encoder's failure, which is also the sink's error", async () => {
     await writeFile(pids, '');
     const sink = openSink(join(dir, 'killed.mp4'));
     const encoder = await encoderPid();
+    await sink.write(frame(10));
     process.kill(encoder, 'SIGSTOP');
-    const first = returns(sink.write(frame(10)));
+    const second = returns(sink.write(frame(100)));
     try {
-      expect(await first).toBe('returned');
+      expect(await second).toBe('returned');
     } finally {
       process.kill(encoder, 'SIGKILL');
     }

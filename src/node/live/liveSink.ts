@@ -9,7 +9,9 @@
  * converting the repeats. A frame goes into the pipes while the next one is processed (write()
  * returns once the previous frame is in, so each ffmpeg sink has one write at a time): a frame is
  * megabytes that ffmpeg takes in as its encoder allows, and waiting for that held up the camera's
- * next frame by ~10 ms at 720p.
+ * next frame by ~10 ms at 720p. The first frame is the exception: ffmpeg stamps a frame when it
+ * reads it, so the recordings start when their encoders have taken it in (after starting up, a few
+ * hundred ms on a busy machine), and the session, timed from its first frame out, starts there too.
  *
  * When the session fails, what happens to the outputs depends on why: a camera that stalled or an
  * output that failed (a stream URL going away) leaves the other outputs to be finished, so a
@@ -53,6 +55,8 @@ export class LiveSink implements FrameSink {
   private readonly targets: Target[];
   /** The last frame's writes to the targets, until the next write (or finish) waits for them. */
   private writing: Promise<void> | null = null;
+  /** Whether a frame was written: the first one's write returns only once it is in. */
+  private started = false;
 
   constructor(private readonly opts: LiveSinkOptions) {
     this.targets = opts.targets.map((output) => ({ output, opening: null, shape: null, used: false }));
@@ -79,6 +83,10 @@ export class LiveSink implements FrameSink {
     // Its failure is the next write's (or finish's): not an unhandled rejection meanwhile.
     writing.catch(() => undefined);
     this.writing = writing;
+    if (!this.started) {
+      this.started = true;
+      await this.written();
+    }
   }
 
   /** Waits for the last frame's writes; throws their failure. */
