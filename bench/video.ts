@@ -71,7 +71,7 @@ async function withPeakRss<T>(work: () => Promise<T>): Promise<{ result: T; peak
  */
 const classify = (argv: string[]) => (argv.includes('-filter_complex') || argv.some((a, i) => a === 'pipe:0' && argv[i - 1] === '-i') ? 'compositor' : 'decoder');
 
-async function measureBackdrop(options: BackdropOptions, how: 'ffmpeg' | 'node', common: { input: string; output: string; preset: string; crf: number; force: boolean }): Promise<Measured> {
+async function measureBackdrop(options: BackdropOptions, how: 'ffmpeg' | 'node', common: { input: string; output: string; preset: string; crf: number; force: boolean }, flip = false): Promise<Measured> {
   const backdrop = await createBackdrop(options);
   const effect: BackgroundEffect = backdrop.streamEffect();
   // Stages in CPU time (this process's, all threads), as the rest of the table.
@@ -81,7 +81,7 @@ async function measureBackdrop(options: BackdropOptions, how: 'ffmpeg' | 'node',
   });
   try {
     const { result, cpu } = await measureCpu(
-      () => withPeakRss(() => (how === 'ffmpeg' ? compositeVideo({ ...common, effect }) : processVideo({ ...common, processors: [effect], reuseFrameBuffers: true }))),
+      () => withPeakRss(() => (how === 'ffmpeg' ? compositeVideo({ ...common, effect, flip }) : processVideo({ ...common, processors: [effect], reuseFrameBuffers: true }))),
       classify,
     );
     const n = result.result.frames;
@@ -137,7 +137,8 @@ export async function benchVideo(): Promise<void> {
         add('same, --refine bilinear (faster, edges on the mask grid)', 1, () => measureBackdrop({ refine: 'bilinear' }, 'ffmpeg', common));
         add('same, --model landscape', 1, () => measureBackdrop({ model: 'landscape' }, 'ffmpeg', common));
         add('image background (defaults otherwise)', 1, () => measureBackdrop({ effect: { type: 'image', path: 'assets/hubble_deep_field.jpg' } }, 'ffmpeg', common));
-        add('blur, Node compositing (what --fps, --flip or a video background take)', 1, () => measureBackdrop({}, 'node', common));
+        add('same, --flip (mirrored in ffmpeg)', 1, () => measureBackdrop({}, 'ffmpeg', common, true));
+        add('blur, Node compositing (what --fps or a video background take)', 1, () => measureBackdrop({}, 'node', common));
       }
       const aloneRuns: Measured[] = [];
       for (let round = 0; round < ROUNDS; round++) {

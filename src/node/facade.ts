@@ -142,17 +142,19 @@ export class Backdrop {
   /**
    * Processes a video file with a fresh stream effect (smoothing and guided edges by default),
    * optionally mirrored first and with the FPS meter drawn (see StreamOptions); audio kept. The
-   * renderer is chosen here, once: when the effect is all there is to do and ffmpeg can draw it
-   * (compositeUnsupported), ffmpeg composites (ffmpegRenderer); otherwise frames go through Node
+   * renderer is chosen here, once: when the effect (on the mirrored picture or not) is all there
+   * is to do and ffmpeg can draw it (compositeUnsupported), ffmpeg composites (ffmpegRenderer);
+   * otherwise (the FPS meter, processors of your own, an effect range) frames go through Node
    * (nodeRenderer, processVideo).
    */
   processVideo(input: string, output: string, options: BackdropVideoOptions = {}): Promise<VideoSummary> {
     const { temporal, flip, fps, processors, ...video } = options;
     const effect = this.streamEffect(temporal);
-    // Just the effect, on every frame: ffmpeg composites (full-size pixels never enter Node).
-    if (!flip && !fps && !processors?.length && !video.range && compositeUnsupported(effect) === null) {
+    // Just the effect (on the mirrored picture with `flip`), on every frame: ffmpeg composites
+    // (full-size pixels never enter Node).
+    if (!fps && !processors?.length && !video.range && compositeUnsupported(effect) === null) {
       const { info, from, to, audio, leadIn, codec, crf, preset, force, outputArgs, signal, onProgress, ffmpegPath, ffprobePath } = video;
-      return renderVideo({ input, output, info, from, to, audio, leadIn, codec, crf, preset, force, outputArgs, signal, onProgress, ffmpegPath, ffprobePath }, ffmpegRenderer(effect));
+      return renderVideo({ input, output, info, from, to, audio, leadIn, codec, crf, preset, force, outputArgs, signal, onProgress, ffmpegPath, ffprobePath }, ffmpegRenderer(effect, { flip }));
     }
     const chain = streamChain(effect, { flip, fps, processors });
     return processVideo({ ...video, input, output, processors: chain.processors });

@@ -47,11 +47,12 @@ const streamOf = (backdrop: Backdrop) => backdrop.streamEffect(false);
 
 /**
  * The masks Node makes for the first `count` frames, as the core computes them from the same
- * working-size frames (a fresh stream effect, frames in order), upsampled with the stream's soft edge.
+ * working-size frames (a fresh stream effect, frames in order; mirrored with `flip`), upsampled
+ * with the stream's soft edge.
  */
-async function expectedMasks(file: string, backdrop: Backdrop, count: number, rate = { num: 25, den: 1 }): Promise<Mask[]> {
+async function expectedMasks(file: string, backdrop: Backdrop, count: number, rate = { num: 25, den: 1 }, flip = false): Promise<Mask[]> {
   const { width: w, height: h } = streamWorkSize(W, H);
-  const r = await run(ffmpegBin, ['-v', 'error', '-i', file, '-vf', workFrameFilter(rate, W, H), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
+  const r = await run(ffmpegBin, ['-v', 'error', '-i', file, '-vf', workFrameFilter(rate, W, H, flip), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
   const effect = streamOf(backdrop);
   const masks: Mask[] = [];
   for (let n = 0; n < count; n++) {
@@ -60,6 +61,15 @@ async function expectedMasks(file: string, backdrop: Backdrop, count: number, ra
     masks.push(smoothstepMask(upsampleBilinear(await effect.streamMask(work), W, H), threshold, softness));
   }
   return masks;
+}
+
+/** W × H RGB frames, each mirrored left to right. */
+function mirrored(frames: Buffer): Buffer {
+  const out = Buffer.alloc(frames.length);
+  for (let row = 0; row < frames.length / (W * 3); row++) {
+    for (let x = 0, o = row * W * 3; x < W; x++) frames.copy(out, o + (W - 1 - x) * 3, o + x * 3, o + x * 3 + 3);
+  }
+  return out;
 }
 
 /** Mean |a − b| of frame n of an RGB decode (red channel, 0..1) against a mask. */
@@ -109,15 +119,23 @@ describe('compositeVideo', () => {
     for (const e of neighbour) expect(e).toBeGreaterThan(0.02);
   });
 
-  it('shows each frame\'s own picture where its mask is: the full frames the decoder hands the encoder pair with the masks', async () => {
+  it.each([['', false], [', mirrored (flip)', true]])('shows each frame\'s own picture where its mask is: the full frames the decoder hands the encoder pair with the masks%s', async (_, flip) => {
     const backdrop = await backdropWith({ effect: { type: 'color', color: [0, 255, 0, 255] } });
-    const out = join(dir, 'jumping-green.mp4');
-    const summary = await compositeVideo({ input: jumping, output: out, effect: streamOf(backdrop), crf: 4 });
+    const out = join(dir, `jumping-green${flip ? '-flip' : ''}.mp4`);
+    const summary = await compositeVideo({ input: jumping, output: out, effect: streamOf(backdrop), crf: 4, flip });
     expect(summary.frames).toBe(FRAMES);
-    const input = await decodeFrames(jumping, 3);
+    // With flip, the model and the compositing both see the picture mirrored.
+    const decoded = await decodeFrames(jumping, 3);
+    const input = flip ? mirrored(decoded) : decoded;
     const output = await decodeFrames(out, 3);
     expect(output.length).toBe(input.length);
-    const masks = await expectedMasks(jumping, backdrop, FRAMES);
+    const masks = await expectedMasks(jumping, backdrop, FRAMES, undefined, flip);
+    if (flip) {
+      // The facade's flip is this renderer's: ffmpeg composites it, as it does the effect alone.
+      const viaFacade = join(dir, 'jumping-green-flip-facade.mp4');
+      await backdrop.processVideo(jumping, viaFacade, { flip: true, temporal: false, crf: 4 });
+      expect((await decodeFrames(viaFacade, 3)).equals(output)).toBe(true);
+    }
     await backdrop.close();
     const size = W * H * 3;
     // Where frame n's mask is sure of the person and frame n + 1 (mirrored) shows something else,

@@ -39,6 +39,8 @@ export interface CompositeGraphSpec {
   main?: 'file' | 'pipe';
   /** YUV matrix of the input, so RGB backgrounds are converted the way the input's colours are read. */
   colorSpace?: string;
+  /** Mirror the input's frames left to right (the mask frames come mirrored already: workFrameFilter). */
+  flip?: boolean;
   render:
     | { kind: 'blur' }
     | { kind: 'image'; raw: string; channels: 3 | 4 }
@@ -116,7 +118,8 @@ export function compositeGraph(spec: CompositeGraphSpec): VideoGraph {
   const maskY = `alphaextract,scale=${W}:${H}:flags=bilinear,format=gray,${lut}`;
   // The same constant-rate sequence the mask source reads, from timestamp 0 like the pipe (piped
   // frames are that already).
-  const mainVideo = piped ? '[0:v]setsar=1' : `[1:v]fps=${rate},setpts=PTS-STARTPTS,setsar=1`;
+  const mirror = spec.flip ? 'hflip,' : '';
+  const mainVideo = piped ? `[0:v]${mirror}setsar=1` : `[1:v]fps=${rate},setpts=PTS-STARTPTS,${mirror}setsar=1`;
   const parts: string[] = [];
   const yuvMask = (from: string) =>
     parts.push(

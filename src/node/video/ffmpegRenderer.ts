@@ -57,23 +57,25 @@ export function compositeUnsupported(effect: BackgroundEffect): string | null {
 export interface CompositeVideoOptions extends Pick<VideoJobOptions, 'input' | 'output' | 'from' | 'to' | 'audio' | 'onProgress' | 'signal' | 'info' | 'codec' | 'crf' | 'preset' | 'force' | 'outputArgs' | 'ffmpegPath' | 'ffprobePath'> {
   /** Gives the model, the smoothing, the mask options and the effect (see compositeUnsupported). */
   effect: BackgroundEffect;
+  /** Mirror the picture left to right first. */
+  flip?: boolean;
 }
 
 /** Process a video file with the effect composited by ffmpeg. Same outcome and errors as processVideo. */
 export function compositeVideo(opts: CompositeVideoOptions): Promise<VideoSummary> {
   const unsupported = compositeUnsupported(opts.effect);
   if (unsupported) return Promise.reject(new RangeError(`cannot composite this effect in ffmpeg: ${unsupported}`));
-  return renderVideo(opts, ffmpegRenderer(opts.effect));
+  return renderVideo(opts, ffmpegRenderer(opts.effect, { flip: opts.flip }));
 }
 
 /**
  * The decoding ffmpeg's filter: the input as the constant-rate sequence the compositing ffmpeg
- * reads, at the stream's working size (streamWorkSize). Scaled in YUV and converted to RGB at the
- * small size: a third of the cost of both in one step.
+ * reads, at the stream's working size (streamWorkSize), mirrored when `flip`. Scaled in YUV and
+ * converted to RGB at the small size: a third of the cost of both in one step.
  */
-export function workFrameFilter(frameRate: Rational, width: number, height: number): string {
+export function workFrameFilter(frameRate: Rational, width: number, height: number, flip = false): string {
   const { width: w, height: h } = streamWorkSize(width, height);
-  return `fps=${formatRational(frameRate)},scale=${w}:${h}:flags=bilinear,format=yuv420p`;
+  return `fps=${formatRational(frameRate)},scale=${w}:${h}:flags=bilinear,format=yuv420p${flip ? ',hflip' : ''}`;
 }
 
 /**
@@ -88,8 +90,12 @@ async function* encoderFirst(frames: AsyncIterableIterator<Frame>, sink: VideoSi
   }
 }
 
-/** The renderer for an effect compositeUnsupported accepts (the caller has checked). */
-export function ffmpegRenderer(effect: BackgroundEffect): Renderer {
+/**
+ * The renderer for an effect compositeUnsupported accepts (the caller has checked). `flip` mirrors
+ * the picture first, as FlipProcessor does ahead of the effect on Node's path: the model sees the
+ * mirrored picture and the mirrored picture is composited.
+ */
+export function ffmpegRenderer(effect: BackgroundEffect, { flip = false }: { flip?: boolean } = {}): Renderer {
   const fx = effect.effect;
   return {
     transparent: fx.type === 'transparent',
@@ -132,6 +138,7 @@ export function ffmpegRenderer(effect: BackgroundEffect): Renderer {
           // whose pipes this hand-over is not written for).
           main: process.platform !== 'win32' && canPipeFrames(render.kind, info.pixelFormat) ? 'pipe' : 'file',
           colorSpace: info.colorSpace,
+          flip,
           render,
           ...effect.streamEdge,
         });
@@ -142,7 +149,7 @@ export function ffmpegRenderer(effect: BackgroundEffect): Renderer {
           from: job.from,
           to: job.to,
           signal: job.signal,
-          outputArgs: ['-vf', workFrameFilter(frameRate, W, H)],
+          outputArgs: ['-vf', workFrameFilter(frameRate, W, H, flip)],
           // One thread decodes up to 1080p far faster than the encoder needs and spends ~15 % less CPU
           // than frame threads, CPU the encoder on the other side can use.
           decoderThreads: W * H <= 1920 * 1080 ? 1 : undefined,
