@@ -14,6 +14,7 @@ import { smoothstepMask, upsampleBilinear } from '../../src/core/refine.js';
 import { fitBackground } from '../../src/core/resize.js';
 import { streamWorkSize } from '../../src/core/streamMask.js';
 import { createBackdrop, type Backdrop, type BackdropOptions } from '../../src/node/facade.js';
+import { openBackgroundVideo } from '../../src/node/video/backgroundVideo.js';
 import { compositeVideo, compositeUnsupported, workFrameFilter } from '../../src/node/video/ffmpegRenderer.js';
 import { softEdgeExpression } from '../../src/node/video/ffmpegGraph.js';
 import { clipWithAudio, decodeFrames, ffmpeg, ffmpegBin, makeTempDir, oddClip, probeStreams, run, TALKING_HEAD } from '../helpers/videos.js';
@@ -227,6 +228,77 @@ describe('compositeVideo', () => {
     expect(diff / n).toBeLessThan(12);
   });
 
+  it('plays a background video behind the person as BackgroundVideo picks its pictures: by time, looped, cover-fitted', async () => {
+    // 6 pictures at 10 fps, 16:9 (cover crops its sides), mirrored on every odd one so that
+    // neighbours differ everywhere; the 20 output frames at 25 fps (0.8 s) loop it once.
+    const bg = join(dir, 'bg-jumping.mp4');
+    await ffmpeg([
+      '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=10', '-frames:v', '6',
+      '-filter_complex', "[0:v]split[a][b];[b]hflip[f];[a][f]blend=all_expr='if(mod(N\\,2)\\,B\\,A)'",
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-pix_fmt', 'yuv444p', bg,
+    ], ffmpegBin);
+    const backdrop = await backdropWith({ effect: { type: 'video', path: bg } });
+    const out = join(dir, 'jumping-bg-video.mp4');
+    const summary = await compositeVideo({ input: jumping, output: out, effect: streamOf(backdrop), crf: 4 });
+    expect(summary.frames).toBe(FRAMES);
+    const output = await decodeFrames(out, 3);
+    const masks = await expectedMasks(jumping, backdrop, FRAMES);
+    // The facade sends a video background to ffmpeg too.
+    const viaFacade = join(dir, 'jumping-bg-video-facade.mp4');
+    await backdrop.processVideo(jumping, viaFacade, { temporal: false, crf: 4 });
+    expect((await decodeFrames(viaFacade, 3)).equals(output)).toBe(true);
+    await backdrop.close();
+    // What Node's compositing shows behind frame n (at 40·n ms), and the picture after it.
+    const reference = await openBackgroundVideo(bg);
+    const blank = { width: W, height: H, channels: 3 as const, data: new Uint8Array(W * H * 3) };
+    const pictures: Buffer[] = [];
+    for (let n = 0; n < FRAMES; n++) pictures.push(Buffer.from((await reference.frameFor({ ...blank, timestamp: 40 * n })).data));
+    const later = Buffer.from((await reference.frameFor({ ...blank, timestamp: 40 * FRAMES + 100 })).data);
+    await reference.close();
+    const size = W * H * 3;
+    const error = (n: number, picture: Buffer): number => {
+      let sum = 0, count = 0;
+      for (let i = 0; i < W * H; i++) {
+        if (masks[n].data[i] >= 0.01) continue;
+        for (let c = 0; c < 3; c++) sum += Math.abs(output[n * size + 3 * i + c] - picture[3 * i + c]);
+        count += 3;
+      }
+      return sum / count;
+    };
+    for (let n = 0; n < FRAMES; n++) {
+      // Frame n's picture, not its neighbour's (the pictures alternate mirrored: 0.4 of one a frame).
+      const next = pictures.find((p, m) => m > n && !p.equals(pictures[n])) ?? later;
+      expect(error(n, pictures[n]), `frame ${n}`).toBeLessThan(8);
+      expect(error(n, pictures[n]), `frame ${n}`).toBeLessThan(error(n, next) / 3);
+    }
+  });
+
+  it('shows a background video in its own colours when it uses another YUV matrix than the input', async () => {
+    // Green, encoded and tagged BT.709; the input is untagged (BT.601). Read as the input's, its
+    // YUV would show (20, 255, 8).
+    const bg = join(dir, 'bg-green-709.mp4');
+    await ffmpeg([
+      '-f', 'lavfi', '-i', 'color=c=0x00FF00:size=320x180:rate=10', '-t', '0.5',
+      '-vf', 'format=rgb24,scale=out_color_matrix=bt709:out_range=tv,format=yuv420p', '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', bg,
+    ], ffmpegBin);
+    const backdrop = await backdropWith({ effect: { type: 'video', path: bg } });
+    const out = join(dir, 'jumping-bg-green.mp4');
+    await compositeVideo({ input: jumping, output: out, effect: streamOf(backdrop), crf: 4 });
+    const output = await decodeFrames(out, 3);
+    const [mask] = await expectedMasks(jumping, backdrop, 1);
+    await backdrop.close();
+    const sum = [0, 0, 0];
+    let count = 0;
+    for (let i = 0; i < W * H; i++) {
+      if (mask.data[i] >= 0.01) continue;
+      for (let c = 0; c < 3; c++) sum[c] += output[3 * i + c];
+      count++;
+    }
+    const colour = sum.map((v) => Math.round(v / count));
+    for (const [c, want] of [0, 255, 0].entries()) expect(Math.abs(colour[c] - want), `colour ${colour}`).toBeLessThan(6);
+  });
+
   it('writes a transparent WebM whose alpha is the mask', async () => {
     const backdrop = await backdropWith({ effect: { type: 'transparent' } });
     const out = join(dir, 'jumping.webm');
@@ -264,7 +336,7 @@ describe('compositeVideo', () => {
 
   it('says which effects it cannot render', async () => {
     // A stream's guided (default) and bilinear edges are made for ffmpeg; bilateral ones, a photo's
-    // effect and see-through colours are not.
+    // effect, see-through colours and backgrounds from a provider of your own are not.
     const backdrop = await createBackdrop({ model: 'landscape' });
     expect(compositeUnsupported(backdrop.streamEffect())).toBeNull();
     expect(compositeUnsupported(backdrop.effect)).toMatch(/photo's effect/);
@@ -275,5 +347,8 @@ describe('compositeVideo', () => {
     const seeThrough = await backdropWith({ effect: { type: 'color', color: [0, 0, 0, 128] } });
     expect(compositeUnsupported(seeThrough.streamEffect())).toMatch(/see-through/);
     await seeThrough.close();
+    const own = await backdropWith({ effect: { type: 'video', source: { frameFor: async (f) => f } } });
+    expect(compositeUnsupported(own.streamEffect())).toMatch(/provider of your own/);
+    await own.close();
   });
 });

@@ -94,6 +94,24 @@ export class BackgroundVideo implements BackgroundProvider {
     this.start = undefined;
   }
 
+  /**
+   * Decodes the first picture, then stops: throws what frameFor would for a file ffmpeg cannot
+   * decode. For a compositor that decodes the video itself (ffmpeg's would wait on it for ever).
+   */
+  async checkReadable(): Promise<void> {
+    try {
+      await this.restart(this.info.width, this.info.height);
+      await this.advance();
+    } finally {
+      await this.close();
+    }
+  }
+
+  /** How the pictures fill the frame. */
+  get fit(): Fit {
+    return this.opts.fit ?? 'cover';
+  }
+
   fork(): BackgroundVideo {
     return new BackgroundVideo(this.path, this.info, this.opts);
   }
@@ -119,7 +137,7 @@ export class BackgroundVideo implements BackgroundProvider {
         info: this.info,
         loop: true,
         channels: 3,
-        outputArgs: ['-vf', fitFilter(width, height, this.opts.fit ?? 'cover')],
+        outputArgs: ['-vf', fitFilter(width, height, this.fit)],
       });
     } catch (err) {
       throw unreadable(this.path, err);

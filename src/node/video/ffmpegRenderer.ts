@@ -22,7 +22,9 @@
  * (`fps=R` on the same input, same range, restarted at timestamp 0).
  *
  * Edges are the stream's guided or bilinear ones (no light wrap); `bilateral` and `none` edges and
- * frame processors go through processVideo. `compositeUnsupported` says which effects this can render.
+ * frame processors go through processVideo. `compositeUnsupported` says which effects this can
+ * render: blur, a colour, one image, a background video (which the encoding ffmpeg decodes and
+ * loops itself), the cut-out and the mask.
  */
 import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
@@ -33,6 +35,7 @@ import { DEFAULT_REFINE, type BackgroundEffect } from '../../core/effect.js';
 import type { Frame } from '../../core/frame.js';
 import { fitBackground } from '../../core/resize.js';
 import { streamMaskSize, streamWorkSize } from '../../core/streamMask.js';
+import { BackgroundVideo } from './backgroundVideo.js';
 import { canPipeFrames, compositeGraph, framePipeOutput, type CompositeGraphSpec } from './ffmpegGraph.js';
 import { backgroundBlur, packBlurred, repackMask } from './framePacking.js';
 import type { VideoJobOptions } from './job.js';
@@ -50,7 +53,7 @@ export function compositeUnsupported(effect: BackgroundEffect): string | null {
   const fx = effect.effect;
   if (fx.type === 'color' && fx.color[3] !== 255) return 'a see-through colour is blended in Node';
   if (fx.type === 'image' && fx.images.length !== 1) return 'cycling several background images happens in Node';
-  if (fx.type === 'video') return 'a background video is composited in Node';
+  if (fx.type === 'video' && !(fx.source instanceof BackgroundVideo)) return 'a background from a provider of your own is composited in Node';
   return null;
 }
 
@@ -118,6 +121,11 @@ export function ffmpegRenderer(effect: BackgroundEffect, { flip = false }: { fli
           raw = join(tmpdir(), `backdrop-background-${process.pid}-${randomBytes(6).toString('hex')}.raw`);
           await writeFile(raw, still.data);
           render = { kind: 'image', raw, channels: still.channels };
+        } else if (fx.type === 'video' && fx.source instanceof BackgroundVideo) {
+          // Decoded, looped and fitted by the encoding ffmpeg itself; a file it cannot decode at all
+          // fails here, as on Node's path, rather than leave the encoder waiting for a picture.
+          await fx.source.checkReadable();
+          render = { kind: 'video', path: fx.source.path, fit: fx.source.fit, colorSpace: fx.source.info.colorSpace };
         } else if (fx.type === 'color') {
           render = { kind: 'color', rgb: [fx.color[0], fx.color[1], fx.color[2]] };
         } else if (fx.type === 'blur' || fx.type === 'transparent' || fx.type === 'mask') {
