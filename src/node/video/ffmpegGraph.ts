@@ -161,8 +161,8 @@ export function compositeGraph(spec: CompositeGraphSpec): VideoGraph {
       // Looped without end and played from its start at its own rate: each output frame shows the
       // background's last picture at or before its time (as BackgroundVideo picks it), fitted and
       // converted to the input's YUV: straight when both use the same matrix, else through RGB
-      // (twice the cost: 3.3 core-ms a 720p picture). Laid over the input's frames, it ends with
-      // them (shortest: the loop never does).
+      // (3.3 core-ms more a 720p picture). Laid over the input's frames, it ends with them
+      // (shortest: the loop never does).
       const same = (render.colorSpace === 'bt709' ? 'bt709' : 'bt601') === matrix;
       inputs.push(['-stream_loop', '-1', '-i', ffmpegInputPath(render.path)]);
       parts.push(
