@@ -135,10 +135,9 @@ export class LiveSink implements FrameSink {
       return;
     }
     // The last frame's writes end with the sinks (an aborted ffmpeg settles them).
-    const writing = this.writing;
-    this.writing = null;
+    const written = this.written().catch(() => undefined);
     for (const target of this.targets) await (await this.opened(target))?.abort();
-    await writing?.catch(() => undefined);
+    await written;
   }
 
   private opened(target: Target): Promise<VideoSink | null> {
